@@ -1,0 +1,42 @@
+# nicsim: the two commands that matter are `make sim` and `make test` (see README.md).
+SCENARIO ?= scenarios/udp_single.yaml
+CARGO    ?= cargo
+NICSIM   := target/release/nicsim
+BENCH_FRAMES ?= 200000
+
+.PHONY: sim test lint bench wave deps clean
+
+deps:
+	@tools/ensure-deps.sh
+
+$(NICSIM): deps FORCE
+	$(CARGO) build --release -p sim --bin nicsim
+
+sim: $(NICSIM)
+	$(NICSIM) run $(SCENARIO)
+
+test: deps
+	@tools/ensure-deps.sh gtkwave tshark xvfb
+	$(MAKE) lint
+	$(CARGO) test --release --workspace
+
+lint:
+	verilator --lint-only -Wall -Irtl rtl/nic_top.v --top-module nic_top
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
+
+bench: deps
+	tools/bench.sh $(BENCH_FRAMES)
+
+# Opens the waveform of the most recent `nicsim run --wave`.
+wave:
+	@tools/ensure-deps.sh gtkwave
+	@last=$$(ls -td out/*/wave.fst 2>/dev/null | head -n 1); \
+	if [ -z "$$last" ]; then echo "no waveform yet: run e.g. target/release/nicsim run $(SCENARIO) --wave"; exit 1; fi; \
+	gtkwave "$$last" "$$(dirname $$last)/wave.gtkw"
+
+clean:
+	$(CARGO) clean
+	rm -rf out
+
+FORCE:

@@ -1,0 +1,431 @@
+//! `struct sk_buff`: one buffer with headroom that describes a packet at every layer.
+//!
+//! Mirrors include/linux/skbuff.h: `data`/`tail` offsets into a shared buffer, `skb_push` /
+//! `skb_pull` / `skb_put` / `skb_trim` move them instead of copying, `skb_clone` shares the buffer,
+//! and writing into a shared buffer first unshares it (`skb_cow`). Every real data copy is counted
+//! in [`Skb::copies`], which is what the reports show as "copies per packet".
+
+use std::sync::Arc;
+
+use thiserror::Error;
+
+use crate::accounting::FrameId;
+
+/// Bytes of bookkeeping a kernel skb costs beyond its data: `sizeof(struct sk_buff)` (232 on
+/// x86-64, 6.x) plus `sizeof(struct skb_shared_info)` (320), rounded to cache lines. Counted in
+/// [`Skb::truesize`], which socket receive buffers are charged with (`skb->truesize`).
+pub const SKB_OVERHEAD: usize = 576;
+
+/// Headroom `netdev_alloc_skb` reserves on a freshly allocated skb (`NET_SKB_PAD`).
+pub const NET_SKB_PAD: usize = 64;
+
+/// `skb->pkt_type`, set by `eth_type_trans` from the destination MAC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PacketType {
+    /// `PACKET_HOST`: addressed to us.
+    #[default]
+    Host,
+    /// `PACKET_BROADCAST`.
+    Broadcast,
+    /// `PACKET_MULTICAST`.
+    Multicast,
+    /// `PACKET_OTHERHOST`: another station's unicast seen in promiscuous mode.
+    OtherHost,
+    /// `PACKET_OUTGOING`: a frame we send, as seen by a tap.
+    Outgoing,
+}
+
+/// An operation asked for more bytes than the skb holds.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SkbError {
+    /// `skb_pull` / `pskb_may_pull` past the end of the data.
+    #[error("skb {id}: cannot pull {want} bytes, only {have} in data")]
+    Pull { id: FrameId, want: usize, have: usize },
+    /// A header offset was set to a position outside the buffer's current data.
+    #[error("skb {id}: header offset {off} outside data [{data}, {tail}]")]
+    HeaderOffset {
+        id: FrameId,
+        off: usize,
+        data: usize,
+        tail: usize,
+    },
+}
+
+/// A packet buffer. `buf[data..tail]` is the packet as the current layer sees it; bytes before
+/// `data` are headroom (already-pulled headers on receive, room for headers on send).
+#[derive(Debug)]
+pub struct Skb {
+    /// Frame this buffer carries, for stamps and the terminal outcome.
+    pub id: FrameId,
+    /// Data copies made of this packet so far (allocation with payload, unshare, fragment, ...).
+    pub copies: u32,
+    /// `skb->protocol`: EtherType in host order, set by `eth_type_trans` or the sender.
+    pub protocol: u16,
+    /// `skb->pkt_type`.
+    pub pkt_type: PacketType,
+    /// `skb->priority`: the qdisc band selector on send (from the IP TOS).
+    pub priority: u32,
+    buf: Arc<Vec<u8>>,
+    data: usize,
+    tail: usize,
+    mac_off: Option<usize>,
+    network_off: Option<usize>,
+    transport_off: Option<usize>,
+}
+
+impl Skb {
+    /// `alloc_skb` + `skb_reserve(headroom)` + `skb_put_data(payload)`: the payload is copied in
+    /// (one copy, e.g. `copy_from_user` in `udp_sendmsg`).
+    pub fn with_headroom(id: FrameId, headroom: usize, payload: &[u8]) -> Skb {
+        let mut buf = vec![0; headroom + payload.len()];
+        buf[headroom..].copy_from_slice(payload);
+        Skb {
+            copies: 1,
+            ..Skb::bare(id, buf, headroom)
+        }
+    }
+
+    /// The driver hands a received DMA buffer to the stack without copying (page flip /
+    /// `build_skb`): the frame starts at offset 0 and there is no headroom.
+    pub fn from_dma(id: FrameId, frame: Vec<u8>) -> Skb {
+        Skb::bare(id, frame, 0)
+    }
+
+    fn bare(id: FrameId, buf: Vec<u8>, data: usize) -> Skb {
+        let tail = buf.len();
+        Skb {
+            id,
+            copies: 0,
+            protocol: 0,
+            pkt_type: PacketType::Host,
+            priority: 0,
+            buf: Arc::new(buf),
+            data,
+            tail,
+            mac_off: None,
+            network_off: None,
+            transport_off: None,
+        }
+    }
+
+    /// The packet from the current layer on.
+    pub fn data(&self) -> &[u8] {
+        &self.buf[self.data..self.tail]
+    }
+
+    /// Writable packet data; unshares a cloned buffer first (`skb_cow`, counted as a copy).
+    pub fn data_mut(&mut self) -> &mut [u8] {
+        let (data, tail) = (self.data, self.tail);
+        &mut self.buf_mut()[data..tail]
+    }
+
+    /// `skb->len`.
+    pub fn len(&self) -> usize {
+        self.tail - self.data
+    }
+
+    /// No data left.
+    pub fn is_empty(&self) -> bool {
+        self.tail == self.data
+    }
+
+    /// `skb_headroom`.
+    pub fn headroom(&self) -> usize {
+        self.data
+    }
+
+    /// `skb_tailroom`.
+    pub fn tailroom(&self) -> usize {
+        self.buf.len() - self.tail
+    }
+
+    /// `skb->truesize`: buffer plus bookkeeping, what a socket's receive buffer is charged.
+    pub fn truesize(&self) -> usize {
+        self.buf.len() + SKB_OVERHEAD
+    }
+
+    /// The buffer is shared with a clone (`skb_cloned`).
+    pub fn is_cloned(&self) -> bool {
+        Arc::strong_count(&self.buf) > 1
+    }
+
+    /// `skb_push`: prepend `n` bytes (a header on send) and return them for writing. Without
+    /// enough headroom the head is reallocated (`pskb_expand_head`, counted as a copy) rather
+    /// than failing like `skb_under_panic`.
+    pub fn push(&mut self, n: usize) -> &mut [u8] {
+        if self.data < n {
+            self.expand_head(n - self.data + NET_SKB_PAD);
+        }
+        self.data -= n;
+        let (data, end) = (self.data, self.data + n);
+        &mut self.buf_mut()[data..end]
+    }
+
+    /// `skb_pull`: strip `n` bytes from the front (a header on receive) and return them.
+    pub fn pull(&mut self, n: usize) -> Result<&[u8], SkbError> {
+        if n > self.len() {
+            return Err(SkbError::Pull {
+                id: self.id,
+                want: n,
+                have: self.len(),
+            });
+        }
+        let start = self.data;
+        self.data += n;
+        Ok(&self.buf[start..self.data])
+    }
+
+    /// `skb_put`: append `n` zeroed bytes at the tail and return them for writing; grows the
+    /// buffer (counted as a copy) when tailroom is short.
+    pub fn put(&mut self, n: usize) -> &mut [u8] {
+        let start = self.tail;
+        let buf = self.buf_mut();
+        if buf.len() < start + n {
+            buf.resize(start + n, 0);
+            self.copies += 1;
+        }
+        self.tail += n;
+        let end = self.tail;
+        let out = &mut self.buf_mut()[start..end];
+        out.fill(0);
+        out
+    }
+
+    /// `skb_trim` / `pskb_trim_rcsum`: cut the data to `len` bytes (e.g. Ethernet padding behind
+    /// the IP total length). A `len` at or above the current length changes nothing.
+    pub fn trim(&mut self, len: usize) {
+        if len < self.len() {
+            self.tail = self.data + len;
+        }
+    }
+
+    /// `skb_clone`: a second skb over the same buffer (no data copy), e.g. for an AF_PACKET tap.
+    pub fn clone_skb(&self) -> Skb {
+        Skb {
+            id: self.id,
+            copies: self.copies,
+            protocol: self.protocol,
+            pkt_type: self.pkt_type,
+            priority: self.priority,
+            buf: Arc::clone(&self.buf),
+            data: self.data,
+            tail: self.tail,
+            mac_off: self.mac_off,
+            network_off: self.network_off,
+            transport_off: self.transport_off,
+        }
+    }
+
+    /// `skb_copy`: a private copy of the whole buffer under frame `id` (counted as one copy).
+    pub fn copy_skb(&self, id: FrameId) -> Skb {
+        Skb {
+            id,
+            copies: self.copies + 1,
+            buf: Arc::new(self.buf.as_ref().clone()),
+            ..self.clone_skb()
+        }
+    }
+
+    /// `skb_reset_mac_header`: the link header starts at `data`.
+    pub fn reset_mac_header(&mut self) {
+        self.mac_off = Some(self.data);
+    }
+
+    /// `skb_reset_network_header`: the network header starts at `data`.
+    pub fn reset_network_header(&mut self) {
+        self.network_off = Some(self.data);
+    }
+
+    /// `skb_reset_transport_header`: the transport header starts at `data`.
+    pub fn reset_transport_header(&mut self) {
+        self.transport_off = Some(self.data);
+    }
+
+    /// `skb_set_transport_header(skb, offset)`: transport header `offset` bytes after `data`.
+    pub fn set_transport_header(&mut self, offset: usize) -> Result<(), SkbError> {
+        let off = self.data + offset;
+        self.check_off(off)?;
+        self.transport_off = Some(off);
+        Ok(())
+    }
+
+    /// Bytes from the link header to the tail (`skb_mac_header`), if one was marked.
+    pub fn mac_header(&self) -> Option<&[u8]> {
+        self.mac_off.map(|o| &self.buf[o..self.tail])
+    }
+
+    /// Bytes from the network header to the tail (`skb_network_header`), if one was marked.
+    pub fn network_header(&self) -> Option<&[u8]> {
+        self.network_off.map(|o| &self.buf[o..self.tail])
+    }
+
+    /// Writable bytes from the network header to the tail (unshares a clone first).
+    pub fn network_header_mut(&mut self) -> Option<&mut [u8]> {
+        let off = self.network_off?;
+        let tail = self.tail;
+        Some(&mut self.buf_mut()[off..tail])
+    }
+
+    /// Bytes from the transport header to the tail (`skb_transport_header`), if one was marked.
+    pub fn transport_header(&self) -> Option<&[u8]> {
+        self.transport_off.map(|o| &self.buf[o..self.tail])
+    }
+
+    /// `skb_network_offset`: network header position relative to `data` (negative once pulled).
+    pub fn network_offset(&self) -> Option<isize> {
+        self.network_off.map(|o| o as isize - self.data as isize)
+    }
+
+    /// `skb_transport_offset`: transport header position relative to `data`.
+    pub fn transport_offset(&self) -> Option<isize> {
+        self.transport_off.map(|o| o as isize - self.data as isize)
+    }
+
+    fn check_off(&self, off: usize) -> Result<(), SkbError> {
+        if off > self.tail {
+            return Err(SkbError::HeaderOffset {
+                id: self.id,
+                off,
+                data: self.data,
+                tail: self.tail,
+            });
+        }
+        Ok(())
+    }
+
+    /// The buffer for writing; a shared buffer is copied first (`skb_cow`).
+    fn buf_mut(&mut self) -> &mut Vec<u8> {
+        if self.is_cloned() {
+            self.copies += 1;
+        }
+        Arc::make_mut(&mut self.buf)
+    }
+
+    /// `pskb_expand_head`: a new buffer with `extra` more bytes of headroom; offsets move along.
+    fn expand_head(&mut self, extra: usize) {
+        let mut buf = vec![0; extra + self.buf.len()];
+        buf[extra..].copy_from_slice(&self.buf);
+        self.buf = Arc::new(buf);
+        self.copies += 1;
+        self.data += extra;
+        self.tail += extra;
+        for off in [&mut self.mac_off, &mut self.network_off, &mut self.transport_off] {
+            if let Some(o) = off {
+                *o += extra;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_headroom_counts_one_copy_and_reserves_room() {
+        let skb = Skb::with_headroom(7, 32, b"payload");
+        assert_eq!(skb.copies, 1);
+        assert_eq!(skb.headroom(), 32);
+        assert_eq!(skb.data(), b"payload");
+        assert_eq!(skb.truesize(), 32 + 7 + SKB_OVERHEAD);
+    }
+
+    #[test]
+    fn from_dma_is_zero_copy() {
+        let skb = Skb::from_dma(1, vec![1, 2, 3]);
+        assert_eq!(skb.copies, 0);
+        assert_eq!(skb.len(), 3);
+        assert_eq!(skb.headroom(), 0);
+    }
+
+    #[test]
+    fn push_then_pull_round_trips_headers() {
+        let mut skb = Skb::with_headroom(1, 20, b"data");
+        skb.push(4).copy_from_slice(b"hdr:");
+        assert_eq!(skb.data(), b"hdr:data");
+        assert_eq!(skb.pull(4).unwrap(), b"hdr:");
+        assert_eq!(skb.data(), b"data");
+        assert_eq!(skb.copies, 1, "push within headroom copies nothing");
+    }
+
+    #[test]
+    fn push_beyond_headroom_expands_and_keeps_offsets() {
+        let mut skb = Skb::with_headroom(1, 2, b"xy");
+        skb.reset_network_header();
+        skb.push(8).copy_from_slice(b"ethernet");
+        assert_eq!(skb.data(), b"ethernetxy");
+        assert_eq!(skb.network_header().unwrap(), b"xy");
+        assert_eq!(skb.network_offset(), Some(8));
+        assert_eq!(skb.copies, 2, "allocation + head expansion");
+    }
+
+    #[test]
+    fn pull_past_end_is_an_error() {
+        let mut skb = Skb::from_dma(9, vec![0; 10]);
+        assert_eq!(
+            skb.pull(11),
+            Err(SkbError::Pull {
+                id: 9,
+                want: 11,
+                have: 10
+            })
+        );
+        assert_eq!(skb.len(), 10, "failed pull leaves data untouched");
+    }
+
+    #[test]
+    fn trim_cuts_padding_only() {
+        let mut skb = Skb::from_dma(1, b"abcdef".to_vec());
+        skb.trim(10);
+        assert_eq!(skb.len(), 6);
+        skb.trim(4);
+        assert_eq!(skb.data(), b"abcd");
+    }
+
+    #[test]
+    fn put_appends_zeroed_bytes() {
+        let mut skb = Skb::with_headroom(1, 0, b"ab");
+        skb.put(2).copy_from_slice(b"cd");
+        assert_eq!(skb.data(), b"abcd");
+        assert_eq!(skb.copies, 2, "growing the tail reallocates");
+    }
+
+    #[test]
+    fn clone_shares_until_written() {
+        let mut skb = Skb::from_dma(5, b"shared".to_vec());
+        let tap = skb.clone_skb();
+        assert!(skb.is_cloned() && tap.is_cloned());
+        assert_eq!(tap.id, 5);
+        assert_eq!(skb.copies, 0, "clone copies no data");
+        skb.data_mut()[0] = b'S';
+        assert_eq!(skb.copies, 1, "writing a shared buffer unshares it");
+        assert_eq!(skb.data(), b"Shared");
+        assert_eq!(tap.data(), b"shared");
+        assert!(!tap.is_cloned());
+    }
+
+    #[test]
+    fn copy_skb_is_private_and_counted() {
+        let skb = Skb::from_dma(1, b"abc".to_vec());
+        let copy = skb.copy_skb(2);
+        assert!(!skb.is_cloned());
+        assert_eq!((copy.id, copy.copies, copy.data()), (2, 1, &b"abc"[..]));
+    }
+
+    #[test]
+    fn header_offsets_follow_pulls() {
+        let mut skb = Skb::from_dma(1, (0u8..40).collect());
+        skb.reset_mac_header();
+        skb.pull(14).unwrap();
+        skb.reset_network_header();
+        skb.set_transport_header(20).unwrap();
+        assert_eq!(skb.mac_header().unwrap()[0], 0);
+        assert_eq!(skb.network_header().unwrap()[0], 14);
+        assert_eq!(skb.transport_header().unwrap()[0], 34);
+        assert_eq!(skb.transport_offset(), Some(20));
+        assert!(matches!(
+            skb.set_transport_header(100),
+            Err(SkbError::HeaderOffset { .. })
+        ));
+    }
+}
