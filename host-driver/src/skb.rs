@@ -5,6 +5,7 @@
 //! and writing into a shared buffer first unshares it (`skb_cow`). Every real data copy is counted
 //! in [`Skb::copies`], which is what the reports show as "copies per packet".
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use thiserror::Error;
@@ -51,6 +52,20 @@ pub enum SkbError {
     },
 }
 
+/// `skb->destructor = sock_wfree`: the sending socket's `sk_wmem_alloc` charge for this skb,
+/// released when the skb is freed wherever that happens (qdisc drop, TX reclaim, ...).
+#[derive(Debug)]
+struct WmemCharge {
+    alloc: Arc<AtomicUsize>,
+    amount: usize,
+}
+
+impl Drop for WmemCharge {
+    fn drop(&mut self) {
+        self.alloc.fetch_sub(self.amount, Ordering::Relaxed);
+    }
+}
+
 /// A packet buffer. `buf[data..tail]` is the packet as the current layer sees it; bytes before
 /// `data` are headroom (already-pulled headers on receive, room for headers on send).
 #[derive(Debug)]
@@ -71,6 +86,7 @@ pub struct Skb {
     mac_off: Option<usize>,
     network_off: Option<usize>,
     transport_off: Option<usize>,
+    owner: Option<WmemCharge>,
 }
 
 impl Skb {
@@ -83,6 +99,12 @@ impl Skb {
             copies: 1,
             ..Skb::bare(id, buf, headroom)
         }
+    }
+
+    /// `alloc_skb` + `skb_reserve(headroom)` + `skb_put(len)`: `len` zeroed bytes for headers the
+    /// stack writes itself (ARP, ICMP); nothing is copied.
+    pub fn alloc(id: FrameId, headroom: usize, len: usize) -> Skb {
+        Skb::bare(id, vec![0; headroom + len], headroom)
     }
 
     /// The driver hands a received DMA buffer to the stack without copying (page flip /
@@ -105,7 +127,23 @@ impl Skb {
             mac_off: None,
             network_off: None,
             transport_off: None,
+            owner: None,
         }
+    }
+
+    /// `skb_set_owner_w`: charges `truesize` to a socket's `sk_wmem_alloc` until this skb is freed.
+    pub fn set_owner_w(&mut self, wmem_alloc: &Arc<AtomicUsize>) {
+        let amount = self.truesize();
+        wmem_alloc.fetch_add(amount, Ordering::Relaxed);
+        self.owner = Some(WmemCharge {
+            alloc: Arc::clone(wmem_alloc),
+            amount,
+        });
+    }
+
+    /// The `sk_wmem_alloc` this skb is charged to, if a socket owns it.
+    pub fn owner_w(&self) -> Option<&Arc<AtomicUsize>> {
+        self.owner.as_ref().map(|o| &o.alloc)
     }
 
     /// The packet from the current layer on.
@@ -179,14 +217,15 @@ impl Skb {
     /// buffer (counted as a copy) when tailroom is short.
     pub fn put(&mut self, n: usize) -> &mut [u8] {
         let start = self.tail;
-        let buf = self.buf_mut();
-        if buf.len() < start + n {
+        if self.tailroom() < n {
+            let mut buf = Vec::with_capacity(start + n);
+            buf.extend_from_slice(&self.buf[..start]);
             buf.resize(start + n, 0);
+            self.buf = Arc::new(buf);
             self.copies += 1;
         }
         self.tail += n;
-        let end = self.tail;
-        let out = &mut self.buf_mut()[start..end];
+        let out = &mut self.buf_mut()[start..start + n];
         out.fill(0);
         out
     }
@@ -213,6 +252,8 @@ impl Skb {
             mac_off: self.mac_off,
             network_off: self.network_off,
             transport_off: self.transport_off,
+            // skb_clone leaves the destructor unset: only the original holds the socket charge.
+            owner: None,
         }
     }
 
@@ -410,6 +451,19 @@ mod tests {
         let copy = skb.copy_skb(2);
         assert!(!skb.is_cloned());
         assert_eq!((copy.id, copy.copies, copy.data()), (2, 1, &b"abc"[..]));
+    }
+
+    #[test]
+    fn wmem_charge_is_released_when_the_skb_is_freed() {
+        let wmem = Arc::new(AtomicUsize::new(0));
+        let mut skb = Skb::with_headroom(1, 64, &[0; 100]);
+        skb.set_owner_w(&wmem);
+        assert_eq!(wmem.load(Ordering::Relaxed), skb.truesize());
+        let clone = skb.clone_skb();
+        assert!(clone.owner_w().is_none());
+        drop(skb);
+        assert_eq!(wmem.load(Ordering::Relaxed), 0);
+        drop(clone);
     }
 
     #[test]

@@ -1,0 +1,358 @@
+//! Per-frame accounting: stage stamps and the one terminal outcome of every frame.
+//!
+//! Mirrors the kernel's drop-reason machinery (include/net/dropreason-core.h, `kfree_skb_reason`): every
+//! frame the host touches ends exactly once, delivered, consumed or dropped with a named reason. The
+//! simulator merges these host records with the NIC's own by [`FrameId`] and checks conservation.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::time::Cycle;
+
+/// Identity of one frame, unique across wire-originated and host-originated frames.
+pub type FrameId = u64;
+
+/// A name that is not one of an enum's stable report names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} `{name}`")]
+pub struct UnknownName {
+    pub kind: &'static str,
+    pub name: String,
+}
+
+/// Declares a fieldless enum whose variants have stable snake_case names, used in reports and YAML.
+/// The names are the one source for `name()`, `FromStr`, `Display` and serde.
+macro_rules! named_enum {
+    ($(#[$m:meta])* pub enum $ty:ident ($kind:literal) { $( $(#[$vm:meta])* $v:ident => $n:literal, )* }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $ty { $( $(#[$vm])* $v, )* }
+
+        impl $ty {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$ty] = &[$($ty::$v),*];
+
+            /// Stable snake_case name used in reports and scenario files.
+            pub fn name(self) -> &'static str {
+                match self { $($ty::$v => $n,)* }
+            }
+        }
+
+        impl FromStr for $ty {
+            type Err = UnknownName;
+            fn from_str(s: &str) -> Result<Self, UnknownName> {
+                $ty::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.name() == s)
+                    .ok_or_else(|| UnknownName { kind: $kind, name: s.to_owned() })
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.name())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+named_enum! {
+    /// A point on a frame's path where its cycle is stamped.
+    pub enum Stage ("stage") {
+        // Hardware, stamped by the simulator from the probe ports.
+        /// First beat on `s_axis_rx`.
+        WireStart => "wire_start",
+        /// Committed to the RX FIFO (`rx_evt_code` ACCEPT).
+        FifoCommit => "fifo_commit",
+        /// RX descriptor write-back complete (`rx_wb_valid`).
+        DmaWriteBack => "dma_write_back",
+        // Host receive.
+        /// The interrupt reached the CPU (hard IRQ entry).
+        Irq => "irq",
+        /// `e1000_intr` ran for the interrupt that announced this frame.
+        Isr => "isr",
+        /// `e1000_clean_rx_irq` harvested the descriptor.
+        NapiPoll => "napi_poll",
+        /// `napi_gro_receive`.
+        GroReceive => "gro_receive",
+        /// `__netif_receive_skb_core`.
+        NetifReceive => "netif_receive",
+        /// `ip_rcv`.
+        IpRcv => "ip_rcv",
+        /// `ip_local_deliver`: routed to this host (after reassembly, before `inet_protos`).
+        IpLocalDeliver => "ip_local_deliver",
+        /// `ip_forward`: routed through this host.
+        IpForward => "ip_forward",
+        /// `arp_rcv`.
+        ArpRcv => "arp_rcv",
+        /// `icmp_rcv`.
+        IcmpRcv => "icmp_rcv",
+        /// `udp_rcv`.
+        UdpRcv => "udp_rcv",
+        /// Queued on the socket receive queue (`__udp_enqueue_schedule_skb`).
+        SocketEnqueue => "socket_enqueue",
+        /// `recvfrom` returned it to the application.
+        AppRead => "app_read",
+        // Host send.
+        /// `sendto` entered the kernel.
+        SendTo => "send_to",
+        /// `ip_output`.
+        IpOutput => "ip_output",
+        /// `dev_queue_xmit`: enqueued on the qdisc.
+        QdiscEnqueue => "qdisc_enqueue",
+        /// `e1000_xmit_frame` placed it on the TX ring.
+        StartXmit => "start_xmit",
+        /// The TDT doorbell write that covers it left the CPU.
+        Doorbell => "doorbell",
+        /// The NIC finished reading it into the TX FIFO (`tx_dma_valid`).
+        TxDmaDone => "tx_dma_done",
+        /// First beat on `m_axis_tx`.
+        TxWire => "tx_wire",
+        /// TX descriptor DD written back (`tx_wb_valid`).
+        TxWriteBack => "tx_write_back",
+        /// `e1000_clean_tx_irq` reclaimed its descriptors and freed it.
+        TxReclaim => "tx_reclaim",
+    }
+}
+
+named_enum! {
+    /// Who consumed a frame that the stack handled without delivering it to a socket.
+    pub enum Consumer ("consumer") {
+        /// `arp_rcv` processed it (request answered or cache updated).
+        Arp => "arp",
+        /// `icmp_echo` answered it.
+        IcmpEcho => "icmp_echo",
+        /// `ping_rcv`: an echo reply matched to a ping socket.
+        Ping => "ping",
+        /// Any other ICMP message consumed by `icmp_rcv`.
+        Icmp => "icmp",
+        /// `ip_defrag`: this fragment's data now lives in the reassembled packet.
+        Reassembled => "reassembled",
+        /// `ip_fragment`: sent as new fragment skbs, each its own frame.
+        Fragmented => "fragmented",
+        /// A host-originated frame the NIC sent; ended by the driver at TX reclaim.
+        Transmitted => "transmitted",
+    }
+}
+
+named_enum! {
+    /// Why a frame was dropped; names follow include/net/dropreason-core.h where the kernel has one.
+    pub enum DropReason ("drop reason") {
+        // NIC: set by the simulator from `rx_evt_code`.
+        /// Bad FCS (CRCERRS).
+        NicCrcError => "nic_crc_error",
+        /// Shorter than 64 B incl. FCS (RUC).
+        NicRunt => "nic_runt",
+        /// Longer than RLPML (ROC).
+        NicOversize => "nic_oversize",
+        /// Destination MAC not accepted by the filter (FLTC).
+        NicAddressFilter => "nic_address_filter",
+        /// Did not fit in the RX FIFO (MPC).
+        NicFifoFull => "nic_fifo_full",
+        /// PHY error flagged on `tuser` (RXERRC).
+        NicPhyError => "nic_phy_error",
+        // Host.
+        /// `SKB_DROP_REASON_OTHERHOST`: not addressed to this host and not forwarded.
+        NotOurIp => "not_our_ip",
+        /// `SKB_DROP_REASON_IP_INHDR`: bad version, IHL or length.
+        IpHeaderInvalid => "ip_header_invalid",
+        /// `SKB_DROP_REASON_IP_CSUM`.
+        IpCsum => "ip_csum",
+        /// `SKB_DROP_REASON_UDP_CSUM` (InCsumErrors).
+        UdpCsum => "udp_csum",
+        /// `SKB_DROP_REASON_PKT_TOO_SMALL`: a header longer than the data.
+        PacketTooSmall => "packet_too_small",
+        /// `SKB_DROP_REASON_ICMP_CSUM`.
+        IcmpCsum => "icmp_csum",
+        /// `arp_rcv` rejected it: not Ethernet/IPv4, truncated, or a bogus sender.
+        ArpInvalid => "arp_invalid",
+        /// `SKB_DROP_REASON_PKT_TOO_BIG`: larger than the MTU with DF set.
+        PktTooBig => "pkt_too_big",
+        /// `SKB_DROP_REASON_NO_SOCKET` (UDP NoPorts).
+        NoSocket => "no_socket",
+        /// `SKB_DROP_REASON_SOCKET_RCVBUFF` (RcvbufErrors).
+        SocketRcvbuf => "socket_rcvbuf",
+        /// `SKB_DROP_REASON_UNHANDLED_PROTO` at L2: no `ptype_base` entry.
+        UnknownEtherType => "unknown_ether_type",
+        /// No `inet_protos` entry for the IP protocol.
+        UnknownIpProto => "unknown_ip_proto",
+        /// `SKB_DROP_REASON_CPU_BACKLOG`: RPS target's input_pkt_queue above `netdev_max_backlog`.
+        BacklogFull => "backlog_full",
+        /// `SKB_DROP_REASON_QDISC_DROP`.
+        QdiscFull => "qdisc_full",
+        /// `SKB_DROP_REASON_NEIGH_QUEUEFULL`: too many packets waiting for ARP resolution.
+        NeighbourQueueFull => "neighbour_queue_full",
+        /// `SKB_DROP_REASON_NEIGH_FAILED`: ARP resolution gave up.
+        NeighbourFailed => "neighbour_failed",
+        /// `SKB_DROP_REASON_IP_OUTNOROUTES`.
+        NoRoute => "no_route",
+        /// `SKB_DROP_REASON_FRAG_REASM_TIMEOUT`.
+        ReassemblyTimeout => "reassembly_timeout",
+        /// `SKB_DROP_REASON_DUP_FRAG`: overlapping fragment.
+        ReassemblyOverlap => "reassembly_overlap",
+        /// `SKB_DROP_REASON_FRAG_TOO_FAR` / ipfrag_high_thresh exceeded.
+        ReassemblyMemory => "reassembly_memory",
+        /// `ip_frag_queue` `discard_qp`: fragment ends contradict each other (bad last fragment).
+        ReassemblyInvalid => "reassembly_invalid",
+        /// `SKB_DROP_REASON_NETFILTER_DROP`.
+        NetfilterDrop => "netfilter_drop",
+        /// `SKB_DROP_REASON_IP_INADDRERRORS` on forward: TTL reached zero.
+        TtlExpired => "ttl_expired",
+        /// `SKB_DROP_REASON_DEV_READY`: the TX queue could not take the frame (ring full or down).
+        TxRingFull => "tx_ring_full",
+        /// `dma_mapping_error` in `e1000_xmit_frame`: no host memory to map the frame for the device.
+        TxDmaMapError => "tx_dma_map_error",
+        /// The RX descriptor reported an error, no EOP, or an impossible length (`e1000_clean_rx_irq`).
+        RxDescError => "rx_desc_error",
+    }
+}
+
+/// How a frame's life on the host ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Queued to the socket bound to `port` (UDP destination port).
+    Delivered { port: u16 },
+    Consumed(Consumer),
+    Dropped(DropReason),
+}
+
+/// A frame received a second terminal outcome: a bookkeeping bug in the host, reported, never a panic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConservationError {
+    pub id: FrameId,
+    pub first: Outcome,
+    pub second: Outcome,
+    pub at: Cycle,
+}
+
+/// Everything recorded about one frame on the host.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FrameRecord {
+    /// First stamp of each stage, in the order they happened.
+    pub stamps: Vec<(Stage, Cycle)>,
+    /// The terminal outcome and when it happened.
+    pub outcome: Option<(Outcome, Cycle)>,
+}
+
+/// Stage stamps and terminal outcomes of every frame the host touched.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Trace {
+    frames: BTreeMap<FrameId, FrameRecord>,
+    errors: Vec<ConservationError>,
+}
+
+impl Trace {
+    /// Records `stage` for `id` at `at`, keeping only the first stamp per (frame, stage): a later stamp
+    /// (say a retransmitted doorbell) does not move the time the frame first reached the stage.
+    pub fn stamp(&mut self, id: FrameId, stage: Stage, at: Cycle) {
+        let rec = self.frames.entry(id).or_default();
+        if !rec.stamps.iter().any(|&(s, _)| s == stage) {
+            rec.stamps.push((stage, at));
+        }
+    }
+
+    /// Records the one terminal outcome of `id`; a second one is kept as a [`ConservationError`].
+    pub fn end(&mut self, id: FrameId, outcome: Outcome, at: Cycle) {
+        let rec = self.frames.entry(id).or_default();
+        match rec.outcome {
+            None => rec.outcome = Some((outcome, at)),
+            Some((first, _)) => self.errors.push(ConservationError {
+                id,
+                first,
+                second: outcome,
+                at,
+            }),
+        }
+    }
+
+    pub fn frame(&self, id: FrameId) -> Option<&FrameRecord> {
+        self.frames.get(&id)
+    }
+
+    /// Cycle at which `id` first reached `stage`.
+    pub fn stamp_of(&self, id: FrameId, stage: Stage) -> Option<Cycle> {
+        let rec = self.frames.get(&id)?;
+        rec.stamps.iter().find(|&&(s, _)| s == stage).map(|&(_, c)| c)
+    }
+
+    pub fn outcome_of(&self, id: FrameId) -> Option<Outcome> {
+        self.frames.get(&id)?.outcome.map(|(o, _)| o)
+    }
+
+    /// All frames by id.
+    pub fn frames(&self) -> &BTreeMap<FrameId, FrameRecord> {
+        &self.frames
+    }
+
+    pub fn conservation_errors(&self) -> &[ConservationError] {
+        &self.errors
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        let mut seen = std::collections::BTreeSet::new();
+        for r in DropReason::ALL {
+            assert_eq!(r.name().parse::<DropReason>(), Ok(*r));
+            assert!(seen.insert(r.name()), "duplicate name {}", r.name());
+            assert!(r.name().chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+        }
+        for s in Stage::ALL {
+            assert_eq!(s.name().parse::<Stage>(), Ok(*s));
+        }
+        assert_eq!(
+            "bogus".parse::<Consumer>(),
+            Err(UnknownName {
+                kind: "consumer",
+                name: "bogus".into()
+            })
+        );
+    }
+
+    #[test]
+    fn first_stamp_wins_and_second_end_is_a_conservation_error() {
+        let mut t = Trace::default();
+        t.stamp(7, Stage::NapiPoll, 100);
+        t.stamp(7, Stage::NapiPoll, 200);
+        t.stamp(7, Stage::IpRcv, 150);
+        assert_eq!(t.stamp_of(7, Stage::NapiPoll), Some(100));
+        assert_eq!(
+            t.frame(7).map(|r| r.stamps.clone()),
+            Some(vec![(Stage::NapiPoll, 100), (Stage::IpRcv, 150)])
+        );
+        t.end(7, Outcome::Delivered { port: 9 }, 300);
+        t.end(7, Outcome::Dropped(DropReason::NoSocket), 310);
+        assert_eq!(t.outcome_of(7), Some(Outcome::Delivered { port: 9 }));
+        assert_eq!(
+            t.conservation_errors(),
+            &[ConservationError {
+                id: 7,
+                first: Outcome::Delivered { port: 9 },
+                second: Outcome::Dropped(DropReason::NoSocket),
+                at: 310
+            }]
+        );
+    }
+}

@@ -1,0 +1,205 @@
+//! Host configuration: the `host:` section of a scenario (driver, softirq and CPU parameters, costs).
+//!
+//! Every struct is `deny_unknown_fields` with documented defaults; [`HostConfig::validate`] turns bad
+//! values into a [`ConfigError`] naming the field, before anything runs.
+
+use serde::{Deserialize, Deserializer};
+
+use crate::costs::Costs;
+use crate::time::Clock;
+use crate::wire::ethernet::MacAddr;
+
+/// How the driver takes received frames off the ring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NapiMode {
+    /// NAPI: one interrupt, then polling with the interrupt masked until the ring is drained.
+    #[default]
+    Napi,
+    /// Interrupt per packet: the poll takes one frame and unmasks again, re-raising the interrupt (ICS)
+    /// if more are waiting — the pre-NAPI behaviour that livelocks under load.
+    PerPacket,
+}
+
+/// The net.core sysctls (Documentation/admin-guide/sysctl/net.rst), with kernel defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Sysctl {
+    /// `net.core.netdev_budget`: packets one `net_rx_action` run may process.
+    pub netdev_budget: u32,
+    /// `net.core.netdev_budget_usecs`: simulated time one `net_rx_action` run may take.
+    pub netdev_budget_usecs: u64,
+    /// `net.core.netdev_max_backlog`: per-CPU `input_pkt_queue` limit (RPS backlog).
+    pub netdev_max_backlog: u32,
+    /// `net.core.dev_weight`: weight of the per-CPU backlog NAPI (`process_backlog`).
+    pub dev_weight: u32,
+    /// `net.core.gro_normal_batch`: skbs GRO holds before passing them up as a list.
+    pub gro_normal_batch: u32,
+}
+
+impl Default for Sysctl {
+    fn default() -> Self {
+        Sysctl {
+            netdev_budget: 300,
+            netdev_budget_usecs: 2000,
+            netdev_max_backlog: 1000,
+            dev_weight: 64,
+            gro_normal_batch: 8,
+        }
+    }
+}
+
+/// The `host:` section of a scenario.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HostConfig {
+    /// Station address programmed into RAL0/RAH0.
+    #[serde(deserialize_with = "de_mac")]
+    pub mac: MacAddr,
+    /// Multicast groups whose hash bits are set in the MTA (`e1000_set_rx_mode`).
+    #[serde(deserialize_with = "de_macs")]
+    pub multicast: Vec<MacAddr>,
+    /// RCTL.UPE: accept every unicast frame.
+    pub promiscuous: bool,
+    /// Simulated CPUs.
+    pub cpus: usize,
+    /// CPU the NIC interrupt is routed to (`/proc/irq/N/smp_affinity`).
+    pub irq_cpu: usize,
+    /// CPU the applications run on.
+    pub app_cpu: usize,
+    /// RPS target CPUs (`/sys/class/net/eth0/queues/rx-0/rps_cpus`); empty = RPS off.
+    pub rps_cpus: Vec<usize>,
+    /// RX descriptors (8..=4096, multiple of 8: RDLEN is a multiple of 128 bytes).
+    pub rx_ring: u16,
+    /// TX descriptors (8..=4096, multiple of 8).
+    pub tx_ring: u16,
+    /// Buffers refilled per RDT write (`E1000_RX_BUFFER_WRITE`).
+    pub rx_refill_batch: u16,
+    /// NAPI weight of the driver's poll (`NAPI_POLL_WEIGHT`).
+    pub napi_weight: u32,
+    pub napi_mode: NapiMode,
+    /// Stop the TX queue when fewer descriptors than this are free (e1000: `MAX_SKB_FRAGS + 2`).
+    pub tx_stop_threshold: u16,
+    /// Wake it once at least this many are free again (`TX_WAKE_THRESHOLD`).
+    pub tx_wake_threshold: u16,
+    /// Interrupts per second the ITR register allows (e1000 `InterruptThrottleRate`); 0 = no throttling.
+    pub interrupt_throttle_rate: u32,
+    /// RDTR in 1.024 µs units (e1000 `RxIntDelay`).
+    pub rx_int_delay: u16,
+    /// RADV in 1.024 µs units (e1000 `RxAbsIntDelay`).
+    pub rx_abs_int_delay: u16,
+    pub costs: Costs,
+    pub sysctl: Sysctl,
+    /// The NIC core clock; not a scenario key: the simulator sets it from the NIC's clock.
+    #[serde(skip)]
+    pub clock: Clock,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        HostConfig {
+            mac: MacAddr([0x02, 0x00, 0x00, 0x00, 0x00, 0x01]),
+            multicast: Vec::new(),
+            promiscuous: false,
+            cpus: 1,
+            irq_cpu: 0,
+            app_cpu: 0,
+            rps_cpus: Vec::new(),
+            rx_ring: 256,
+            tx_ring: 256,
+            rx_refill_batch: 16,
+            napi_weight: 64,
+            napi_mode: NapiMode::Napi,
+            tx_stop_threshold: 21,
+            tx_wake_threshold: 32,
+            interrupt_throttle_rate: 0,
+            rx_int_delay: 0,
+            rx_abs_int_delay: 0,
+            costs: Costs::default(),
+            sysctl: Sysctl::default(),
+            clock: Clock::default(),
+        }
+    }
+}
+
+/// A host configuration value that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("host config `{field}`: {why}")]
+pub struct ConfigError {
+    pub field: &'static str,
+    pub why: String,
+}
+
+fn bad(field: &'static str, why: impl Into<String>) -> ConfigError {
+    ConfigError { field, why: why.into() }
+}
+
+impl HostConfig {
+    /// Checks every value the host relies on.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.cpus == 0 {
+            return Err(bad("cpus", "at least one CPU is needed"));
+        }
+        for (field, cpu) in [("irq_cpu", self.irq_cpu), ("app_cpu", self.app_cpu)] {
+            if cpu >= self.cpus {
+                return Err(bad(field, format!("CPU {cpu} does not exist (cpus = {})", self.cpus)));
+            }
+        }
+        if let Some(c) = self.rps_cpus.iter().find(|&&c| c >= self.cpus) {
+            return Err(bad("rps_cpus", format!("CPU {c} does not exist (cpus = {})", self.cpus)));
+        }
+        for (field, n) in [("rx_ring", self.rx_ring), ("tx_ring", self.tx_ring)] {
+            if !(8..=4096).contains(&n) || n % 8 != 0 {
+                return Err(bad(field, format!("{n} descriptors: need 8..=4096 and a multiple of 8")));
+            }
+        }
+        if self.rx_refill_batch == 0 || self.rx_refill_batch >= self.rx_ring {
+            return Err(bad("rx_refill_batch", format!("{} must be in 1..rx_ring", self.rx_refill_batch)));
+        }
+        if self.napi_weight == 0 {
+            return Err(bad("napi_weight", "must be at least 1"));
+        }
+        if self.tx_stop_threshold == 0 || self.tx_stop_threshold >= self.tx_ring {
+            return Err(bad("tx_stop_threshold", "must be in 1..tx_ring"));
+        }
+        if self.tx_wake_threshold < self.tx_stop_threshold || self.tx_wake_threshold >= self.tx_ring {
+            return Err(bad("tx_wake_threshold", "must be in tx_stop_threshold..tx_ring"));
+        }
+        if let Some(m) = self.multicast.iter().find(|m| !m.is_multicast()) {
+            return Err(bad("multicast", format!("{m} is not a group address")));
+        }
+        Clock::new(self.clock.ps_per_cycle).map_err(|e| bad("clock", e.to_string()))?;
+        let s = &self.sysctl;
+        for (field, v) in [
+            ("sysctl.netdev_budget", u64::from(s.netdev_budget)),
+            ("sysctl.netdev_budget_usecs", s.netdev_budget_usecs),
+            ("sysctl.dev_weight", u64::from(s.dev_weight)),
+            ("sysctl.gro_normal_batch", u64::from(s.gro_normal_batch)),
+        ] {
+            if v == 0 {
+                return Err(bad(field, "must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+
+    /// ITR register value for `interrupt_throttle_rate` (256 ns units, like `e1000_configure_rx`).
+    pub fn itr(&self) -> u32 {
+        match self.interrupt_throttle_rate {
+            0 => 0,
+            rate => (1_000_000_000 / (u64::from(rate) * crate::regs::ITR_UNIT_NS)) as u32,
+        }
+    }
+}
+
+fn de_mac<'de, D: Deserializer<'de>>(d: D) -> Result<MacAddr, D::Error> {
+    let s = String::deserialize(d)?;
+    s.parse().map_err(serde::de::Error::custom)
+}
+
+fn de_macs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<MacAddr>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|s| s.parse().map_err(serde::de::Error::custom))
+        .collect()
+}

@@ -1,0 +1,56 @@
+//! What code running on one simulated CPU can do: spend time, stamp frames, touch registers.
+//!
+//! A `Ctx` lives for one atomic unit of work (an ISR, a softirq run, an application step). Its `now` is the
+//! CPU's local clock: it advances by charged costs and by MMIO reads, which stall until the response is back.
+
+use crate::accounting::{FrameId, Outcome, Stage, Trace};
+use crate::costs::Costs;
+use crate::platform::Platform;
+use crate::time::{Clock, Cycle};
+
+pub struct Ctx<'a> {
+    /// The CPU this work runs on.
+    pub cpu: usize,
+    /// This CPU's local time.
+    pub now: Cycle,
+    pub plat: &'a mut dyn Platform,
+    pub costs: &'a Costs,
+    pub clock: Clock,
+    pub trace: &'a mut Trace,
+}
+
+impl Ctx<'_> {
+    /// The CPU is busy for `ns`.
+    pub fn charge(&mut self, ns: u64) {
+        self.now += self.clock.ns_to_cycles(ns);
+    }
+
+    /// The CPU copies `bytes` bytes.
+    pub fn charge_copy(&mut self, bytes: usize) {
+        let ps = (bytes as u64).saturating_mul(self.costs.copy_ps_per_byte);
+        self.now += self.clock.ps_to_cycles(ps);
+    }
+
+    /// Stamps `stage` for frame `id` at the current local time.
+    pub fn stamp(&mut self, id: FrameId, stage: Stage) {
+        self.trace.stamp(id, stage, self.now);
+    }
+
+    /// Ends frame `id` with `outcome` at the current local time.
+    pub fn end(&mut self, id: FrameId, outcome: Outcome) {
+        self.trace.end(id, outcome, self.now);
+    }
+
+    /// Uncached MMIO read: the CPU stalls until the response is back.
+    pub fn mmio_read(&mut self, off: u32) -> u32 {
+        let (value, done) = self.plat.mmio_read(self.now, off);
+        self.now = self.now.max(done);
+        value
+    }
+
+    /// Posted MMIO write: leaves at the current time, costs the CPU only its issue time.
+    pub fn mmio_write(&mut self, off: u32, val: u32) {
+        self.plat.mmio_write(self.now, off, val);
+        self.charge(self.costs.mmio_write_ns);
+    }
+}

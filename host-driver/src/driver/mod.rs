@@ -1,0 +1,120 @@
+//! The e1000-style network driver (drivers/net/ethernet/intel/e1000): `struct e1000_adapter` and its
+//! NAPI poll, `e1000_clean`. Probe, ISR, RX and TX each live in their own module under the kernel's names.
+
+pub mod isr;
+pub mod probe;
+pub mod ring;
+pub mod rx;
+pub mod tx;
+
+use serde::Serialize;
+
+use crate::config::NapiMode;
+use crate::ctx::Ctx;
+use crate::dma::MemError;
+use crate::napi::Napi;
+use crate::regs;
+use crate::softirq::RxPath;
+
+pub use probe::{probe, ProbeError};
+
+/// Driver counters, named like `ethtool -S` for e1000.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DriverStats {
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    /// Descriptors with errors, no EOP or a bad length.
+    pub rx_errors: u64,
+    /// Frames for which the platform had no frame id (`Platform::rx_frame_id` returned None).
+    pub rx_untracked: u64,
+    pub alloc_rx_buff_failed: u64,
+    /// RDT writes (one per refill batch).
+    pub rx_tail_writes: u64,
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+    /// Frames dropped in `xmit_frame` (no memory to map, empty frame).
+    pub tx_dropped: u64,
+    /// `netif_stop_queue` calls.
+    pub tx_queue_stopped: u64,
+    /// `netif_wake_queue` calls (e1000 `restart_queue`).
+    pub tx_restart_queue: u64,
+    /// TDT writes.
+    pub tx_doorbells: u64,
+    /// `e1000_intr` runs that found a cause.
+    pub interrupts: u64,
+    /// `e1000_intr` runs that read ICR = 0 (IRQ_NONE).
+    pub spurious_interrupts: u64,
+    /// Cause bits seen in ICR.
+    pub icr_rxt0: u64,
+    pub icr_txdw: u64,
+    pub icr_rxo: u64,
+    pub icr_rxdmt0: u64,
+    pub icr_lsc: u64,
+    /// Per-packet mode: ICS writes re-raising RXT0 because frames were still waiting.
+    pub irq_rearms: u64,
+    /// Driver NAPI polls.
+    pub polls: u64,
+    /// `packets_per_poll[n]`: polls that harvested `n` RX frames (the last bin holds the full weight).
+    pub packets_per_poll: Vec<u64>,
+}
+
+/// Driver bookkeeping went wrong (a host-memory operation on a ring failed, or a ring slot lost its
+/// frame): a bug or a corrupted ring, recorded and reported instead of panicking.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DriverFault {
+    #[error("{what} (ring slot {slot}): {error}")]
+    Memory {
+        what: &'static str,
+        slot: u16,
+        error: MemError,
+    },
+    #[error("TX ring slot {slot} is in flight but holds no frame")]
+    LostTxBuffer { slot: u16 },
+}
+
+/// `struct e1000_adapter`: the rings, the NAPI instance and the counters of one probed NIC.
+#[derive(Debug)]
+pub struct Adapter {
+    pub rx: rx::RxRing,
+    pub tx: tx::TxRing,
+    pub napi: Napi,
+    mode: NapiMode,
+    pub stats: DriverStats,
+    pub faults: Vec<DriverFault>,
+}
+
+impl Adapter {
+    /// `e1000_clean`: reclaim TX (not charged to the budget), harvest RX up to the weight, and complete
+    /// NAPI with the interrupt re-enabled if the work fit. Returns the RX work done.
+    pub fn poll(&mut self, ctx: &mut Ctx, up: &mut RxPath) -> u32 {
+        ctx.charge(ctx.costs.napi_poll_ns);
+        let budget = match self.mode {
+            NapiMode::Napi => self.napi.weight,
+            NapiMode::PerPacket => 1,
+        };
+        let tx_clean_complete = self.clean_tx_irq(ctx);
+        let harvested = self.clean_rx_irq(ctx, up, budget);
+        self.stats.polls += 1;
+        let bin = (harvested as usize).min(self.stats.packets_per_poll.len() - 1);
+        self.stats.packets_per_poll[bin] += 1;
+        let work = if tx_clean_complete { harvested } else { budget };
+        match self.mode {
+            NapiMode::Napi if work < budget => {
+                if self.napi.complete_done(ctx, up) {
+                    isr::irq_enable(ctx);
+                }
+            }
+            NapiMode::Napi => self.napi.gro_normal_list(ctx, up),
+            NapiMode::PerPacket => {
+                self.napi.complete_done(ctx, up);
+                isr::irq_enable(ctx);
+                if self.rx_frame_waiting(ctx) {
+                    // Nothing new will interrupt for frames already written back: raise RXT0 ourselves.
+                    ctx.mmio_write(regs::ICS, regs::ICR_RXT0);
+                    self.stats.irq_rearms += 1;
+                }
+            }
+        }
+        work
+    }
+}

@@ -1,0 +1,180 @@
+//! Receive: `e1000_clean_rx_irq` (harvest written-back descriptors in order, up to the budget) and
+//! `e1000_alloc_rx_buffers` (post fresh 2048-byte buffers, one RDT write per batch).
+//!
+//! A harvested buffer is handed to the skb whole, like page flipping: the bytes move into the skb without a
+//! counted copy and the slot gets a newly allocated buffer.
+
+use crate::accounting::{DropReason, Outcome, Stage};
+use crate::ctx::Ctx;
+use crate::desc::{RxDesc, RXD_STAT_DD, RXD_STAT_EOP};
+use crate::dma::{DmaDir, MemError};
+use crate::regs::{self, RX_BUFFER_SIZE};
+use crate::skb::Skb;
+use crate::softirq::RxPath;
+
+use super::ring::Ring;
+use super::{Adapter, DriverFault};
+
+/// Alignment of RX buffers (a cache line, as `netdev_alloc_skb` data on x86).
+const RX_BUFFER_ALIGN: usize = 64;
+
+/// `struct e1000_rx_ring`: descriptors plus the buffer posted in each slot.
+#[derive(Debug)]
+pub struct RxRing {
+    pub ring: Ring,
+    buffers: Vec<Option<u64>>,
+    /// Refill (and write RDT) every this many harvested descriptors (`E1000_RX_BUFFER_WRITE`).
+    refill_batch: u16,
+}
+
+impl RxRing {
+    pub fn new(ring: Ring, refill_batch: u16) -> RxRing {
+        RxRing {
+            buffers: vec![None; usize::from(ring.count())],
+            ring,
+            refill_batch,
+        }
+    }
+
+    /// Physical address of the buffer posted in `slot`.
+    pub fn buffer(&self, slot: u16) -> Option<u64> {
+        self.buffers.get(usize::from(slot)).copied().flatten()
+    }
+}
+
+impl Adapter {
+    /// `e1000_clean_rx_irq`: returns the number of descriptors harvested (at most `budget`).
+    pub fn clean_rx_irq(&mut self, ctx: &mut Ctx, up: &mut RxPath, budget: u32) -> u32 {
+        let mut work = 0;
+        let mut cleaned: u16 = 0;
+        while work < budget && self.rx.ring.in_flight() > 0 {
+            let i = self.rx.ring.next_to_clean();
+            let addr = self.rx.ring.desc_addr(i);
+            let desc: RxDesc = match ctx.plat.memory().read_obj(addr) {
+                Ok(d) => d,
+                Err(e) => return self.fault(work, "read RX descriptor", i, e),
+            };
+            if desc.status & RXD_STAT_DD == 0 {
+                break;
+            }
+            ctx.charge(ctx.costs.driver_rx_per_packet_ns);
+            self.rx.ring.take_next_to_clean();
+            work += 1;
+            cleaned += 1;
+
+            let id = match ctx.plat.rx_frame_id(i) {
+                Some(id) => id,
+                None => {
+                    self.stats.rx_untracked += 1;
+                    ctx.plat.new_frame_id()
+                }
+            };
+            if let Some(round) = self.napi.round() {
+                ctx.trace.stamp(id, Stage::Irq, round.irq);
+                ctx.trace.stamp(id, Stage::Isr, round.isr);
+            }
+            ctx.stamp(id, Stage::NapiPoll);
+
+            let frame = match self.take_rx_buffer(ctx, i, desc) {
+                Ok(f) => f,
+                Err(e) => {
+                    self.faults.push(DriverFault::Memory { what: "take RX buffer", slot: i, error: e });
+                    None
+                }
+            };
+            match frame {
+                Some(frame) => {
+                    self.stats.rx_packets += 1;
+                    self.stats.rx_bytes += frame.len() as u64;
+                    self.napi.gro_receive(ctx, up, Skb::from_dma(id, frame));
+                }
+                None => {
+                    self.stats.rx_errors += 1;
+                    ctx.end(id, Outcome::Dropped(DropReason::RxDescError));
+                }
+            }
+            if cleaned >= self.rx.refill_batch {
+                self.alloc_rx_buffers(ctx, cleaned);
+                cleaned = 0;
+            }
+        }
+        let unused = self.rx.ring.unused();
+        if unused > 0 {
+            self.alloc_rx_buffers(ctx, unused);
+        }
+        work
+    }
+
+    /// Unmaps and frees slot `i`'s buffer and clears the descriptor; returns the frame bytes, or None if the
+    /// descriptor reports an error or a length no single buffer can hold.
+    fn take_rx_buffer(&mut self, ctx: &mut Ctx, i: u16, desc: RxDesc) -> Result<Option<Vec<u8>>, MemError> {
+        let mem = ctx.plat.memory();
+        mem.write_obj(self.rx.ring.desc_addr(i), &RxDesc::default())?;
+        let Some(buf) = self.rx.buffers[usize::from(i)].take() else {
+            return Ok(None);
+        };
+        mem.unmap(buf, RX_BUFFER_SIZE, DmaDir::FromDevice)?;
+        let len = usize::from(desc.length.get());
+        let good = desc.errors == 0 && desc.status & RXD_STAT_EOP != 0 && (1..=RX_BUFFER_SIZE).contains(&len);
+        let frame = if good { Some(mem.slice(buf, len)?.to_vec()) } else { None };
+        mem.free(buf)?;
+        Ok(frame)
+    }
+
+    /// `e1000_alloc_rx_buffers`: post up to `count` fresh buffers at `next_to_use` and write RDT once.
+    /// Returns how many were posted (fewer when host memory runs out: `alloc_rx_buff_failed`).
+    pub fn alloc_rx_buffers(&mut self, ctx: &mut Ctx, count: u16) -> u16 {
+        let mut filled = 0;
+        while filled < count && self.rx.ring.unused() > 0 {
+            let i = self.rx.ring.next_to_use();
+            ctx.charge(ctx.costs.alloc_rx_buffer_ns);
+            match post_rx_buffer(ctx, &self.rx.ring, i) {
+                Ok(buf) => self.rx.buffers[usize::from(i)] = Some(buf),
+                Err(_) => {
+                    self.stats.alloc_rx_buff_failed += 1;
+                    break;
+                }
+            }
+            self.rx.ring.take_next_to_use();
+            filled += 1;
+        }
+        if filled > 0 {
+            // wmb(): descriptors are in memory before the tail moves.
+            ctx.mmio_write(regs::RDT, u32::from(self.rx.ring.next_to_use()));
+            self.stats.rx_tail_writes += 1;
+        }
+        filled
+    }
+
+    /// True if the descriptor at `next_to_clean` is already written back.
+    pub fn rx_frame_waiting(&self, ctx: &mut Ctx) -> bool {
+        let ring = &self.rx.ring;
+        ring.in_flight() > 0
+            && ctx
+                .plat
+                .memory()
+                .read_obj::<RxDesc>(ring.desc_addr(ring.next_to_clean()))
+                .is_ok_and(|d| d.status & RXD_STAT_DD != 0)
+    }
+
+    fn fault(&mut self, work: u32, what: &'static str, slot: u16, error: MemError) -> u32 {
+        self.faults.push(DriverFault::Memory { what, slot, error });
+        work
+    }
+}
+
+/// Allocates and maps one buffer and writes its descriptor.
+fn post_rx_buffer(ctx: &mut Ctx, ring: &Ring, i: u16) -> Result<u64, MemError> {
+    let mem = ctx.plat.memory();
+    let buf = mem.alloc(RX_BUFFER_SIZE, RX_BUFFER_ALIGN)?;
+    let mapped = mem
+        .map(buf, RX_BUFFER_SIZE, DmaDir::FromDevice)
+        .and_then(|_| mem.write_obj(ring.desc_addr(i), &RxDesc::for_buffer(buf)));
+    if let Err(e) = mapped {
+        // Leave nothing behind for a slot that stays empty.
+        let _ = mem.unmap(buf, RX_BUFFER_SIZE, DmaDir::FromDevice);
+        mem.free(buf)?;
+        return Err(e);
+    }
+    Ok(buf)
+}

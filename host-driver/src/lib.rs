@@ -1,0 +1,18 @@
+//! nicsim host: the software half of the co-simulation.
+//!
+//! An e1000-style driver ([`driver`]), NAPI and the NET_RX softirq ([`napi`], [`softirq`]), a Linux-like
+//! protocol stack ([`stack`]) over one [`skb::Skb`] type, sockets and applications, all running on
+//! simulated CPUs ([`cpu`], [`host`]) whose time is charged from one cost table ([`costs`]). The device
+//! is reached only through [`platform::Platform`], so this crate has no Verilator dependency.
+
+pub mod accounting;
+pub mod costs;
+pub mod ctx;
+pub mod desc;
+pub mod dma;
+pub mod platform;
+pub mod regs;
+pub mod skb;
+pub mod stack;
+pub mod time;
+pub mod wire;

@@ -1,0 +1,261 @@
+//! Application processes: their system-call loops on simulated time.
+//!
+//! A blocking reader sleeps in `recvfrom` until `sk_data_ready` wakes it and pays the
+//! context switch (`wakeup_ns`) when it runs again; a polling reader makes non-blocking reads on
+//! a timer; senders run on a timer. Each step charges the system call (`app_read_ns`,
+//! `sendto_syscall_ns`), the copies between user and kernel, and the application's own work.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use serde::Serialize;
+
+use super::config::{
+    config_error, AppConfig, PingConfig, StackConfigError, UdpSendConfig, UdpSinkConfig,
+};
+use super::socket::SocketId;
+use super::Stack;
+use crate::ctx::Ctx;
+use crate::time::Cycle;
+
+/// What an application did, for the report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AppCounters {
+    /// Position in the scenario's `apps` list.
+    pub app: usize,
+    pub kind: &'static str,
+    /// Bound UDP port (0 for ping).
+    pub port: u16,
+    /// Read or send system calls made.
+    pub syscalls: u64,
+    /// Times a sleeping reader was woken by `sk_data_ready`.
+    pub wakeups: u64,
+    pub received: u64,
+    pub received_bytes: u64,
+    /// Data copies of the received packets, copy to user space included.
+    pub received_copies: u64,
+    pub sent: u64,
+    pub send_errors: u64,
+    /// `sk_drops` of the app's socket (receive buffer overflows).
+    pub socket_drops: u64,
+    /// Ping only: replies and round-trip times in cycles.
+    pub ping_replies: u64,
+    pub rtt_min: Option<Cycle>,
+    pub rtt_max: Option<Cycle>,
+    pub rtt_mean: Option<f64>,
+}
+
+#[derive(Debug)]
+enum Kind {
+    UdpSink { sock: SocketId, cfg: UdpSinkConfig },
+    UdpEcho { sock: SocketId },
+    UdpSend { sock: SocketId, cfg: UdpSendConfig, interval: Cycle },
+    Ping { ident: u16, cfg: PingConfig, interval: Cycle },
+}
+
+/// One application process.
+#[derive(Debug)]
+pub struct App {
+    index: usize,
+    kind: Kind,
+    /// Runs at this cycle on its own account (timer, or still busy with queued data); `None`
+    /// while it sleeps on its socket or has finished.
+    wake: Option<Cycle>,
+    syscalls: u64,
+    wakeups: u64,
+    received: u64,
+    received_bytes: u64,
+    received_copies: u64,
+    sent: u64,
+    send_errors: u64,
+}
+
+impl App {
+    /// Starts application `index`: creates and binds its socket.
+    pub(super) fn start(stack: &mut Stack, index: usize, cfg: &AppConfig) -> Result<App, StackConfigError> {
+        let clock = stack.clock;
+        let ns = |ns: u64| clock.ns_to_cycles(ns);
+        let bind = |stack: &mut Stack, ip: Option<Ipv4Addr>, port: u16, rcvbuf: Option<usize>| {
+            let sock = stack
+                .sockets
+                .socket(rcvbuf.unwrap_or(stack.cfg.rmem_default), stack.cfg.wmem_default);
+            let addr = SocketAddrV4::new(ip.unwrap_or(Ipv4Addr::UNSPECIFIED), port);
+            stack
+                .sockets
+                .bind(sock, addr)
+                .map(|()| sock)
+                .map_err(|e| config_error(format!("apps[{index}].port"), e.to_string()))
+        };
+        let (kind, wake) = match cfg {
+            AppConfig::UdpSink(c) => {
+                let sock = bind(stack, c.bind, c.port, c.rcvbuf)?;
+                (Kind::UdpSink { sock, cfg: c.clone() }, Some(0))
+            }
+            AppConfig::UdpEcho(c) => {
+                let sock = bind(stack, None, c.port, c.rcvbuf)?;
+                (Kind::UdpEcho { sock }, Some(0))
+            }
+            AppConfig::UdpSend(c) => {
+                let sock = bind(stack, None, c.src_port.unwrap_or(0), None)?;
+                stack.sockets.get_mut(sock).tos = c.tos;
+                let kind = Kind::UdpSend { sock, cfg: c.clone(), interval: ns(c.interval_ns) };
+                (kind, (c.count > 0).then(|| ns(c.start_ns)))
+            }
+            AppConfig::Ping(c) => {
+                let ident = u16::try_from(index + 1)
+                    .map_err(|_| config_error(format!("apps[{index}]"), "too many applications"))?;
+                stack.ping_socket(ident);
+                let kind = Kind::Ping { ident, cfg: c.clone(), interval: ns(c.interval_ns) };
+                (kind, (c.count > 0).then(|| ns(c.start_ns)))
+            }
+        };
+        Ok(App {
+            index,
+            kind,
+            wake,
+            syscalls: 0,
+            wakeups: 0,
+            received: 0,
+            received_bytes: 0,
+            received_copies: 0,
+            sent: 0,
+            send_errors: 0,
+        })
+    }
+
+    /// The receiving socket, for applications that read.
+    fn reader_socket(&self) -> Option<SocketId> {
+        match self.kind {
+            Kind::UdpSink { sock, ref cfg } if cfg.read_interval_ns.is_none() => Some(sock),
+            Kind::UdpEcho { sock } => Some(sock),
+            _ => None,
+        }
+    }
+
+    /// When the application next runs: its own timer, or the moment `sk_data_ready` woke it.
+    pub(super) fn ready_at(&self, stack: &Stack) -> Option<Cycle> {
+        let woken = self
+            .reader_socket()
+            .and_then(|s| stack.sockets.get(s).woken_at());
+        match (self.wake, woken) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// One turn of the application's loop.
+    pub(super) fn step(&mut self, stack: &mut Stack, ctx: &mut Ctx) {
+        if let Some(sock) = self.reader_socket() {
+            if stack.sockets.get(sock).woken_at().is_some() {
+                // Scheduled back in after sk_data_ready.
+                stack.sockets.get_mut(sock).clear_wakeup();
+                self.wakeups += 1;
+                ctx.charge(ctx.costs.wakeup_ns);
+            }
+        }
+        match &self.kind {
+            Kind::UdpSink { sock, cfg } => {
+                let (sock, cfg) = (*sock, cfg.clone());
+                self.read(stack, ctx, sock, cfg.read_batch, cfg.per_read_ns);
+                self.wake = match cfg.read_interval_ns {
+                    Some(interval) => Some(ctx.now + ctx.clock.ns_to_cycles(interval)),
+                    None => keep_reading(stack, sock, ctx.now),
+                };
+            }
+            Kind::UdpEcho { sock } => {
+                let sock = *sock;
+                for d in self.read(stack, ctx, sock, 1, 0) {
+                    self.send(stack, ctx, sock, d.from, &d.payload);
+                }
+                self.wake = keep_reading(stack, sock, ctx.now);
+            }
+            Kind::UdpSend { sock, cfg, interval } => {
+                let (sock, dst, interval, count) =
+                    (*sock, SocketAddrV4::new(cfg.dst, cfg.port), *interval, cfg.count);
+                let payload: Vec<u8> = (0..cfg.size).map(|i| i as u8).collect();
+                self.send(stack, ctx, sock, dst, &payload);
+                self.wake = (self.sent + self.send_errors < count).then(|| ctx.now.max(self.wake.unwrap_or(0) + interval));
+            }
+            Kind::Ping { ident, cfg, interval } => {
+                let (ident, dst, size, interval, count) = (*ident, cfg.dst, cfg.size, *interval, cfg.count);
+                self.syscalls += 1;
+                let seq = (self.sent + self.send_errors) as u16;
+                match stack.ping_sendmsg(ctx, ident, seq, dst, size) {
+                    Ok(()) => self.sent += 1,
+                    Err(_) => self.send_errors += 1,
+                }
+                self.wake = (self.sent + self.send_errors < count).then(|| ctx.now.max(self.wake.unwrap_or(0) + interval));
+            }
+        }
+    }
+
+    /// `recvmmsg` of up to `batch` datagrams, then `per_read_ns` of work on each.
+    fn read(
+        &mut self,
+        stack: &mut Stack,
+        ctx: &mut Ctx,
+        sock: SocketId,
+        batch: usize,
+        per_read_ns: u64,
+    ) -> Vec<super::udp::Received> {
+        self.syscalls += 1;
+        ctx.charge(ctx.costs.app_read_ns);
+        let got = stack.udp_recvmsg(ctx, sock, batch);
+        for d in &got {
+            self.received += 1;
+            self.received_bytes += d.payload.len() as u64;
+            self.received_copies += u64::from(d.copies);
+            ctx.charge(per_read_ns);
+        }
+        got
+    }
+
+    fn send(&mut self, stack: &mut Stack, ctx: &mut Ctx, sock: SocketId, dst: SocketAddrV4, payload: &[u8]) {
+        self.syscalls += 1;
+        match stack.udp_sendto(ctx, sock, Some(dst), payload) {
+            Ok(()) => self.sent += 1,
+            Err(_) => self.send_errors += 1,
+        }
+    }
+
+    pub(super) fn counters(&self, stack: &Stack) -> AppCounters {
+        let (kind, sock) = match &self.kind {
+            Kind::UdpSink { sock, .. } => ("udp_sink", Some(*sock)),
+            Kind::UdpEcho { sock } => ("udp_echo", Some(*sock)),
+            Kind::UdpSend { sock, .. } => ("udp_send", Some(*sock)),
+            Kind::Ping { .. } => ("ping", None),
+        };
+        let sock = sock.map(|s| stack.sockets.get(s));
+        let ping = match self.kind {
+            Kind::Ping { ident, .. } => stack.ping_sock(ident),
+            _ => None,
+        };
+        let replies = ping.map_or(0, |p| p.replies);
+        AppCounters {
+            app: self.index,
+            kind,
+            port: sock.map_or(0, |s| s.local.port()),
+            syscalls: self.syscalls,
+            wakeups: self.wakeups,
+            received: self.received,
+            received_bytes: self.received_bytes,
+            received_copies: self.received_copies,
+            sent: self.sent,
+            send_errors: self.send_errors,
+            socket_drops: sock.map_or(0, |s| s.drops()),
+            ping_replies: replies,
+            rtt_min: ping.and_then(|p| p.rtt_min),
+            rtt_max: ping.and_then(|p| p.rtt_max),
+            rtt_mean: ping.filter(|_| replies > 0).map(|p| p.rtt_sum as f64 / replies as f64),
+        }
+    }
+}
+
+/// A blocking reader loops while data is queued (runs again at `now`), else sleeps on the socket.
+fn keep_reading(stack: &mut Stack, sock: SocketId, now: Cycle) -> Option<Cycle> {
+    let s = stack.sockets.get_mut(sock);
+    if s.queued() > 0 {
+        return Some(now);
+    }
+    s.wait_for_data();
+    None
+}

@@ -1,0 +1,114 @@
+//! Link layer of eth0: `eth_type_trans`, `__netif_receive_skb_core` with its `ptype_base`
+//! registration table (`dev_add_pack`), and `dev_hard_header` / `dev_queue_xmit` on send.
+
+use serde::Serialize;
+
+use super::packet_tap::Direction;
+use super::Stack;
+use crate::accounting::{DropReason, Outcome, Stage};
+use crate::ctx::Ctx;
+use crate::skb::{PacketType as PktType, Skb};
+use crate::wire::ethernet::{self, EthernetFrame, EthernetRepr, MacAddr};
+
+/// A protocol receive handler (`packet_type.func`, `net_protocol.handler`): takes ownership of
+/// the skb, whose data starts at that protocol's header.
+pub type Handler = fn(&mut Stack, &mut Ctx, Skb);
+
+/// `struct packet_type`: an EtherType and its handler.
+#[derive(Debug, Clone, Copy)]
+pub struct PacketType {
+    pub ethertype: u16,
+    pub func: Handler,
+}
+
+/// `ip -s link show eth0` for the stack's side of the device.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LinkCounters {
+    pub rx_packets: u64,
+    pub rx_bytes: u64,
+    /// `rx_nohandler`: no `ptype_base` entry for the EtherType.
+    pub rx_nohandler: u64,
+    /// `rx_otherhost_dropped`: unicast to another MAC, seen in promiscuous mode.
+    pub rx_otherhost_dropped: u64,
+    /// Frames handed to the driver by [`Stack::take_tx`].
+    pub tx_packets: u64,
+    pub tx_bytes: u64,
+    /// Frames the qdisc refused.
+    pub tx_dropped: u64,
+}
+
+impl Stack {
+    /// `dev_add_pack`.
+    pub(super) fn dev_add_pack(&mut self, ethertype: u16, func: Handler) {
+        self.ptype_base.push(PacketType { ethertype, func });
+    }
+
+    /// `eth_type_trans` + `__netif_receive_skb_core`: classifies the frame by destination MAC,
+    /// shows it to the AF_PACKET taps, strips the Ethernet header and dispatches on the
+    /// EtherType through `ptype_base`. `skb` holds the frame from the Ethernet header on.
+    pub fn netif_receive_skb(&mut self, ctx: &mut Ctx, mut skb: Skb) {
+        ctx.stamp(skb.id, Stage::NetifReceive);
+        ctx.charge(ctx.costs.netif_receive_ns);
+        let Ok(eth) = EthernetFrame::new_checked(skb.data()).map(|f| EthernetRepr::parse(&f))
+        else {
+            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::PacketTooSmall));
+        };
+        skb.pkt_type = if eth.dst == self.mac {
+            PktType::Host
+        } else if eth.dst.is_broadcast() {
+            PktType::Broadcast
+        } else if eth.dst.is_multicast() {
+            PktType::Multicast
+        } else {
+            PktType::OtherHost
+        };
+        skb.protocol = eth.ethertype;
+        skb.reset_mac_header();
+        self.link.rx_packets += 1;
+        self.link.rx_bytes += skb.len() as u64;
+        self.deliver_to_taps(ctx, &skb, Direction::Rx);
+        if skb.pull(ethernet::HEADER_LEN).is_err() {
+            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::PacketTooSmall));
+        }
+        skb.reset_network_header();
+        match self.ptype_base.iter().find(|p| p.ethertype == skb.protocol) {
+            Some(p) => (p.func)(self, ctx, skb),
+            None => {
+                self.link.rx_nohandler += 1;
+                Stack::finish(ctx, skb, Outcome::Dropped(DropReason::UnknownEtherType));
+            }
+        }
+    }
+
+    /// `dev_hard_header` (`eth_header`): prepends the Ethernet header for `dst`.
+    pub(super) fn dev_hard_header(&self, skb: &mut Skb, dst: MacAddr, ethertype: u16) {
+        skb.protocol = ethertype;
+        let repr = EthernetRepr {
+            src: self.mac,
+            dst,
+            ethertype,
+        };
+        skb.push(ethernet::HEADER_LEN)
+            .copy_from_slice(&repr.to_bytes());
+        skb.reset_mac_header();
+    }
+
+    /// `dev_queue_xmit`: enqueues a complete frame on the qdisc (dropping it if full) and shows
+    /// it to the taps.
+    pub(super) fn dev_queue_xmit(&mut self, ctx: &mut Ctx, skb: Skb) {
+        ctx.stamp(skb.id, Stage::QdiscEnqueue);
+        ctx.charge(ctx.costs.qdisc_ns);
+        let tap = (!self.taps.is_empty()).then(|| skb.clone_skb());
+        match self.qdisc.enqueue(skb) {
+            Ok(()) => {
+                if let Some(clone) = tap {
+                    self.deliver_to_taps(ctx, &clone, Direction::Tx);
+                }
+            }
+            Err(skb) => {
+                self.link.tx_dropped += 1;
+                Stack::finish(ctx, skb, Outcome::Dropped(DropReason::QdiscFull));
+            }
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! UDP (net/ipv4/udp.c): `udp_rcv` → `__udp4_lib_rcv` (length and checksum checks, socket
+//! lookup, `NoPorts` + ICMP port unreachable, `__udp_enqueue_schedule_skb` with the `sk_rcvbuf`
+//! limit, `sk_data_ready`), `udp_recvmsg` (copy to user) and `udp_sendmsg` (autobind, route,
+//! `sk_sndbuf`, copy from user, header and checksum). Counters are the `Udp:` line of
+//! /proc/net/snmp.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+
+use serde::Serialize;
+
+use super::icmp::IcmpError;
+use super::ipv4::{OutputFlow, TX_HEADROOM};
+use super::socket::{Datagram, SocketError, SocketId};
+use super::Stack;
+use crate::accounting::{DropReason, Outcome, Stage};
+use crate::ctx::Ctx;
+use crate::skb::Skb;
+use crate::wire::ipv4::{protocol, Ipv4Packet, MAX_PACKET_LEN};
+use crate::wire::udp::{self, UdpPacket, UdpRepr};
+
+/// Largest UDP payload over IPv4: 65535 − 20 (IP) − 8 (UDP).
+pub const MAX_PAYLOAD: usize = MAX_PACKET_LEN - 28;
+
+/// `Udp:` counters of /proc/net/snmp.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UdpCounters {
+    /// Datagrams read by applications (the kernel counts in `udp_recvmsg`).
+    pub in_datagrams: u64,
+    pub no_ports: u64,
+    pub in_errors: u64,
+    pub out_datagrams: u64,
+    pub rcvbuf_errors: u64,
+    pub sndbuf_errors: u64,
+    pub in_csum_errors: u64,
+}
+
+/// One datagram as `recvfrom` returns it to the application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    pub payload: Vec<u8>,
+    pub from: SocketAddrV4,
+    /// Data copies the packet went through, the copy to user space included.
+    pub copies: u32,
+}
+
+impl Stack {
+    /// `udp_rcv` → `__udp4_lib_rcv`. Data starts at the UDP header; the network header is set.
+    pub(super) fn udp_rcv(&mut self, ctx: &mut Ctx, mut skb: Skb) {
+        ctx.stamp(skb.id, Stage::UdpRcv);
+        ctx.charge(ctx.costs.udp_rcv_ns);
+        let Some((src_ip, dst_ip)) = skb
+            .network_header()
+            .and_then(|h| Ipv4Packet::new_checked(h).ok())
+            .map(|ip| (ip.src(), ip.dst()))
+        else {
+            self.udp.in_errors += 1;
+            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::IpHeaderInvalid));
+        };
+        let (len, ports, csum_ok) = match UdpPacket::new_checked(skb.data()) {
+            Ok(u) => (u.len(), UdpRepr::parse(&u), u.verify_checksum(src_ip, dst_ip)),
+            Err(_) => {
+                // short_packet
+                self.udp.in_errors += 1;
+                return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::PacketTooSmall));
+            }
+        };
+        if !csum_ok {
+            // csum_error
+            self.udp.in_csum_errors += 1;
+            self.udp.in_errors += 1;
+            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::UdpCsum));
+        }
+        skb.trim(len);
+        let from = SocketAddrV4::new(src_ip, ports.src_port);
+        let to = SocketAddrV4::new(dst_ip, ports.dst_port);
+        let Some(sock) = self.sockets.lookup(from, to) else {
+            self.udp.no_ports += 1;
+            self.icmp_send(ctx, &skb, IcmpError::PortUnreachable);
+            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::NoSocket));
+        };
+        if skb.pull(udp::HEADER_LEN).is_err() {
+            self.udp.in_errors += 1;
+            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::PacketTooSmall));
+        }
+        self.udp_queue_rcv_skb(ctx, sock, Datagram { skb, from });
+    }
+
+    /// `udp_queue_rcv_skb` → `__udp_enqueue_schedule_skb` → `sk_data_ready`.
+    fn udp_queue_rcv_skb(&mut self, ctx: &mut Ctx, sock: SocketId, dgram: Datagram) {
+        ctx.charge(ctx.costs.socket_enqueue_ns);
+        let id = dgram.skb.id;
+        let s = self.sockets.get_mut(sock);
+        match s.enqueue(dgram) {
+            Ok(()) => {
+                ctx.stamp(id, Stage::SocketEnqueue);
+                s.data_ready(ctx.now);
+            }
+            Err(d) => {
+                self.udp.rcvbuf_errors += 1;
+                self.udp.in_errors += 1;
+                Stack::finish(ctx, d.skb, Outcome::Dropped(DropReason::SocketRcvbuf));
+            }
+        }
+    }
+
+    /// `udp_recvmsg` for up to `batch` datagrams (`recvmmsg`): each is copied to user space,
+    /// stamped [`Stage::AppRead`] and ends [`Outcome::Delivered`].
+    pub(super) fn udp_recvmsg(&mut self, ctx: &mut Ctx, sock: SocketId, batch: usize) -> Vec<Received> {
+        let port = self.sockets.get(sock).local.port();
+        let mut out = Vec::new();
+        while out.len() < batch {
+            let Some(d) = self.sockets.get_mut(sock).dequeue() else {
+                break;
+            };
+            let payload = d.skb.data().to_vec();
+            ctx.charge_copy(payload.len());
+            ctx.stamp(d.skb.id, Stage::AppRead);
+            self.udp.in_datagrams += 1;
+            let copies = d.skb.copies + 1;
+            Stack::finish(ctx, d.skb, Outcome::Delivered { port });
+            out.push(Received {
+                payload,
+                from: d.from,
+                copies,
+            });
+        }
+        out
+    }
+
+    /// `sendto` on a UDP socket: the system call (stamped [`Stage::SendTo`] on the new frame),
+    /// then `udp_sendmsg`. `dst` of `None` uses the connected peer.
+    pub(super) fn udp_sendto(
+        &mut self,
+        ctx: &mut Ctx,
+        sock: SocketId,
+        dst: Option<SocketAddrV4>,
+        payload: &[u8],
+    ) -> Result<(), SocketError> {
+        let dst = dst
+            .or(self.sockets.get(sock).remote)
+            .ok_or(SocketError::DestAddrRequired)?;
+        if payload.len() > MAX_PAYLOAD {
+            return Err(SocketError::MsgSize {
+                len: payload.len(),
+                max: MAX_PAYLOAD,
+            });
+        }
+        self.sockets.autobind(sock)?;
+        let nh = self.route_output(*dst.ip())?;
+        let src_ip = self.udp_source(sock);
+        let s = self.sockets.get(sock);
+        // sock_alloc_send_skb: allocation proceeds while sk_wmem_alloc < sk_sndbuf.
+        if s.wmem_alloc() >= s.sndbuf {
+            self.udp.sndbuf_errors += 1;
+            return Err(SocketError::NoBufs {
+                wmem_alloc: s.wmem_alloc(),
+                sndbuf: s.sndbuf,
+            });
+        }
+        let id = ctx.plat.new_frame_id();
+        ctx.stamp(id, Stage::SendTo);
+        ctx.charge(ctx.costs.sendto_syscall_ns + ctx.costs.udp_sendmsg_ns);
+        // ip_make_skb + copy_from_user.
+        let mut skb = Skb::with_headroom(id, TX_HEADROOM, payload);
+        ctx.charge_copy(payload.len());
+        skb.set_owner_w(s.wmem());
+        let repr = UdpRepr {
+            src_port: s.local.port(),
+            dst_port: dst.port(),
+        };
+        let tos = s.tos;
+        skb.push(udp::HEADER_LEN);
+        if repr.emit(skb.data_mut(), src_ip, *dst.ip()).is_err() {
+            return Err(SocketError::MsgSize {
+                len: payload.len(),
+                max: MAX_PAYLOAD,
+            });
+        }
+        skb.reset_transport_header();
+        self.udp.out_datagrams += 1;
+        let flow = OutputFlow {
+            src: src_ip,
+            dst: *dst.ip(),
+            protocol: protocol::UDP,
+            tos,
+            ttl: self.cfg.ip_default_ttl,
+        };
+        self.ip_local_out(ctx, skb, flow, nh);
+        Ok(())
+    }
+
+    /// The source address a socket sends from (its bound address, else eth0's).
+    fn udp_source(&self, sock: SocketId) -> Ipv4Addr {
+        match *self.sockets.get(sock).local.ip() {
+            ip if ip.is_unspecified() => self.cfg.address.addr,
+            ip => ip,
+        }
+    }
+}

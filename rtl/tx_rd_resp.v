@@ -1,0 +1,233 @@
+/*
+ * TX DMA read completion: the e1000 transmit fetch data path.
+ *
+ * Consumes R beats in request order, as described by the tags of
+ * tx_rd_issue. Descriptor beats go to the descriptor cache. Buffer beats are
+ * realigned: the valid bytes of each 8-byte-aligned beat (a buffer may start
+ * and end at any byte) are shifted down and packed behind the bytes already
+ * gathered, across the descriptors of a frame, into full 64-bit words for the
+ * TX FIFO. At the frame's end the last partial word is written and the frame
+ * is committed with its length, or dropped if any of its reads failed
+ * (SLVERR/DECERR), it was cut short by a drop marker, or it holds no byte.
+ *
+ * When the frame's last beat leaves more than 8 bytes gathered, one extra
+ * cycle (R not ready) writes the remainder. Each finished descriptor goes to
+ * the write-back queue; the entry of a frame's EOP (or of a dropped
+ * descriptor) releases the entries before it, since the frame's data is then
+ * fully read.
+ */
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+module tx_rd_resp
+(
+    input  wire         clk,
+    input  wire         rst,
+
+    /*
+     * AXI read data channel
+     */
+    input  wire [63:0]  m_axi_rdata,
+    input  wire [1:0]   m_axi_rresp,
+    input  wire         m_axi_rlast,
+    input  wire         m_axi_rvalid,
+    output wire         m_axi_rready,
+
+    /*
+     * Tags, in request order (from tx_rd_issue); neither desc nor data: marker
+     */
+    input  wire         tag_desc,
+    input  wire         tag_data,
+    input  wire [15:0]  tag_idx,
+    input  wire [2:0]   tag_first_off,
+    input  wire [3:0]   tag_last_end,
+    input  wire         tag_dlast,
+    input  wire         tag_eop,
+    input  wire         tag_rs,
+    input  wire         tag_drop,
+    input  wire         tag_valid,
+    output wire         tag_pop,
+
+    /*
+     * Fetched descriptors (to tx_rd_issue)
+     */
+    output wire [63:0]  m_desc_addr,
+    output wire [15:0]  m_desc_len,
+    output wire         m_desc_eop,
+    output wire         m_desc_rs,
+    output wire         m_desc_err,
+    output wire [15:0]  m_desc_idx,
+    output wire         m_desc_push,
+
+    /*
+     * TX FIFO write side
+     */
+    output wire [63:0]  fifo_wr_data,
+    output wire         fifo_wr_en,
+    output wire         fifo_commit,
+    output wire [15:0]  fifo_commit_len,
+    output wire         fifo_drop,
+
+    /*
+     * Finished descriptors (to tx_wb)
+     */
+    output wire [15:0]  wb_idx,
+    output wire         wb_rs,
+    output wire         wb_release,
+    output wire         wb_push,
+    input  wire         wb_full,
+
+    /*
+     * Status
+     */
+    output wire         data_beat,     // credit back to tx_rd_issue
+    output wire         frame_end,     // frame committed or dropped
+    output wire         drop_now,      // frame dropped this cycle (combinational)
+    output wire         err_pulse,     // frame dropped (registered)
+    output wire         dma_valid,     // frame committed to the TX FIFO
+    output wire [15:0]  dma_slot       // its EOP descriptor index
+);
+
+reg [3:0] beat_cnt_reg = 4'd0;       // beat within the current burst
+reg [63:0] desc_addr_reg = 64'd0;    // first qword of a descriptor being read
+reg desc_err_reg = 1'b0;
+
+reg [63:0] acc_reg = 64'd0;          // gathered bytes not yet written, LSB first
+reg [2:0] acc_cnt_reg = 3'd0;
+reg [15:0] frame_len_reg = 16'd0;
+reg frame_bad_reg = 1'b0;
+
+reg flush_reg = 1'b0;                // write acc_reg and commit the frame
+reg [15:0] flush_len_reg = 16'd0;
+reg [15:0] flush_idx_reg = 16'd0;
+
+reg err_reg = 1'b0;
+reg dma_valid_reg = 1'b0;
+reg [15:0] dma_slot_reg = 16'd0;
+
+function [63:0] byte_mask(input [3:0] n);
+    byte_mask = (n >= 4'd8) ? {64{1'b1}} : ~({64{1'b1}} << {n, 3'b000});
+endfunction
+
+wire is_desc = tag_valid && tag_desc;
+wire is_data = tag_valid && tag_data;
+wire is_mark = tag_valid && !tag_desc && !tag_data;
+
+assign m_axi_rready = !flush_reg && (is_desc || (is_data && !wb_full));
+wire beat = m_axi_rvalid && m_axi_rready;
+wire desc_beat = beat && tag_desc;
+wire buf_beat = beat && tag_data;
+wire mark_go = is_mark && !flush_reg && !wb_full;
+wire beat_err = m_axi_rresp != 2'b00;
+
+// Realignment of a buffer beat
+wire [2:0] off = (beat_cnt_reg == 4'd0) ? tag_first_off : 3'd0;
+wire [3:0] end_pos = m_axi_rlast ? tag_last_end : 4'd8;
+wire [3:0] n = end_pos - {1'b0, off};
+wire [63:0] in_bytes = (m_axi_rdata >> {off, 3'b000}) & byte_mask(n);
+wire [127:0] comb = {64'd0, acc_reg} | ({64'd0, in_bytes} << {acc_cnt_reg, 3'b000});
+wire [3:0] tot = {1'b0, acc_cnt_reg} + n;
+wire full_word = tot[3];
+
+// End of frame
+wire desc_done = (buf_beat && m_axi_rlast && tag_dlast) || mark_go;
+wire frame_last = desc_done && tag_eop;
+wire [15:0] end_len = frame_len_reg + (buf_beat ? {12'd0, n} : 16'd0);
+wire end_bad = frame_bad_reg || (buf_beat && beat_err) || (mark_go && tag_drop);
+wire end_drop = frame_last && (end_bad || end_len == 16'd0);
+wire end_commit = frame_last && !end_drop;
+wire need_flush = end_commit && buf_beat && tot > 4'd8;
+
+assign tag_pop = (beat && m_axi_rlast) || mark_go;
+
+assign m_desc_addr = desc_addr_reg;
+assign m_desc_len = m_axi_rdata[15:0];
+assign m_desc_eop = m_axi_rdata[24];     // cmd (byte 11) bit 0
+assign m_desc_rs = m_axi_rdata[27];      // cmd bit 3
+assign m_desc_err = desc_err_reg || beat_err;
+assign m_desc_idx = tag_idx + {12'd0, beat_cnt_reg[3:1]};
+assign m_desc_push = desc_beat && beat_cnt_reg[0];
+
+assign fifo_wr_data = (flush_reg || mark_go) ? acc_reg : comb[63:0];
+assign fifo_wr_en = flush_reg
+    || (buf_beat && !end_drop && (full_word || end_commit))
+    || (mark_go && end_commit && acc_cnt_reg != 3'd0);
+assign fifo_commit = flush_reg || (end_commit && !need_flush);
+assign fifo_commit_len = flush_reg ? flush_len_reg : end_len;
+assign fifo_drop = end_drop;
+
+assign wb_idx = tag_idx;
+assign wb_rs = tag_rs;
+assign wb_release = tag_eop || (mark_go && tag_drop);
+assign wb_push = desc_done;
+
+assign data_beat = buf_beat;
+assign frame_end = flush_reg || end_drop || (end_commit && !need_flush);
+assign drop_now = end_drop;
+assign err_pulse = err_reg;
+assign dma_valid = dma_valid_reg;
+assign dma_slot = dma_slot_reg;
+
+always @(posedge clk) begin
+    err_reg <= end_drop;
+    dma_valid_reg <= fifo_commit;
+    if (fifo_commit) begin
+        dma_slot_reg <= flush_reg ? flush_idx_reg : tag_idx;
+    end
+
+    if (beat) begin
+        beat_cnt_reg <= m_axi_rlast ? 4'd0 : beat_cnt_reg + 4'd1;
+    end
+
+    if (desc_beat && !beat_cnt_reg[0]) begin
+        desc_addr_reg <= m_axi_rdata;
+        desc_err_reg <= beat_err;
+    end
+
+    if (buf_beat) begin
+        frame_len_reg <= end_len;
+        frame_bad_reg <= frame_bad_reg || beat_err;
+        // A full word is written this cycle; keep what is left over.
+        acc_reg <= full_word ? comb[127:64] : comb[63:0];
+        acc_cnt_reg <= tot[2:0];
+    end
+
+    if (mark_go && tag_drop) begin
+        frame_bad_reg <= 1'b1;
+    end
+
+    flush_reg <= need_flush;
+    if (need_flush) begin
+        flush_len_reg <= end_len;
+        flush_idx_reg <= tag_idx;
+    end
+
+    // A finished frame leaves nothing behind, except the remainder to flush.
+    if ((frame_last && !need_flush) || flush_reg) begin
+        acc_reg <= 64'd0;
+        acc_cnt_reg <= 3'd0;
+        frame_len_reg <= 16'd0;
+        frame_bad_reg <= 1'b0;
+    end
+    if (need_flush) begin
+        frame_len_reg <= 16'd0;
+        frame_bad_reg <= 1'b0;
+    end
+
+    if (rst) begin
+        beat_cnt_reg <= 4'd0;
+        acc_reg <= 64'd0;
+        acc_cnt_reg <= 3'd0;
+        frame_len_reg <= 16'd0;
+        frame_bad_reg <= 1'b0;
+        flush_reg <= 1'b0;
+        err_reg <= 1'b0;
+        dma_valid_reg <= 1'b0;
+    end
+end
+
+endmodule
+
+`resetall

@@ -1,0 +1,582 @@
+//! Per-stage latency and the critical path: where a frame's end-to-end time goes.
+//!
+//! A *hop* is the time from one stamped stage to the next one that happened (`dma_write_back → irq`).
+//! Frames skip stages (a frame found by a poll already running has no `irq`), so hops are keyed by both
+//! ends. Only frames that completed a path are measured: received frames delivered to a socket and
+//! host frames the NIC transmitted. Frames are grouped into paths by their first and last stage, so the
+//! receive and send paths get their own end-to-end distribution and critical path.
+//!
+//! Critical path method: for a percentile p of a path's end-to-end latency (nearest rank), take the
+//! frames whose end-to-end rank lies within ±1 % of the path's frame count around p's rank (only the
+//! percentile frame itself when fewer than 100 frames), and report each hop's *mean* over that window
+//! and its share of the window's mean end-to-end. Each frame's hops add up exactly to its end-to-end
+//! latency, so with means the shares add up to 100 % (a median of each hop would not).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use host_driver::accounting::{Consumer, FrameId, Outcome, Stage};
+use host_driver::time::{Clock, Cycle};
+use serde::Serialize;
+
+use super::histogram::{log_histogram, Bucket};
+use super::{outcome_label, AnalysisError, FrameTimeline};
+
+/// The percentiles the critical path is reported for.
+pub const CRITICAL_PERCENTILES: [u32; 2] = [50, 99];
+
+/// One hop of a path: from the stage stamped before to this one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Hop {
+    pub from: Stage,
+    pub to: Stage,
+}
+
+impl Hop {
+    pub fn label(&self) -> String {
+        format!("{} → {}", self.from, self.to)
+    }
+}
+
+/// Distribution of one latency, in cycles and in nanoseconds. Percentiles are nearest-rank.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LatencyStats {
+    pub count: usize,
+    pub min: Cycle,
+    pub p50: Cycle,
+    pub p99: Cycle,
+    pub max: Cycle,
+    pub mean: f64,
+    pub min_ns: f64,
+    pub p50_ns: f64,
+    pub p99_ns: f64,
+    pub max_ns: f64,
+    pub mean_ns: f64,
+    /// Log-spaced histogram in cycles (see [`super::histogram`]).
+    pub histogram: Vec<Bucket>,
+}
+
+/// 0-based index of the nearest-rank `percent`-th percentile among `n >= 1` sorted samples.
+fn rank_index(n: usize, percent: u32) -> usize {
+    (n * percent as usize).div_ceil(100).clamp(1, n) - 1
+}
+
+impl LatencyStats {
+    /// `None` for no samples.
+    pub fn new(mut samples: Vec<Cycle>, clock: Clock) -> Option<LatencyStats> {
+        samples.sort_unstable();
+        let n = samples.len();
+        let (&min, &max) = (samples.first()?, samples.last()?);
+        let p50 = samples[rank_index(n, 50)];
+        let p99 = samples[rank_index(n, 99)];
+        let mean = samples.iter().map(|&c| c as f64).sum::<f64>() / n as f64;
+        let ns_per_cycle = clock.cycles_to_ns(1);
+        Some(LatencyStats {
+            count: n,
+            min,
+            p50,
+            p99,
+            max,
+            mean,
+            min_ns: clock.cycles_to_ns(min),
+            p50_ns: clock.cycles_to_ns(p50),
+            p99_ns: clock.cycles_to_ns(p99),
+            max_ns: clock.cycles_to_ns(max),
+            mean_ns: mean * ns_per_cycle,
+            histogram: log_histogram(&samples),
+        })
+    }
+}
+
+/// Latency of one hop over every measured frame that has it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HopLatency {
+    pub hop: Hop,
+    pub stats: LatencyStats,
+}
+
+/// A hop's part of the end-to-end time near one percentile.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Share {
+    pub hop: Hop,
+    /// Mean over the window's frames (0 for frames without this hop), cycles.
+    pub mean: f64,
+    pub mean_ns: f64,
+    /// `mean` over the window's mean end-to-end, 0..=1.
+    pub share: f64,
+}
+
+/// Where the time goes for frames near one end-to-end percentile.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CriticalPoint {
+    pub percentile: u32,
+    /// The percentile's end-to-end latency.
+    pub end_to_end: Cycle,
+    pub end_to_end_ns: f64,
+    /// 1-based rank of the percentile frame and the number of frames averaged around it.
+    pub rank: usize,
+    pub window: usize,
+    /// Mean end-to-end over the window, the denominator of every share.
+    pub window_mean: f64,
+    pub window_mean_ns: f64,
+    /// Largest share first; empty when the window's frames took no time at all.
+    pub shares: Vec<Share>,
+}
+
+/// End-to-end latency of one path (frames with the same first and last stage) and its critical path.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CriticalPath {
+    pub from: Stage,
+    pub to: Stage,
+    pub end_to_end: LatencyStats,
+    pub points: Vec<CriticalPoint>,
+}
+
+/// Latency results of one run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LatencyReport {
+    /// Frames measured (delivered or transmitted).
+    pub frames: usize,
+    /// In path order: by destination stage, then source stage.
+    pub hops: Vec<HopLatency>,
+    /// By first, then last stage.
+    pub paths: Vec<CriticalPath>,
+}
+
+/// Frames that completed a path: delivered to a socket, or sent by the NIC on the host's behalf.
+fn completed(outcome: &Outcome) -> bool {
+    matches!(
+        outcome,
+        Outcome::Delivered { .. } | Outcome::Consumed(Consumer::Transmitted)
+    )
+}
+
+/// One measured frame: its hops and end-to-end latency.
+struct Measured {
+    id: FrameId,
+    path: (Stage, Stage),
+    end_to_end: Cycle,
+    hops: Vec<(Hop, Cycle)>,
+}
+
+fn measure(t: &FrameTimeline) -> Result<Measured, AnalysisError> {
+    let mut stamps = t.stamps.clone();
+    // Stable: equal cycles keep the runner's path order.
+    stamps.sort_by_key(|&(_, c)| c);
+    let (&(first, start), &(last, end)) =
+        stamps
+            .first()
+            .zip(stamps.last())
+            .ok_or_else(|| AnalysisError::NoStamps {
+                frame: t.id,
+                outcome: outcome_label(&t.outcome),
+            })?;
+    let hops = stamps
+        .windows(2)
+        .map(|w| {
+            (
+                Hop {
+                    from: w[0].0,
+                    to: w[1].0,
+                },
+                w[1].1 - w[0].1,
+            )
+        })
+        .collect();
+    Ok(Measured {
+        id: t.id,
+        path: (first, last),
+        end_to_end: end - start,
+        hops,
+    })
+}
+
+/// Per-hop and end-to-end latency and the critical path of every path taken by completed frames.
+pub fn latency_report(
+    timelines: &[FrameTimeline],
+    clock: Clock,
+) -> Result<LatencyReport, AnalysisError> {
+    let measured = timelines
+        .iter()
+        .filter(|t| completed(&t.outcome))
+        .map(measure)
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let mut by_hop: BTreeMap<(Stage, Stage), Vec<Cycle>> = BTreeMap::new();
+    let mut by_path: BTreeMap<(Stage, Stage), Vec<&Measured>> = BTreeMap::new();
+    for m in &measured {
+        for &(hop, d) in &m.hops {
+            // Keyed (to, from) so hops list in path order of their destination.
+            by_hop.entry((hop.to, hop.from)).or_default().push(d);
+        }
+        by_path.entry(m.path).or_default().push(m);
+    }
+
+    let hops = by_hop
+        .into_iter()
+        .filter_map(|((to, from), samples)| {
+            Some(HopLatency {
+                hop: Hop { from, to },
+                stats: LatencyStats::new(samples, clock)?,
+            })
+        })
+        .collect();
+    let paths = by_path
+        .into_iter()
+        .filter_map(|((from, to), frames)| critical_path(from, to, frames, clock))
+        .collect();
+    Ok(LatencyReport {
+        frames: measured.len(),
+        hops,
+        paths,
+    })
+}
+
+fn critical_path(
+    from: Stage,
+    to: Stage,
+    mut frames: Vec<&Measured>,
+    clock: Clock,
+) -> Option<CriticalPath> {
+    let end_to_end = LatencyStats::new(frames.iter().map(|m| m.end_to_end).collect(), clock)?;
+    frames.sort_by_key(|m| (m.end_to_end, m.id));
+    let n = frames.len();
+    let half = n / 100;
+    let points = CRITICAL_PERCENTILES
+        .iter()
+        .map(|&percentile| {
+            let r = rank_index(n, percentile);
+            let window = &frames[r.saturating_sub(half)..=(r + half).min(n - 1)];
+            critical_point(percentile, frames[r].end_to_end, r + 1, window, clock)
+        })
+        .collect();
+    Some(CriticalPath {
+        from,
+        to,
+        end_to_end,
+        points,
+    })
+}
+
+fn critical_point(
+    percentile: u32,
+    end_to_end: Cycle,
+    rank: usize,
+    window: &[&Measured],
+    clock: Clock,
+) -> CriticalPoint {
+    let count = window.len() as f64;
+    let window_mean = window.iter().map(|m| m.end_to_end as f64).sum::<f64>() / count;
+    let mut totals: BTreeMap<Hop, Cycle> = BTreeMap::new();
+    for m in window {
+        for &(hop, d) in &m.hops {
+            *totals.entry(hop).or_default() += d;
+        }
+    }
+    let ns_per_cycle = clock.cycles_to_ns(1);
+    let mut shares: Vec<Share> = if window_mean > 0.0 {
+        totals
+            .into_iter()
+            .map(|(hop, total)| {
+                let mean = total as f64 / count;
+                Share {
+                    hop,
+                    mean,
+                    mean_ns: mean * ns_per_cycle,
+                    share: mean / window_mean,
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // Largest first; the stable sort keeps hop order among equals.
+    shares.sort_by(|a, b| b.mean.total_cmp(&a.mean));
+    CriticalPoint {
+        percentile,
+        end_to_end,
+        end_to_end_ns: clock.cycles_to_ns(end_to_end),
+        rank,
+        window: window.len(),
+        window_mean,
+        window_mean_ns: window_mean * ns_per_cycle,
+        shares,
+    }
+}
+
+/// Width of a 100 % bar, in characters.
+const BAR_WIDTH: usize = 24;
+
+/// A bar of `fraction` (0..=1) of [`BAR_WIDTH`], in eighths of a character.
+fn bar(fraction: f64) -> String {
+    const PARTIAL: [char; 8] = [' ', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+    let eighths = (fraction.clamp(0.0, 1.0) * (BAR_WIDTH * 8) as f64).round() as usize;
+    let mut s = "█".repeat(eighths / 8);
+    let partial = eighths % 8;
+    if partial > 0 {
+        s.push(PARTIAL[partial]);
+    }
+    format!("{s:<BAR_WIDTH$}")
+}
+
+impl LatencyReport {
+    /// The report.txt section: per-hop table, then each path's end-to-end and critical path.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let hop_width = self
+            .hops
+            .iter()
+            .map(|h| h.hop.label().chars().count())
+            .chain(self.paths.iter().map(|p| {
+                Hop {
+                    from: p.from,
+                    to: p.to,
+                }
+                .label()
+                .chars()
+                .count()
+                    + 13
+            }))
+            .max()
+            .unwrap_or(0);
+        // Writing to a String cannot fail.
+        let _ = writeln!(
+            out,
+            "latency over {} delivered/transmitted frames (cycles | ns; percentiles nearest-rank)",
+            self.frames
+        );
+        let _ = writeln!(
+            out,
+            "  {:<hop_width$} {:>8} {:>8} {:>8} {:>8} {:>8} | {:>10} {:>10} {:>10} {:>10}",
+            "hop", "n", "min", "p50", "p99", "max", "min", "p50", "p99", "max"
+        );
+        let row = |out: &mut String, label: &str, s: &LatencyStats| {
+            let _ = writeln!(
+                out,
+                "  {label:<hop_width$} {:>8} {:>8} {:>8} {:>8} {:>8} | {:>10.1} {:>10.1} {:>10.1} {:>10.1}",
+                s.count, s.min, s.p50, s.p99, s.max, s.min_ns, s.p50_ns, s.p99_ns, s.max_ns
+            );
+        };
+        for h in &self.hops {
+            row(&mut out, &h.hop.label(), &h.stats);
+        }
+        for p in &self.paths {
+            let path = Hop {
+                from: p.from,
+                to: p.to,
+            }
+            .label();
+            row(&mut out, &format!("end-to-end {path}"), &p.end_to_end);
+        }
+        for p in &self.paths {
+            let _ = writeln!(
+                out,
+                "\ncritical path {} ({} frames; hop mean / window mean end-to-end)",
+                Hop {
+                    from: p.from,
+                    to: p.to
+                }
+                .label(),
+                p.end_to_end.count
+            );
+            for c in &p.points {
+                let _ = writeln!(
+                    out,
+                    "  p{} end-to-end {} cycles = {:.1} ns; {} frame(s) around rank {}, mean {:.1} ns",
+                    c.percentile, c.end_to_end, c.end_to_end_ns, c.window, c.rank, c.window_mean_ns
+                );
+                for s in &c.shares {
+                    let _ = writeln!(
+                        out,
+                        "    {:<hop_width$} {:>5.1} % {} {:>10.1} ns",
+                        s.hop.label(),
+                        s.share * 100.0,
+                        bar(s.share),
+                        s.mean_ns
+                    );
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::delivered;
+    use super::*;
+    use host_driver::accounting::DropReason;
+    use Stage::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        assert_eq!(rank_index(1, 50), 0);
+        assert_eq!(rank_index(1, 99), 0);
+        assert_eq!(rank_index(10, 50), 4);
+        assert_eq!(rank_index(10, 99), 9);
+        assert_eq!(rank_index(100, 99), 98);
+        assert_eq!(rank_index(200, 99), 197);
+        let s = LatencyStats::new((1..=100).rev().collect(), Clock::default()).unwrap();
+        assert_eq!((s.min, s.p50, s.p99, s.max), (1, 50, 99, 100));
+        assert_eq!(s.mean, 50.5);
+        assert_eq!(s.p99_ns, 99.0 * 6.4);
+        assert!(LatencyStats::new(Vec::new(), Clock::default()).is_none());
+    }
+
+    /// A receive-path frame whose interrupt wait is `irq_wait` cycles.
+    fn rx_frame(id: FrameId, irq_wait: Cycle) -> FrameTimeline {
+        let t0 = id * 10_000;
+        delivered(
+            id,
+            &[
+                (WireStart, t0),
+                (FifoCommit, t0 + 100),
+                (DmaWriteBack, t0 + 200),
+                (Irq, t0 + 200 + irq_wait),
+                (Isr, t0 + 300 + irq_wait),
+                (AppRead, t0 + 600 + irq_wait),
+            ],
+        )
+    }
+
+    #[test]
+    fn hops_are_measured_per_stage_pair_and_only_for_completed_frames() {
+        let polled = delivered(
+            50,
+            &[
+                (WireStart, 0),
+                (FifoCommit, 100),
+                (DmaWriteBack, 150),
+                (AppRead, 400),
+            ],
+        );
+        let dropped = FrameTimeline {
+            id: 51,
+            stamps: vec![(WireStart, 0), (FifoCommit, 5)],
+            outcome: Outcome::Dropped(DropReason::NoSocket),
+        };
+        let frames = [rx_frame(1, 40), rx_frame(2, 60), polled, dropped];
+        let r = latency_report(&frames, Clock::default()).unwrap();
+        assert_eq!(r.frames, 3);
+        let labels: Vec<_> = r.hops.iter().map(|h| h.hop.label()).collect();
+        assert_eq!(
+            labels,
+            [
+                "wire_start → fifo_commit",
+                "fifo_commit → dma_write_back",
+                "dma_write_back → irq",
+                "irq → isr",
+                "dma_write_back → app_read",
+                "isr → app_read",
+            ]
+        );
+        let commit = &r.hops[0].stats;
+        assert_eq!((commit.count, commit.min, commit.max), (3, 100, 100));
+        let irq = &r.hops[2].stats;
+        assert_eq!((irq.count, irq.min, irq.p50, irq.max), (2, 40, 40, 60));
+        assert_eq!(r.paths.len(), 1);
+        assert_eq!(r.paths[0].end_to_end.count, 3);
+        assert_eq!(r.paths[0].end_to_end.max, 660);
+    }
+
+    #[test]
+    fn stamps_are_measured_in_time_order() {
+        // The write-back lands after the first beat on the wire: the hop follows time, not path order.
+        let tx = FrameTimeline {
+            id: 9,
+            stamps: vec![
+                (SendTo, 0),
+                (Doorbell, 50),
+                (TxDmaDone, 80),
+                (TxWire, 120),
+                (TxWriteBack, 100),
+            ],
+            outcome: Outcome::Consumed(Consumer::Transmitted),
+        };
+        let r = latency_report(&[tx], Clock::default()).unwrap();
+        let hops: Vec<_> = r
+            .hops
+            .iter()
+            .map(|h| (h.hop.label(), h.stats.min))
+            .collect();
+        assert!(
+            hops.contains(&("tx_dma_done → tx_write_back".into(), 20)),
+            "{hops:?}"
+        );
+        assert!(
+            hops.contains(&("tx_write_back → tx_wire".into(), 20)),
+            "{hops:?}"
+        );
+        assert_eq!((r.paths[0].from, r.paths[0].to), (SendTo, TxWire));
+    }
+
+    #[test]
+    fn critical_path_shares_come_from_frames_near_the_percentile() {
+        // 200 frames: 190 with a short interrupt wait, the 10 slowest wait 5000 cycles.
+        let frames: Vec<_> = (0..200)
+            .map(|i| rx_frame(i, if i < 190 { 50 } else { 5000 }))
+            .collect();
+        let r = latency_report(&frames, Clock::default()).unwrap();
+        let path = &r.paths[0];
+        let [p50, p99] = [&path.points[0], &path.points[1]];
+        assert_eq!((p50.percentile, p50.rank, p50.window), (50, 100, 5));
+        assert_eq!((p99.percentile, p99.rank, p99.window), (99, 198, 5));
+        assert_eq!(p50.end_to_end, 650);
+        assert_eq!(p99.end_to_end, 5600);
+
+        for c in [p50, p99] {
+            let total: f64 = c.shares.iter().map(|s| s.share).sum();
+            assert!(
+                (total - 1.0).abs() < 1e-12,
+                "shares add up to 100 %: {total}"
+            );
+        }
+        // Typical frame: the ISR-to-read hop (300 of 650 cycles) dominates; tail: the interrupt wait.
+        assert_eq!(
+            p50.shares[0].hop,
+            Hop {
+                from: Isr,
+                to: AppRead
+            }
+        );
+        assert_eq!(p50.shares[0].mean, 300.0);
+        assert_eq!(
+            p99.shares[0].hop,
+            Hop {
+                from: DmaWriteBack,
+                to: Irq
+            }
+        );
+        assert!((p99.shares[0].share - 5000.0 / 5600.0).abs() < 1e-12);
+
+        let text = r.render();
+        assert!(
+            text.contains("critical path wire_start → app_read (200 frames"),
+            "{text}"
+        );
+        let tail = text.split("p99 end-to-end").nth(1).unwrap();
+        let first_share = tail.lines().nth(1).unwrap();
+        assert!(
+            first_share.contains("dma_write_back → irq") && first_share.contains("89.3 %"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_completed_frame_without_stamps_is_an_error() {
+        let empty = delivered(77, &[]);
+        let err = latency_report(&[empty], Clock::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "frame 77 ended (delivered:5001) without any stage stamp, so it has no path to measure"
+        );
+    }
+
+    #[test]
+    fn bars_scale_in_eighths() {
+        assert_eq!(bar(1.0).trim_end(), "█".repeat(BAR_WIDTH));
+        assert_eq!(bar(0.0).trim_end(), "");
+        assert_eq!(bar(1.0 / (BAR_WIDTH * 2) as f64).trim_end(), "▌");
+        assert_eq!(bar(0.5).chars().count(), BAR_WIDTH);
+    }
+}

@@ -1,0 +1,293 @@
+//! Post-run analysis: per-stage latency and the critical path, a Perfetto trace, and SVG plots.
+//!
+//! The runner merges the NIC's probe stamps and the host's software stamps into one [`FrameTimeline`]
+//! per frame, adds what each hardware unit and CPU was doing ([`Span`]) and time series ([`Series`]),
+//! and calls [`analyse`]. Everything here is a pure function of those inputs: same run, same bytes out.
+
+pub mod critical_path;
+pub mod histogram;
+pub mod perfetto;
+pub mod plots;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use host_driver::accounting::{FrameId, Outcome, Stage};
+use host_driver::time::{Clock, Cycle};
+use serde::Serialize;
+
+pub use critical_path::{
+    CriticalPath, CriticalPoint, Hop, HopLatency, LatencyReport, LatencyStats, Share,
+};
+pub use histogram::Bucket;
+pub use plots::sweep_plot;
+
+/// One frame's path across hardware and software, merged by the runner from NIC probes and host stamps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FrameTimeline {
+    pub id: FrameId,
+    /// At most one stamp per stage, in path order. Analysis orders them by cycle (stably, so path order
+    /// breaks ties): a hop is always measured from the stage that happened just before.
+    pub stamps: Vec<(Stage, Cycle)>,
+    pub outcome: Outcome,
+}
+
+/// What a hardware unit or a CPU was doing over a cycle range (e.g. track "CPU0", name "e1000_intr" /
+/// "net_rx_action"; track "RX DMA", name "frame 17"). Spans on one track may nest (a poll inside
+/// `net_rx_action`); spans that overlap without nesting are drawn on extra lanes of that track.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Span {
+    pub track: String,
+    pub name: String,
+    pub start: Cycle,
+    pub end: Cycle,
+    /// The frame this work was for, when it was for exactly one.
+    pub frame: Option<FrameId>,
+}
+
+/// Time series for plots: (cycle, value) events, e.g. each IRQ, and packets handled per NAPI poll.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Series {
+    pub name: String,
+    pub points: Vec<(Cycle, f64)>,
+}
+
+/// Inputs the analysis cannot make sense of; each names the frame, span or row at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    #[error("two timelines for frame {frame}")]
+    DuplicateFrame { frame: FrameId },
+    #[error("frame {frame}: stage {stage} stamped twice (cycles {first} and {second})")]
+    DuplicateStage {
+        frame: FrameId,
+        stage: Stage,
+        first: Cycle,
+        second: Cycle,
+    },
+    #[error(
+        "frame {frame} ended ({outcome}) without any stage stamp, so it has no path to measure"
+    )]
+    NoStamps { frame: FrameId, outcome: String },
+    #[error("span `{name}` on track `{track}` ends at cycle {end}, before it starts at {start}")]
+    SpanReversed {
+        track: String,
+        name: String,
+        start: Cycle,
+        end: Cycle,
+    },
+    #[error("sweep row {row}: `{key}` {problem}")]
+    SweepKey {
+        row: usize,
+        key: String,
+        problem: &'static str,
+    },
+    #[error("drawing {plot}: {message}")]
+    Plot { plot: &'static str, message: String },
+    #[error("writing {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Short stable label of an outcome for reports and trace args: `delivered:5001`, `consumed:arp`,
+/// `dropped:nic_crc_error`.
+pub fn outcome_label(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Delivered { port } => format!("delivered:{port}"),
+        Outcome::Consumed(by) => format!("consumed:{by}"),
+        Outcome::Dropped(reason) => format!("dropped:{reason}"),
+    }
+}
+
+/// Everything the analysis produced for one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    /// Per-hop latency, end-to-end latency and critical path: the part that goes into report.json.
+    pub latency: LatencyReport,
+    /// Chrome trace-event JSON (`trace.json`).
+    #[serde(skip)]
+    pub trace: serde_json::Value,
+    /// Per-hop latency histograms (`latency.svg`).
+    #[serde(skip)]
+    pub latency_svg: String,
+    /// Interrupts and packets per poll over time (`irq_polls.svg`).
+    #[serde(skip)]
+    pub irq_polls_svg: String,
+}
+
+/// File names [`Analysis::write_outputs`] writes into the run folder.
+pub const TRACE_FILE: &str = "trace.json";
+pub const LATENCY_PLOT_FILE: &str = "latency.svg";
+pub const IRQ_POLLS_PLOT_FILE: &str = "irq_polls.svg";
+
+/// Analyses one run: latency and critical path over delivered and transmitted frames, the trace of
+/// every frame and span, and the plots.
+pub fn analyse(
+    timelines: &[FrameTimeline],
+    spans: &[Span],
+    series: &[Series],
+    clock: Clock,
+) -> Result<Analysis, AnalysisError> {
+    check_timelines(timelines)?;
+    let latency = critical_path::latency_report(timelines, clock)?;
+    let trace = perfetto::chrome_trace(timelines, spans, clock)?;
+    let latency_svg = plots::latency_histograms(&latency, clock)?;
+    let irq_polls_svg = plots::time_series(series, clock)?;
+    Ok(Analysis {
+        latency,
+        trace,
+        latency_svg,
+        irq_polls_svg,
+    })
+}
+
+/// Frame ids and stages must be unique: a repeat means the runner merged two records into one.
+fn check_timelines(timelines: &[FrameTimeline]) -> Result<(), AnalysisError> {
+    let mut ids = BTreeSet::new();
+    for t in timelines {
+        if !ids.insert(t.id) {
+            return Err(AnalysisError::DuplicateFrame { frame: t.id });
+        }
+        for (i, &(stage, first)) in t.stamps.iter().enumerate() {
+            if let Some(&(_, second)) = t.stamps[i + 1..].iter().find(|&&(s, _)| s == stage) {
+                return Err(AnalysisError::DuplicateStage {
+                    frame: t.id,
+                    stage,
+                    first,
+                    second,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Analysis {
+    /// Writes `trace.json`, `latency.svg` and `irq_polls.svg` into `dir` (which must exist) and returns
+    /// the latency and critical-path text for report.txt.
+    pub fn write_outputs(&self, dir: &Path) -> Result<String, AnalysisError> {
+        for (name, contents) in [
+            (TRACE_FILE, self.trace.to_string()),
+            (LATENCY_PLOT_FILE, self.latency_svg.clone()),
+            (IRQ_POLLS_PLOT_FILE, self.irq_polls_svg.clone()),
+        ] {
+            let path = dir.join(name);
+            std::fs::write(&path, contents).map_err(|source| AnalysisError::Io { path, source })?;
+        }
+        Ok(self.latency.render())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use host_driver::accounting::DropReason;
+
+    pub(crate) fn delivered(id: FrameId, stamps: &[(Stage, Cycle)]) -> FrameTimeline {
+        FrameTimeline {
+            id,
+            stamps: stamps.to_vec(),
+            outcome: Outcome::Delivered { port: 5001 },
+        }
+    }
+
+    #[test]
+    fn repeated_frame_or_stage_is_an_error_naming_it() {
+        let a = delivered(3, &[(Stage::WireStart, 0), (Stage::AppRead, 10)]);
+        let err = analyse(&[a.clone(), a], &[], &[], Clock::default()).unwrap_err();
+        assert!(
+            matches!(err, AnalysisError::DuplicateFrame { frame: 3 }),
+            "{err}"
+        );
+
+        let b = delivered(
+            4,
+            &[(Stage::WireStart, 0), (Stage::Irq, 5), (Stage::Irq, 7)],
+        );
+        let err = analyse(&[b], &[], &[], Clock::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "frame 4: stage irq stamped twice (cycles 5 and 7)"
+        );
+    }
+
+    #[test]
+    fn degenerate_runs_still_draw_and_repeat_byte_for_byte() {
+        // One frame that took no time, one IRQ, one span on a CPU.
+        let frames = [delivered(1, &[(Stage::WireStart, 5), (Stage::AppRead, 5)])];
+        let spans = [Span {
+            track: "CPU0".into(),
+            name: "e1000_intr".into(),
+            start: 5,
+            end: 5,
+            frame: None,
+        }];
+        let series = [Series {
+            name: "interrupts".into(),
+            points: vec![(5, 1.0)],
+        }];
+        let run = || analyse(&frames, &spans, &series, Clock::default()).unwrap();
+        let (a, b) = (run(), run());
+        assert_eq!(a.trace.to_string(), b.trace.to_string());
+        assert_eq!(a.latency_svg, b.latency_svg);
+        assert_eq!(a.irq_polls_svg, b.irq_polls_svg);
+        let p50 = &a.latency.paths[0].points[0];
+        assert_eq!((p50.end_to_end, p50.window), (0, 1));
+        assert!(p50.shares.is_empty(), "no time, no shares");
+        assert!(a.latency_svg.contains("end-to-end wire_start → app_read"));
+    }
+
+    #[test]
+    fn outcome_labels_are_stable() {
+        assert_eq!(
+            outcome_label(&Outcome::Delivered { port: 7 }),
+            "delivered:7"
+        );
+        assert_eq!(
+            outcome_label(&Outcome::Dropped(DropReason::NicFifoFull)),
+            "dropped:nic_fifo_full"
+        );
+    }
+
+    #[test]
+    fn write_outputs_writes_three_files_and_returns_the_report_text() {
+        let frames: Vec<_> = (0..10)
+            .map(|i| {
+                delivered(
+                    i,
+                    &[
+                        (Stage::WireStart, i * 100),
+                        (Stage::FifoCommit, i * 100 + 20),
+                        (Stage::DmaWriteBack, i * 100 + 50 + i),
+                        (Stage::AppRead, i * 100 + 300),
+                    ],
+                )
+            })
+            .collect();
+        let series = [Series {
+            name: "packets per poll".into(),
+            points: vec![(60, 1.0), (260, 3.0)],
+        }];
+        let analysis = analyse(&frames, &[], &series, Clock::default()).unwrap();
+        let dir = std::env::temp_dir().join(format!("nicsim-analysis-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let text = analysis.write_outputs(&dir).unwrap();
+        assert!(text.contains("wire_start → app_read"), "{text}");
+        let trace: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join(TRACE_FILE)).unwrap()).unwrap();
+        assert!(trace["traceEvents"]
+            .as_array()
+            .is_some_and(|e| !e.is_empty()));
+        for svg in [LATENCY_PLOT_FILE, IRQ_POLLS_PLOT_FILE] {
+            assert!(std::fs::read_to_string(dir.join(svg))
+                .unwrap()
+                .starts_with("<svg"));
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        let missing = dir.join("absent");
+        let err = analysis.write_outputs(&missing).unwrap_err();
+        assert!(matches!(err, AnalysisError::Io { .. }), "{err}");
+    }
+}

@@ -1,0 +1,636 @@
+//! Chrome trace-event JSON (the "JSON Array/Object Format" that ui.perfetto.dev and chrome://tracing
+//! open): one process "NIC" with a thread per hardware unit, one process "Host" with a thread per CPU
+//! (or whatever tracks the host's spans name), complete events ("X") for what each was doing, flow
+//! arrows ("s"/"f") following each frame from track to track, and instant events ("i") for drops.
+//!
+//! Hardware units whose activity the runner did not supply as [`Span`]s are derived from the frame
+//! stamps (measured spans for a unit replace the derived ones):
+//! - wire RX: first beat (`wire_start`) to FIFO commit, which the MAC decides at the last beat;
+//! - RX DMA: the DMA engine drains the FIFO one frame at a time in FIFO order, so a frame's transfer
+//!   starts at its commit or at the previous frame's write-back, whichever is later, and ends at its
+//!   own write-back (so it includes waiting for a free descriptor); any earlier part after the commit
+//!   is the frame waiting in the RX FIFO, shown on MAC/FIFO;
+//! - TX DMA: likewise in ring order, from the doorbell write leaving the CPU (so it includes the posted
+//!   write's PCIe latency) or the previous frame's `tx_dma_done`;
+//! - MAC/FIFO, TX side: `tx_dma_done` to the first beat on `m_axis_tx`;
+//! - wire TX: first beat to the descriptor write-back, as no probe marks the last beat on the wire.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use host_driver::accounting::{DropReason, FrameId, Outcome, Stage};
+use host_driver::time::{Clock, Cycle};
+use serde_json::{json, Value};
+
+use super::{outcome_label, AnalysisError, FrameTimeline, Span};
+
+pub const WIRE_RX: &str = "wire RX";
+pub const MAC_FIFO: &str = "MAC/FIFO";
+pub const RX_DMA: &str = "RX DMA";
+pub const TX_DMA: &str = "TX DMA";
+pub const WIRE_TX: &str = "wire TX";
+/// The NIC's tracks, in display order. Span tracks with other names belong to the host.
+pub const NIC_UNITS: [&str; 5] = [WIRE_RX, MAC_FIFO, RX_DMA, TX_DMA, WIRE_TX];
+/// Host thread for drops that no host span of the frame locates on a CPU.
+pub const HOST_DROPS: &str = "drops";
+
+const NIC_PID: u32 = 1;
+const HOST_PID: u32 = 2;
+
+/// Trace timestamps are microseconds; computed from whole picoseconds so one cycle of 6.4 ns prints
+/// as exactly 0.0064.
+fn micros(clock: Clock, cycles: Cycle) -> f64 {
+    (u128::from(cycles) * u128::from(clock.ps_per_cycle)) as f64 / 1e6
+}
+
+/// Midpoint of a slice, where a flow event binds to it (or to a slice nested in it) without depending
+/// on how a viewer orders events that share a timestamp.
+fn micros_mid(clock: Clock, start: Cycle, end: Cycle) -> f64 {
+    ((u128::from(start) + u128::from(end)) * u128::from(clock.ps_per_cycle)) as f64 / 2e6
+}
+
+fn stamp_of(t: &FrameTimeline, stage: Stage) -> Option<Cycle> {
+    t.stamps.iter().find(|&&(s, _)| s == stage).map(|&(_, c)| c)
+}
+
+fn frame_span(track: &str, name: String, start: Cycle, end: Cycle, id: FrameId) -> Span {
+    Span {
+        track: track.to_owned(),
+        name,
+        start,
+        end,
+        frame: Some(id),
+    }
+}
+
+/// A unit that moves one frame at a time in order: each frame's `(id, ready, start, end)`, where
+/// `ready` is its `from` stamp and `start = max(ready, previous end)`.
+fn serial(
+    timelines: &[FrameTimeline],
+    from: Stage,
+    to: Stage,
+) -> Vec<(FrameId, Cycle, Cycle, Cycle)> {
+    let mut frames: Vec<_> = timelines
+        .iter()
+        .filter_map(|t| match (stamp_of(t, from), stamp_of(t, to)) {
+            (Some(a), Some(b)) if b >= a => Some((b, t.id, a)),
+            _ => None,
+        })
+        .collect();
+    frames.sort_unstable();
+    let mut busy_until = 0;
+    frames
+        .into_iter()
+        .map(|(end, id, ready)| {
+            let start = ready.max(busy_until);
+            busy_until = end;
+            (id, ready, start, end)
+        })
+        .collect()
+}
+
+/// NIC unit spans derived from frame stamps, for the units not in `measured`.
+fn nic_spans(timelines: &[FrameTimeline], measured: &BTreeSet<&str>) -> Vec<Span> {
+    let derive = |unit: &str| !measured.contains(unit);
+    let mut out = Vec::new();
+    // A unit busy with the frame from one stamp to another; a FIFO wait is drawn only if it lasted.
+    let mut direct = |unit: &str, from: Stage, to: Stage, wait: Option<&str>| {
+        if !derive(unit) {
+            return;
+        }
+        for t in timelines {
+            if let (Some(a), Some(b)) = (stamp_of(t, from), stamp_of(t, to)) {
+                match wait {
+                    None if b >= a => {
+                        out.push(frame_span(unit, format!("frame {}", t.id), a, b, t.id))
+                    }
+                    Some(fifo) if b > a => out.push(frame_span(
+                        unit,
+                        format!("frame {} in {fifo}", t.id),
+                        a,
+                        b,
+                        t.id,
+                    )),
+                    _ => {}
+                }
+            }
+        }
+    };
+    direct(WIRE_RX, Stage::WireStart, Stage::FifoCommit, None);
+    direct(MAC_FIFO, Stage::TxDmaDone, Stage::TxWire, Some("TX FIFO"));
+    direct(WIRE_TX, Stage::TxWire, Stage::TxWriteBack, None);
+    for (id, ready, start, end) in serial(timelines, Stage::FifoCommit, Stage::DmaWriteBack) {
+        if derive(RX_DMA) {
+            out.push(frame_span(RX_DMA, format!("frame {id}"), start, end, id));
+        }
+        if derive(MAC_FIFO) && start > ready {
+            out.push(frame_span(
+                MAC_FIFO,
+                format!("frame {id} in RX FIFO"),
+                ready,
+                start,
+                id,
+            ));
+        }
+    }
+    if derive(TX_DMA) {
+        for (id, _, start, end) in serial(timelines, Stage::Doorbell, Stage::TxDmaDone) {
+            out.push(frame_span(TX_DMA, format!("frame {id}"), start, end, id));
+        }
+    }
+    out
+}
+
+/// Chrome requires the slices of one thread to nest. Given one track's spans sorted by start (longest
+/// first among equal starts), returns for each the first lane where it nests in or follows the spans
+/// already there; lane 0 is the track's own thread, further lanes are extra threads.
+fn pack_lanes(sorted: &[&Span]) -> Vec<usize> {
+    // Per lane, the ends of the slices still open at the current start.
+    let mut lanes: Vec<Vec<Cycle>> = Vec::new();
+    sorted
+        .iter()
+        .map(|s| {
+            for (i, open) in lanes.iter_mut().enumerate() {
+                while open.last().is_some_and(|&e| e <= s.start) {
+                    open.pop();
+                }
+                if open.last().is_none_or(|&e| e >= s.end) {
+                    open.push(s.end);
+                    return i;
+                }
+            }
+            lanes.push(vec![s.end]);
+            lanes.len() - 1
+        })
+        .collect()
+}
+
+/// Display order of tracks: NIC units in pipeline order, then host tracks in natural order (CPU2 before
+/// CPU10).
+fn track_order(track: &str) -> (u32, usize, &str, u64) {
+    if let Some(i) = NIC_UNITS.iter().position(|&u| u == track) {
+        return (NIC_PID, i, "", 0);
+    }
+    let digits = track.len() - track.trim_end_matches(|c: char| c.is_ascii_digit()).len();
+    let (prefix, number) = track.split_at(track.len() - digits);
+    (
+        HOST_PID,
+        NIC_UNITS.len(),
+        prefix,
+        number.parse().unwrap_or(0),
+    )
+}
+
+fn is_nic_drop(reason: DropReason) -> bool {
+    matches!(
+        reason,
+        DropReason::NicCrcError
+            | DropReason::NicRunt
+            | DropReason::NicOversize
+            | DropReason::NicAddressFilter
+            | DropReason::NicFifoFull
+            | DropReason::NicPhyError
+    )
+}
+
+/// Builds the trace of a run.
+pub fn chrome_trace(
+    timelines: &[FrameTimeline],
+    spans: &[Span],
+    clock: Clock,
+) -> Result<Value, AnalysisError> {
+    if let Some(s) = spans.iter().find(|s| s.end < s.start) {
+        return Err(AnalysisError::SpanReversed {
+            track: s.track.clone(),
+            name: s.name.clone(),
+            start: s.start,
+            end: s.end,
+        });
+    }
+    let measured: BTreeSet<&str> = spans.iter().map(|s| s.track.as_str()).collect();
+    let derived = nic_spans(timelines, &measured);
+    let outcomes: BTreeMap<FrameId, &Outcome> =
+        timelines.iter().map(|t| (t.id, &t.outcome)).collect();
+
+    // Per track, its spans in start order with their lanes.
+    let mut tracks: BTreeMap<&str, Vec<&Span>> = BTreeMap::new();
+    for s in spans.iter().chain(&derived) {
+        tracks.entry(&s.track).or_default().push(s);
+    }
+    let mut placed: BTreeMap<&str, Vec<(&Span, usize)>> = BTreeMap::new();
+    for (track, mut list) in tracks {
+        list.sort_by(|a, b| {
+            (a.start, b.end, &a.name, a.frame).cmp(&(b.start, a.end, &b.name, b.frame))
+        });
+        let lanes = pack_lanes(&list);
+        placed.insert(track, list.into_iter().zip(lanes).collect());
+    }
+
+    // Drops: at the frame's last stamp, on wire RX for the NIC's, else on the thread of the frame's
+    // latest host span that had begun by then.
+    let mut drops: Vec<(&FrameTimeline, DropReason, Cycle, &str, usize)> = Vec::new();
+    for t in timelines {
+        let (Outcome::Dropped(reason), Some(at)) =
+            (t.outcome, t.stamps.iter().map(|&(_, c)| c).max())
+        else {
+            continue;
+        };
+        let (track, lane) = if is_nic_drop(reason) {
+            (WIRE_RX, 0)
+        } else {
+            placed
+                .iter()
+                .flat_map(|(track, list)| list.iter().map(move |(s, lane)| (*track, s, *lane)))
+                .filter(|(track, s, _)| {
+                    track_order(track).0 == HOST_PID && s.frame == Some(t.id) && s.start <= at
+                })
+                .max_by_key(|(track, s, lane)| (s.start, s.end, track_order(track), *lane))
+                .map_or((HOST_DROPS, 0), |(track, _, lane)| (track, lane))
+        };
+        drops.push((t, reason, at, track, lane));
+    }
+    for &(_, _, _, track, _) in &drops {
+        placed.entry(track).or_default();
+    }
+
+    let mut order: Vec<&str> = placed.keys().copied().collect();
+    order.sort_by_key(|t| track_order(t));
+
+    let mut events = vec![
+        json!({"ph": "M", "name": "process_name", "pid": NIC_PID, "tid": 0, "args": {"name": "NIC"}}),
+        json!({"ph": "M", "name": "process_sort_index", "pid": NIC_PID, "tid": 0, "args": {"sort_index": 0}}),
+        json!({"ph": "M", "name": "process_name", "pid": HOST_PID, "tid": 0, "args": {"name": "Host"}}),
+        json!({"ph": "M", "name": "process_sort_index", "pid": HOST_PID, "tid": 0, "args": {"sort_index": 1}}),
+    ];
+    let frame_args = |id: FrameId| match outcomes.get(&id) {
+        Some(o) => json!({"frame": id, "outcome": outcome_label(o)}),
+        None => json!({ "frame": id }),
+    };
+    let mut tids: BTreeMap<(&str, usize), (u32, u32)> = BTreeMap::new();
+    // Per frame, the threads and times of its slices, for the flow arrows.
+    let mut anchors: BTreeMap<FrameId, Vec<(Cycle, Cycle, u32, u32)>> = BTreeMap::new();
+    let mut next_tid = 1u32;
+    for track in order {
+        let list = &placed[track];
+        let pid = track_order(track).0;
+        let lanes = list.iter().map(|&(_, lane)| lane + 1).max().unwrap_or(1);
+        for lane in 0..lanes {
+            let tid = next_tid;
+            next_tid += 1;
+            tids.insert((track, lane), (pid, tid));
+            let name = if lane == 0 {
+                track.to_owned()
+            } else {
+                format!("{track} #{}", lane + 1)
+            };
+            events.push(json!({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid, "args": {"name": name}}));
+            events.push(json!({"ph": "M", "name": "thread_sort_index", "pid": pid, "tid": tid, "args": {"sort_index": tid}}));
+        }
+        for &(s, lane) in list {
+            let (pid, tid) = tids[&(track, lane)];
+            let mut e = json!({
+                "ph": "X", "name": s.name, "cat": if pid == NIC_PID { "nic" } else { "host" },
+                "pid": pid, "tid": tid,
+                "ts": micros(clock, s.start), "dur": micros(clock, s.end - s.start),
+            });
+            if let Some(id) = s.frame {
+                e["args"] = frame_args(id);
+                anchors
+                    .entry(id)
+                    .or_default()
+                    .push((s.start, s.end, pid, tid));
+            }
+            events.push(e);
+        }
+    }
+
+    // One arrow each time a frame's work moves to another thread: from its last slice on the old
+    // thread to its first on the new one. Both ends bind to the slice enclosing their timestamp
+    // ("bp": "e" for the finish).
+    let mut flow_id = 0u64;
+    for (id, mut list) in anchors {
+        list.sort_unstable();
+        let mut from = list[0];
+        for w in list.windows(2) {
+            let to = w[1];
+            if (to.2, to.3) != (w[0].2, w[0].3) {
+                flow_id += 1;
+                let name = format!("frame {id}");
+                events.push(
+                    json!({"ph": "s", "id": flow_id, "name": name, "cat": "frame",
+                    "pid": from.2, "tid": from.3, "ts": micros_mid(clock, from.0, from.1)}),
+                );
+                events.push(
+                    json!({"ph": "f", "bp": "e", "id": flow_id, "name": name, "cat": "frame",
+                    "pid": to.2, "tid": to.3, "ts": micros_mid(clock, to.0, to.1)}),
+                );
+            }
+            from = to;
+        }
+    }
+
+    for (t, reason, at, track, lane) in drops {
+        let (pid, tid) = tids[&(track, lane)];
+        events.push(
+            json!({"ph": "i", "s": "t", "name": format!("drop {reason}"), "cat": "drop",
+            "pid": pid, "tid": tid, "ts": micros(clock, at), "args": frame_args(t.id)}),
+        );
+    }
+
+    Ok(json!({
+        "traceEvents": events,
+        "displayTimeUnit": "ns",
+        "otherData": {"ps_per_cycle": clock.ps_per_cycle},
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use host_driver::accounting::Consumer;
+    use Stage::*;
+
+    fn frame(id: FrameId, stamps: &[(Stage, Cycle)], outcome: Outcome) -> FrameTimeline {
+        FrameTimeline {
+            id,
+            stamps: stamps.to_vec(),
+            outcome,
+        }
+    }
+
+    fn cpu(track: &str, name: &str, start: Cycle, end: Cycle, frame: Option<FrameId>) -> Span {
+        Span {
+            track: track.into(),
+            name: name.into(),
+            start,
+            end,
+            frame,
+        }
+    }
+
+    fn events(trace: &Value) -> &Vec<Value> {
+        trace["traceEvents"].as_array().unwrap()
+    }
+
+    /// Thread names by (pid, tid).
+    fn threads(trace: &Value) -> BTreeMap<(u64, u64), String> {
+        events(trace)
+            .iter()
+            .filter(|e| e["name"] == "thread_name")
+            .map(|e| {
+                let key = (e["pid"].as_u64().unwrap(), e["tid"].as_u64().unwrap());
+                (key, e["args"]["name"].as_str().unwrap().to_owned())
+            })
+            .collect()
+    }
+
+    fn slices_on<'a>(trace: &'a Value, thread: &str) -> Vec<&'a Value> {
+        let (pid, tid) = threads(trace)
+            .into_iter()
+            .find(|(_, n)| n == thread)
+            .unwrap()
+            .0;
+        events(trace)
+            .iter()
+            .filter(|e| e["ph"] == "X" && e["pid"] == pid && e["tid"] == tid)
+            .collect()
+    }
+
+    /// The structural rules a trace viewer relies on.
+    fn check_well_formed(trace: &Value) {
+        let threads = threads(trace);
+        let mut by_thread: BTreeMap<(u64, u64), Vec<(f64, f64)>> = BTreeMap::new();
+        let mut starts = BTreeMap::new();
+        let mut finishes = BTreeMap::new();
+        for e in events(trace) {
+            let key = || (e["pid"].as_u64().unwrap(), e["tid"].as_u64().unwrap());
+            match e["ph"].as_str().unwrap() {
+                "M" => {}
+                "X" => {
+                    assert!(
+                        threads.contains_key(&key()),
+                        "slice on an unnamed thread: {e}"
+                    );
+                    let (ts, dur) = (e["ts"].as_f64().unwrap(), e["dur"].as_f64().unwrap());
+                    assert!(dur >= 0.0);
+                    by_thread.entry(key()).or_default().push((ts, ts + dur));
+                }
+                "s" => assert!(starts
+                    .insert(e["id"].as_u64().unwrap(), e.clone())
+                    .is_none()),
+                "f" => assert!(finishes
+                    .insert(e["id"].as_u64().unwrap(), e.clone())
+                    .is_none()),
+                "i" => assert!(threads.contains_key(&key())),
+                other => panic!("unexpected phase {other}"),
+            }
+        }
+        for (thread, slices) in &by_thread {
+            assert!(
+                slices.windows(2).all(|w| w[0].0 <= w[1].0),
+                "ts not monotonic on {thread:?}"
+            );
+            let mut open: Vec<f64> = Vec::new();
+            for &(ts, end) in slices {
+                while open.last().is_some_and(|&e| e <= ts + 1e-9) {
+                    open.pop();
+                }
+                assert!(
+                    open.last().is_none_or(|&e| end <= e + 1e-9),
+                    "slices overlap on {thread:?}"
+                );
+                open.push(end);
+            }
+        }
+        assert_eq!(
+            starts.keys().collect::<Vec<_>>(),
+            finishes.keys().collect::<Vec<_>>()
+        );
+        for end in starts.values().chain(finishes.values()) {
+            let key = (end["pid"].as_u64().unwrap(), end["tid"].as_u64().unwrap());
+            let ts = end["ts"].as_f64().unwrap();
+            assert!(
+                by_thread[&key].iter().any(|&(a, b)| a <= ts && ts <= b),
+                "flow end outside any slice: {end}"
+            );
+        }
+    }
+
+    #[test]
+    fn receive_frames_become_nic_slices_cpu_slices_and_flows() {
+        let frames = [
+            frame(
+                1,
+                &[
+                    (WireStart, 0),
+                    (FifoCommit, 100),
+                    (DmaWriteBack, 180),
+                    (Irq, 200),
+                    (AppRead, 900),
+                ],
+                Outcome::Delivered { port: 9 },
+            ),
+            // Committed while frame 1 is still being written: its DMA waits in the FIFO until 180.
+            frame(
+                2,
+                &[
+                    (WireStart, 110),
+                    (FifoCommit, 150),
+                    (DmaWriteBack, 260),
+                    (AppRead, 950),
+                ],
+                Outcome::Delivered { port: 9 },
+            ),
+        ];
+        let spans = [
+            cpu("CPU0", "net_rx_action", 250, 800, None),
+            cpu("CPU0", "ip_rcv", 300, 350, Some(1)),
+            cpu("CPU0", "ip_rcv", 360, 400, Some(2)),
+            cpu("CPU10", "recvfrom", 880, 900, Some(1)),
+            cpu("CPU2", "recvfrom", 930, 950, Some(2)),
+        ];
+        let trace = chrome_trace(&frames, &spans, Clock::default()).unwrap();
+        check_well_formed(&trace);
+
+        let names: Vec<_> = threads(&trace).into_values().collect();
+        assert_eq!(names, [WIRE_RX, MAC_FIFO, RX_DMA, "CPU0", "CPU2", "CPU10"]);
+        let dma = slices_on(&trace, RX_DMA);
+        let dma: Vec<_> = dma
+            .iter()
+            .map(|e| (e["ts"].as_f64().unwrap(), e["dur"].as_f64().unwrap()))
+            .collect();
+        assert_eq!(
+            dma,
+            [(0.64, 0.512), (1.152, 0.512)],
+            "frame 2's DMA starts at frame 1's write-back"
+        );
+        let fifo = slices_on(&trace, MAC_FIFO);
+        assert_eq!(fifo.len(), 1);
+        assert_eq!(fifo[0]["name"], "frame 2 in RX FIFO");
+        assert_eq!(
+            fifo[0]["args"],
+            json!({"frame": 2, "outcome": "delivered:9"})
+        );
+
+        // Frame 1 visits wire RX, RX DMA, CPU0, CPU10: three arrows; likewise frame 2.
+        let flows = events(&trace).iter().filter(|e| e["ph"] == "s").count();
+        assert_eq!(flows, 7, "frame 2 also passes through MAC/FIFO");
+    }
+
+    #[test]
+    fn overlapping_spans_go_to_extra_lanes_and_nested_ones_stay() {
+        let spans = [
+            cpu("CPU0", "net_rx_action", 0, 100, None),
+            cpu("CPU0", "e1000_clean", 10, 90, None),
+            cpu("CPU0", "late", 95, 120, None),
+            cpu("CPU0", "later", 100, 130, None),
+        ];
+        let trace = chrome_trace(&[], &spans, Clock::default()).unwrap();
+        check_well_formed(&trace);
+        let lane0: Vec<_> = slices_on(&trace, "CPU0")
+            .iter()
+            .map(|e| e["name"].clone())
+            .collect();
+        assert_eq!(lane0, ["net_rx_action", "e1000_clean", "later"]);
+        let lane1: Vec<_> = slices_on(&trace, "CPU0 #2")
+            .iter()
+            .map(|e| e["name"].clone())
+            .collect();
+        assert_eq!(lane1, ["late"]);
+    }
+
+    #[test]
+    fn measured_unit_spans_replace_derived_ones_and_tx_units_are_derived() {
+        let tx = frame(
+            5,
+            &[
+                (SendTo, 0),
+                (Doorbell, 100),
+                (TxDmaDone, 300),
+                (TxWire, 320),
+                (TxWriteBack, 500),
+            ],
+            Outcome::Consumed(Consumer::Transmitted),
+        );
+        let measured = [cpu(WIRE_TX, "frame 5", 320, 420, Some(5))];
+        let trace = chrome_trace(&[tx], &measured, Clock::default()).unwrap();
+        check_well_formed(&trace);
+        let wire = slices_on(&trace, WIRE_TX);
+        assert_eq!(wire.len(), 1);
+        assert_eq!(wire[0]["dur"].as_f64(), Some(0.64));
+        assert_eq!(slices_on(&trace, TX_DMA)[0]["ts"].as_f64(), Some(0.64));
+        assert_eq!(slices_on(&trace, MAC_FIFO)[0]["name"], "frame 5 in TX FIFO");
+    }
+
+    #[test]
+    fn drops_are_instants_on_the_unit_or_cpu_that_dropped() {
+        let frames = [
+            frame(
+                1,
+                &[(WireStart, 10)],
+                Outcome::Dropped(DropReason::NicCrcError),
+            ),
+            frame(
+                2,
+                &[
+                    (WireStart, 0),
+                    (FifoCommit, 50),
+                    (DmaWriteBack, 80),
+                    (IpRcv, 400),
+                ],
+                Outcome::Dropped(DropReason::NoSocket),
+            ),
+            frame(
+                3,
+                &[
+                    (WireStart, 0),
+                    (FifoCommit, 60),
+                    (DmaWriteBack, 90),
+                    (IpRcv, 500),
+                ],
+                Outcome::Dropped(DropReason::IpCsum),
+            ),
+        ];
+        let spans = [cpu("CPU1", "udp_rcv", 390, 410, Some(2))];
+        let trace = chrome_trace(&frames, &spans, Clock::default()).unwrap();
+        check_well_formed(&trace);
+        let threads = threads(&trace);
+        let drops: Vec<_> = events(&trace)
+            .iter()
+            .filter(|e| e["ph"] == "i")
+            .map(|e| {
+                let thread = &threads[&(e["pid"].as_u64().unwrap(), e["tid"].as_u64().unwrap())];
+                (
+                    e["name"].as_str().unwrap().to_owned(),
+                    thread.clone(),
+                    e["args"]["frame"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            drops,
+            [
+                ("drop nic_crc_error".to_owned(), WIRE_RX.to_owned(), 1),
+                ("drop no_socket".to_owned(), "CPU1".to_owned(), 2),
+                ("drop ip_csum".to_owned(), HOST_DROPS.to_owned(), 3),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_span_ending_before_it_starts_is_rejected() {
+        let err =
+            chrome_trace(&[], &[cpu("CPU0", "isr", 10, 5, None)], Clock::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "span `isr` on track `CPU0` ends at cycle 5, before it starts at 10"
+        );
+    }
+
+    #[test]
+    fn timestamps_are_exact_microseconds() {
+        let clock = Clock::default();
+        assert_eq!(micros(clock, 1), 0.0064);
+        assert_eq!(micros(clock, 156_250_000), 1_000_000.0);
+        assert_eq!(json!(micros(clock, 3)).to_string(), "0.0192");
+    }
+}

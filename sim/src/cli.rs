@@ -1,0 +1,198 @@
+//! The `nicsim` command line: `run`, `check` and `list`.
+//!
+//! Exit status: 0 the scenario ran and its expectations held (or the files are valid), 1 an expectation
+//! failed or the run broke an invariant (conservation, DMA fault, time-out), 2 bad input (a scenario
+//! that does not parse or validate, an unusable output folder). Errors print their whole cause chain.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::report::Report;
+use crate::runner::{self, RunError, RunOptions};
+use crate::scenario::Scenario;
+
+#[derive(Debug, Parser)]
+#[command(name = "nicsim", version, about = "Co-simulate a Verilated NIC with a Linux-like host and report every stage a packet passes")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a scenario and write report.txt and report.json (plus the trace and plots) into a folder.
+    Run {
+        scenario: PathBuf,
+        /// Output folder (default: out/<scenario name>/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also dump the NIC's signals as wave.fst with a GTKWave save file wave.gtkw.
+        #[arg(long)]
+        wave: bool,
+        /// Override the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Validate scenario files without running them.
+    Check {
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+    },
+    /// List the scenarios in a folder with their descriptions.
+    List {
+        #[arg(default_value = "scenarios")]
+        dir: PathBuf,
+    },
+}
+
+/// How a command ended; the process exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Ok = 0,
+    Failed = 1,
+    BadInput = 2,
+}
+
+impl From<Status> for ExitCode {
+    fn from(s: Status) -> ExitCode {
+        ExitCode::from(s as u8)
+    }
+}
+
+/// Entry point of the `nicsim` binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let status = match cli.command {
+        Command::Run { scenario, out, wave, seed } => run(&scenario, out, wave, seed),
+        Command::Check { scenarios } => check(&scenarios),
+        Command::List { dir } => list(&dir),
+    };
+    status.into()
+}
+
+fn report_error(e: &anyhow::Error) {
+    eprintln!("error: {e:#}");
+}
+
+fn run(path: &Path, out: Option<PathBuf>, wave: bool, seed: Option<u64>) -> Status {
+    let mut scenario = match Scenario::load(path) {
+        Ok(s) => s,
+        Err(e) => {
+            report_error(&anyhow::Error::new(e));
+            return Status::BadInput;
+        }
+    };
+    if let Some(seed) = seed {
+        scenario.seed = seed;
+    }
+    let dir = out.unwrap_or_else(|| Path::new("out").join(&scenario.name));
+    if let Err(e) = std::fs::create_dir_all(&dir).with_context(|| format!("creating output folder {}", dir.display())) {
+        report_error(&e);
+        return Status::BadInput;
+    }
+    if std::io::stderr().is_terminal() {
+        eprintln!("running {} ...", path.display());
+    }
+    let opts = RunOptions { out_dir: dir.clone(), wave };
+    let outcome = match runner::run(&scenario, path, &opts) {
+        Ok(o) => o,
+        Err(e) => {
+            let status = match e {
+                RunError::Input(_) | RunError::Output { .. } => Status::BadInput,
+                _ => Status::Failed,
+            };
+            report_error(&anyhow::Error::new(e).context(format!("running {}", path.display())));
+            return status;
+        }
+    };
+    print_summary(&outcome.report, &dir);
+    if outcome.failures.is_empty() {
+        println!("expectations: all held");
+        Status::Ok
+    } else {
+        eprintln!("expectations FAILED ({}):", outcome.failures.len());
+        for f in &outcome.failures {
+            eprintln!("  {f}");
+        }
+        Status::Failed
+    }
+}
+
+fn print_summary(r: &Report, dir: &Path) {
+    let clock = host_driver::time::Clock { ps_per_cycle: r.ps_per_cycle };
+    println!(
+        "{}: injected {}, delivered {}, consumed {}, dropped {} in {} cycles ({:.1} us)",
+        r.scenario,
+        r.injected,
+        r.delivered,
+        r.consumed,
+        r.dropped,
+        r.cycles,
+        clock.cycles_to_ns(r.cycles) / 1000.0
+    );
+    if let Some(l) = &r.end_to_end {
+        println!(
+            "end to end (wire start → app read): p50 {} cycles = {:.1} ns, p99 {} cycles = {:.1} ns",
+            l.p50, l.p50_ns, l.p99, l.p99_ns
+        );
+    }
+    for (reason, n) in &r.drops {
+        println!("dropped {n} x {reason}");
+    }
+    println!("report: {}", dir.join(runner::REPORT_TXT).display());
+}
+
+fn check(paths: &[PathBuf]) -> Status {
+    let mut status = Status::Ok;
+    for p in paths {
+        match Scenario::load(p) {
+            Ok(s) => println!("{}: ok ({})", p.display(), s.name),
+            Err(e) => {
+                report_error(&anyhow::Error::new(e));
+                status = Status::BadInput;
+            }
+        }
+    }
+    status
+}
+
+fn list(dir: &Path) -> Status {
+    let entries = match scenario_files(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            report_error(&e);
+            return Status::BadInput;
+        }
+    };
+    let mut status = Status::Ok;
+    for p in entries {
+        match Scenario::load(&p) {
+            Ok(s) => {
+                let summary = s.description.lines().next().unwrap_or("");
+                println!("{:<32} {summary}", p.display());
+            }
+            Err(e) => {
+                report_error(&anyhow::Error::new(e));
+                status = Status::BadInput;
+            }
+        }
+    }
+    status
+}
+
+/// The `*.yaml` files directly in `dir`, sorted by name.
+fn scenario_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+        let path = entry.with_context(|| format!("listing {}", dir.display()))?.path();
+        if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}

@@ -1,0 +1,265 @@
+//! The `expect:` section of a scenario and its check against a finished run's [`Report`].
+//!
+//! Every expected value is a [`Bound`]: a number for an exact match or `{min, max}`. Latency bounds are
+//! in nanoseconds, compared with the report's nanosecond figures.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use host_driver::accounting::{DropReason, Stage};
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+
+use crate::analysis::LatencyStats;
+use crate::report::Report;
+use crate::runner::nic_statistics;
+use crate::scenario::units::Bound;
+
+/// What a run must show for the scenario to pass. Absent keys are not checked.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    pub injected: Option<Bound>,
+    pub delivered: Option<Bound>,
+    pub consumed: Option<Bound>,
+    /// Total frames dropped, any reason.
+    pub dropped: Option<Bound>,
+    /// Drop reason → frames. When present it is the whole picture: a reason it does not list must not
+    /// have dropped anything.
+    pub drops: Option<BTreeMap<DropReason, Bound>>,
+    /// Statistics register (`GPRC`, `MPC`, `GORC`, ...) → value read at the end of the run.
+    #[serde(default)]
+    pub nic_stats: BTreeMap<StatName, Bound>,
+    pub irqs: Option<Bound>,
+    pub polls: Option<Bound>,
+    /// Wire start → application read, in ns.
+    #[serde(default)]
+    pub end_to_end: LatencyBounds,
+    /// Stage (`fifo_commit`, `irq`, ..., `app_read`) → latency of reaching it from the stage stamped just
+    /// before, in ns. Every hop into the stage must meet the bounds (a frame found by a running poll
+    /// reaches `napi_poll` from `dma_write_back`, one that raised an interrupt from `isr`).
+    #[serde(default)]
+    pub stages: BTreeMap<Stage, LatencyBounds>,
+}
+
+/// Bounds on the statistics of a latency, each in nanoseconds.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyBounds {
+    pub min_ns: Option<Bound>,
+    pub p50_ns: Option<Bound>,
+    pub p99_ns: Option<Bound>,
+    pub max_ns: Option<Bound>,
+}
+
+impl LatencyBounds {
+    fn each(&self) -> impl Iterator<Item = (LatencyStat, &Bound)> {
+        [
+            (LatencyStat::Min, &self.min_ns),
+            (LatencyStat::P50, &self.p50_ns),
+            (LatencyStat::P99, &self.p99_ns),
+            (LatencyStat::Max, &self.max_ns),
+        ]
+        .into_iter()
+        .filter_map(|(s, b)| b.as_ref().map(|b| (s, b)))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.each().next().is_none()
+    }
+}
+
+/// One of the statistics of a [`LatencyStats`] a bound can apply to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LatencyStat {
+    Min,
+    P50,
+    P99,
+    Max,
+}
+
+impl LatencyStat {
+    fn name(self) -> &'static str {
+        match self {
+            LatencyStat::Min => "min",
+            LatencyStat::P50 => "p50",
+            LatencyStat::P99 => "p99",
+            LatencyStat::Max => "max",
+        }
+    }
+
+    /// The statistic, in nanoseconds.
+    fn of(self, l: &LatencyStats) -> f64 {
+        match self {
+            LatencyStat::Min => l.min_ns,
+            LatencyStat::P50 => l.p50_ns,
+            LatencyStat::P99 => l.p99_ns,
+            LatencyStat::Max => l.max_ns,
+        }
+    }
+}
+
+/// The name of a NIC statistics register, checked against the register map while parsing.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct StatName(pub String);
+
+impl<'de> Deserialize<'de> for StatName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<StatName, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = StatName;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a NIC statistics register name")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<StatName, E> {
+                let stats = nic_statistics();
+                if stats.iter().any(|r| r.name == s) {
+                    return Ok(StatName(s.to_owned()));
+                }
+                let names: Vec<&str> = stats.iter().map(|r| r.name.as_str()).collect();
+                Err(E::custom(format!(
+                    "unknown NIC statistics register `{s}`, expected one of {}",
+                    names.join(", ")
+                )))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// One expectation the run did not meet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub what: String,
+    pub expected: String,
+    pub got: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: expected {}, got {}", self.what, self.expected, self.got)
+    }
+}
+
+impl Expect {
+    /// Every expectation `report` does not meet, in a fixed order.
+    pub fn check(&self, report: &Report) -> Vec<Failure> {
+        let mut out = Vec::new();
+        let mut count = |what: String, bound: Option<&Bound>, got: u64| {
+            if let Some(b) = bound.filter(|b| !b.holds(got as f64)) {
+                out.push(Failure { what, expected: b.to_string(), got: got.to_string() });
+            }
+        };
+        count("injected".into(), self.injected.as_ref(), report.injected);
+        count("delivered".into(), self.delivered.as_ref(), report.delivered);
+        count("consumed".into(), self.consumed.as_ref(), report.consumed);
+        count("dropped".into(), self.dropped.as_ref(), report.dropped);
+        if let Some(drops) = &self.drops {
+            for (reason, b) in drops {
+                let got = report.drops.get(reason.name()).copied().unwrap_or(0);
+                count(format!("drops.{reason}"), Some(b), got);
+            }
+            for (name, &got) in &report.drops {
+                if !drops.keys().any(|r| r.name() == name) {
+                    count(format!("drops.{name} (not listed)"), Some(&Bound::exactly(0)), got);
+                }
+            }
+        }
+        for (reg, b) in &self.nic_stats {
+            let got = report.nic_stats.get(&reg.0).copied().unwrap_or(0);
+            count(format!("nic_stats.{}", reg.0), Some(b), got);
+        }
+        count("irqs".into(), self.irqs.as_ref(), report.irqs);
+        count("polls".into(), self.polls.as_ref(), report.polls);
+
+        check_latency(&mut out, "end_to_end", &self.end_to_end, report.end_to_end.as_ref());
+        for (stage, bounds) in &self.stages {
+            let hops: Vec<_> = report.latency.hops.iter().filter(|h| h.hop.to == *stage).collect();
+            if hops.is_empty() {
+                check_latency(&mut out, &format!("stages.{stage}"), bounds, None);
+            }
+            for h in hops {
+                check_latency(&mut out, &format!("stages.{stage} ({})", h.hop.label()), bounds, Some(&h.stats));
+            }
+        }
+        out
+    }
+}
+
+fn check_latency(out: &mut Vec<Failure>, what: &str, bounds: &LatencyBounds, got: Option<&LatencyStats>) {
+    if bounds.is_empty() {
+        return;
+    }
+    let Some(l) = got else {
+        out.push(Failure {
+            what: what.to_owned(),
+            expected: "a latency".into(),
+            got: "no frame reached it".into(),
+        });
+        return;
+    };
+    for (stat, b) in bounds.each() {
+        let ns = stat.of(l);
+        if !b.holds(ns) {
+            out.push(Failure {
+                what: format!("{what}.{}_ns", stat.name()),
+                expected: b.to_string(),
+                got: format!("{ns:.1}"),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::tests::sample;
+
+    fn expect(yaml: &str) -> Expect {
+        serde_norway::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn met_expectations_pass() {
+        // sample(): end to end 100 and 200 cycles (640 and 1280 ns); wire_start → ip_rcv 10 and 20 cycles.
+        let e = expect(
+            "delivered: 2\ndropped: {min: 1}\ndrops: {socket_rcvbuf: 1, nic_crc_error: 1}\n\
+             nic_stats: {GPRC: 3, MPC: 0}\nirqs: {max: 2}\nend_to_end: {p99_ns: {max: 1280}}\n\
+             stages: {ip_rcv: {p50_ns: 64}}\n",
+        );
+        assert_eq!(e.check(&sample()), vec![]);
+    }
+
+    #[test]
+    fn each_miss_names_what_was_expected_and_what_came() {
+        let e = expect(
+            "delivered: 3\ndrops: {socket_rcvbuf: 1}\nnic_stats: {CRCERRS: 0}\n\
+             end_to_end: {max_ns: {max: 1000}}\nstages: {app_read: {max_ns: {max: 5}}, isr: {p50_ns: 1}}\n",
+        );
+        let got: Vec<String> = e.check(&sample()).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            got,
+            [
+                "delivered: expected 3, got 2",
+                "drops.nic_crc_error (not listed): expected 0, got 1",
+                "nic_stats.CRCERRS: expected 0, got 1",
+                "end_to_end.max_ns: expected <= 1000, got 1280.0",
+                "stages.isr: expected a latency, got no frame reached it",
+                "stages.app_read (ip_rcv → app_read).max_ns: expected <= 5, got 1152.0",
+            ]
+        );
+    }
+
+    #[test]
+    fn names_are_checked_while_parsing() {
+        for bad in [
+            "nic_stats: {GPRCX: 1}",
+            "drops: {socket_overflow: 1}",
+            "stages: {wire_begin: {p50_ns: 1}}",
+            "stages: {ip_rcv: {p90_ns: 1}}",
+            "delivred: 1",
+        ] {
+            assert!(serde_norway::from_str::<Expect>(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}

@@ -1,0 +1,348 @@
+//! The run report: counts, NIC and stack counters and latency, written as `report.json` (for tools and
+//! tests) and `report.txt` (for people, in the style of `ethtool -S`, `/proc/net/snmp` and
+//! `/proc/net/softnet_stat`).
+//!
+//! Latency statistics come from [`crate::analysis`] (nearest-rank percentiles: the p-th percentile of n
+//! sorted samples is the sample at 1-based rank ⌈p·n/100⌉). Nothing here reads the wall clock, and the
+//! JSON has a fixed key order (struct field order; maps sorted by key).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use host_driver::accounting::Stage;
+use host_driver::time::{Clock, Cycle};
+use serde::Serialize;
+
+use host_driver::accounting::Outcome;
+use host_driver::host::HostReport;
+
+use crate::analysis::{FrameTimeline, LatencyReport, LatencyStats};
+use crate::scenario::Scenario;
+
+/// The run's results. Field order is the JSON key order.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub scenario: String,
+    pub seed: u64,
+    pub ps_per_cycle: u64,
+    /// Cycles simulated, from reset to the end of the drain.
+    pub cycles: Cycle,
+    /// Cycle the driver finished probing; traffic times count from here.
+    pub link_up: Cycle,
+    /// Frames put on the wire by the scenario's traffic; the counts below are about these frames.
+    pub injected: u64,
+    pub delivered: u64,
+    pub consumed: u64,
+    pub dropped: u64,
+    /// Drop reason name → frames.
+    pub drops: BTreeMap<String, u64>,
+    /// Consumer name → frames.
+    pub consumed_by: BTreeMap<String, u64>,
+    /// Statistics register name → value, read through MMIO at the end of the run (64-bit pairs joined).
+    pub nic_stats: BTreeMap<String, u64>,
+    /// Hard interrupts taken, all CPUs.
+    pub irqs: u64,
+    /// Driver NAPI polls.
+    pub polls: u64,
+    /// RX frames harvested per driver poll, on average.
+    pub packets_per_poll: f64,
+    /// Receive path wire start → application read, the headline latency.
+    pub end_to_end: Option<LatencyStats>,
+    /// Per-hop latency, every path's end-to-end and critical path.
+    pub latency: LatencyReport,
+    /// The driver's `ethtool -S` counters.
+    pub driver: serde_json::Value,
+    /// The stack's `/proc/net/snmp`-style counters.
+    pub stack: serde_json::Value,
+    /// Per CPU: busy cycles, work counts and the `/proc/net/softnet_stat` columns.
+    pub cpus: serde_json::Value,
+}
+
+/// What [`Report::new`] is made from.
+pub struct ReportInputs<'a> {
+    pub scenario: &'a Scenario,
+    pub clock: Clock,
+    pub cycles: Cycle,
+    pub link_up: Cycle,
+    /// The timelines of the injected frames.
+    pub timelines: Vec<&'a FrameTimeline>,
+    pub nic_stats: BTreeMap<String, u64>,
+    pub host: &'a HostReport,
+    pub latency: LatencyReport,
+}
+
+impl Report {
+    pub fn new(i: ReportInputs<'_>) -> Report {
+        let (mut drops, mut consumed_by) = (BTreeMap::new(), BTreeMap::new());
+        let (mut delivered, mut consumed, mut dropped) = (0, 0, 0);
+        for t in &i.timelines {
+            match t.outcome {
+                Outcome::Delivered { .. } => delivered += 1,
+                Outcome::Consumed(by) => {
+                    consumed += 1;
+                    *consumed_by.entry(by.name().to_owned()).or_default() += 1;
+                }
+                Outcome::Dropped(reason) => {
+                    dropped += 1;
+                    *drops.entry(reason.name().to_owned()).or_default() += 1;
+                }
+            }
+        }
+        let d = &i.host.driver;
+        let harvested: u64 = d.packets_per_poll.iter().enumerate().map(|(n, &polls)| n as u64 * polls).sum();
+        let packets_per_poll = if d.polls == 0 { 0.0 } else { harvested as f64 / d.polls as f64 };
+        Report {
+            scenario: i.scenario.name.clone(),
+            seed: i.scenario.seed,
+            ps_per_cycle: i.clock.ps_per_cycle,
+            cycles: i.cycles,
+            link_up: i.link_up,
+            injected: i.timelines.len() as u64,
+            delivered,
+            consumed,
+            dropped,
+            drops,
+            consumed_by,
+            nic_stats: i.nic_stats,
+            irqs: i.host.cpus.iter().map(|c| c.stats.hardirqs).sum(),
+            polls: d.polls,
+            packets_per_poll,
+            end_to_end: receive_end_to_end(&i.latency),
+            latency: i.latency,
+            driver: to_value(d),
+            stack: to_value(&i.host.stack),
+            cpus: to_value(&i.host.cpus),
+        }
+    }
+}
+
+/// Host counters as JSON: plain structs of numbers, which always serialise.
+fn to_value<T: Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).expect("host counters are plain data")
+}
+
+/// `ethtool -S` names (e1000) of the statistics registers, for the text report.
+const ETHTOOL_NAMES: &[(&str, &str)] = &[
+    ("TPR", "rx_total_packets"),
+    ("GPRC", "rx_packets"),
+    ("GORC", "rx_bytes"),
+    ("BPRC", "rx_broadcast"),
+    ("MPRC", "multicast"),
+    ("CRCERRS", "rx_crc_errors"),
+    ("RXERRC", "rx_errors"),
+    ("RUC", "rx_short_length_errors"),
+    ("ROC", "rx_long_length_errors"),
+    ("FLTC", "rx_filtered"),
+    ("MPC", "rx_missed_errors"),
+    ("RNBC", "rx_no_buffer_count"),
+    ("TPT", "tx_total_packets"),
+    ("GPTC", "tx_packets"),
+    ("GOTC", "tx_bytes"),
+];
+
+/// The receive path's end-to-end latency in `latency`: wire start → application read.
+pub fn receive_end_to_end(latency: &LatencyReport) -> Option<LatencyStats> {
+    latency
+        .paths
+        .iter()
+        .find(|p| p.from == Stage::WireStart && p.to == Stage::AppRead)
+        .map(|p| p.end_to_end.clone())
+}
+
+impl Report {
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("a report is plain data and always serialises");
+        s.push('\n');
+        s
+    }
+
+    pub fn to_text(&self) -> String {
+        let mut o = String::new();
+        let clock = Clock { ps_per_cycle: self.ps_per_cycle };
+        let mhz = 1e6 / self.ps_per_cycle as f64;
+        // fmt::Write into a String cannot fail.
+        let _ = writeln!(o, "nicsim report: {} (seed {})", self.scenario, self.seed);
+        let _ = writeln!(
+            o,
+            "simulated {} cycles = {:.1} ns at {mhz} MHz",
+            self.cycles,
+            clock.cycles_to_ns(self.cycles)
+        );
+        let _ = writeln!(
+            o,
+            "\nframes: injected {}  delivered {}  consumed {}  dropped {}",
+            self.injected, self.delivered, self.consumed, self.dropped
+        );
+        for (what, map) in [("drops", &self.drops), ("consumed by", &self.consumed_by)] {
+            if !map.is_empty() {
+                let _ = writeln!(o, "{what}:");
+                for (k, v) in map {
+                    let _ = writeln!(o, "    {k:<28}{v:>10}");
+                }
+            }
+        }
+        let _ = writeln!(o, "\nNIC statistics (ethtool -S):");
+        for (reg, v) in &self.nic_stats {
+            let name = ETHTOOL_NAMES.iter().find(|(r, _)| r == reg).map_or(reg.as_str(), |(_, n)| n);
+            let _ = writeln!(o, "    {:<28}{v:>10}   ({reg})", format!("{name}:"));
+        }
+        let _ = writeln!(o, "\ndriver (ethtool -S):");
+        render_flat(&mut o, &self.driver);
+        let _ = writeln!(
+            o,
+            "\ninterrupts {}  polls {}  packets/poll {:.2}",
+            self.irqs, self.polls, self.packets_per_poll
+        );
+        let _ = writeln!(o);
+        o.push_str(&self.latency.render());
+        render_snmp(&mut o, &self.stack);
+        render_cpus(&mut o, &self.cpus);
+        o
+    }
+}
+
+/// `name: value` lines; a list value is shown as its non-zero `index:count` entries (a histogram).
+fn render_flat(o: &mut String, v: &serde_json::Value) {
+    let Some(fields) = v.as_object() else { return };
+    for (k, v) in fields {
+        let shown = match v.as_array() {
+            Some(bins) => bins
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.as_u64() != Some(0))
+                .map(|(i, c)| format!("{i}:{}", scalar(c)))
+                .collect::<Vec<_>>()
+                .join(" "),
+            None => scalar(v),
+        };
+        let _ = writeln!(o, "    {:<28}{shown:>10}", format!("{k}:"));
+    }
+}
+
+/// `/proc/net/snmp` layout: for each protocol, a line of counter names and a line of values.
+fn render_snmp(o: &mut String, stack: &serde_json::Value) {
+    let Some(protos) = stack.as_object() else { return };
+    let _ = writeln!(o, "\nstack counters (/proc/net/snmp):");
+    for (proto, counters) in protos {
+        match counters.as_object() {
+            Some(cs) => {
+                let names: Vec<&str> = cs.keys().map(String::as_str).collect();
+                let values: Vec<String> = cs.values().map(scalar).collect();
+                let _ = writeln!(o, "    {proto}: {}", names.join(" "));
+                let _ = writeln!(o, "    {proto}: {}", values.join(" "));
+            }
+            None => {
+                let _ = writeln!(o, "    {proto}: {}", scalar(counters));
+            }
+        }
+    }
+}
+
+/// One row per CPU: its scalar columns, then each nested group (`softnet_stat`, laid out like
+/// `/proc/net/softnet_stat`) as its own table.
+fn render_cpus(o: &mut String, cpus: &serde_json::Value) {
+    let Some(rows) = cpus.as_array() else { return };
+    let Some(first) = rows.first().and_then(|r| r.as_object()) else { return };
+    let table = |o: &mut String, title: &str, pick: &dyn Fn(&serde_json::Value) -> Option<serde_json::Map<String, serde_json::Value>>| {
+        let Some(cols) = pick(&rows[0]) else { return };
+        let _ = writeln!(o, "\n{title}:");
+        let names: Vec<String> = cols.keys().map(|k| format!("{k:>15}")).collect();
+        let _ = writeln!(o, "    cpu{}", names.join(""));
+        for (cpu, row) in rows.iter().enumerate() {
+            let values: Vec<String> = pick(row)
+                .map(|m| m.values().map(|v| format!("{:>15}", scalar(v))).collect())
+                .unwrap_or_default();
+            let _ = writeln!(o, "    {cpu:>3}{}", values.join(""));
+        }
+    };
+    table(o, "CPUs", &|r| {
+        r.as_object().map(|m| m.iter().filter(|(_, v)| !v.is_object()).map(|(k, v)| (k.clone(), v.clone())).collect())
+    });
+    for (group, v) in first {
+        if v.is_object() {
+            table(o, group, &|r| r.get(group).and_then(|g| g.as_object().cloned()));
+        }
+    }
+}
+
+fn scalar(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::analysis::critical_path::latency_report;
+
+    /// A report of four frames: two delivered (end to end 100 and 200 cycles), two dropped.
+    pub(crate) fn sample() -> Report {
+        let clock = Clock::default();
+        let frames: Vec<FrameTimeline> = [(1, 100), (2, 200)]
+            .into_iter()
+            .map(|(id, e2e)| FrameTimeline {
+                id,
+                stamps: vec![(Stage::WireStart, 0), (Stage::IpRcv, e2e / 10), (Stage::AppRead, e2e)],
+                outcome: Outcome::Delivered { port: 9 },
+            })
+            .collect();
+        let latency = latency_report(&frames, clock).unwrap();
+        Report {
+            scenario: "t".into(),
+            seed: 1,
+            ps_per_cycle: clock.ps_per_cycle,
+            cycles: 1000,
+            link_up: 100,
+            injected: 4,
+            delivered: 2,
+            consumed: 0,
+            dropped: 2,
+            drops: [("socket_rcvbuf".to_owned(), 1), ("nic_crc_error".to_owned(), 1)].into(),
+            consumed_by: BTreeMap::new(),
+            nic_stats: [("GPRC".to_owned(), 3), ("CRCERRS".to_owned(), 1)].into(),
+            irqs: 2,
+            polls: 2,
+            packets_per_poll: 1.5,
+            end_to_end: receive_end_to_end(&latency),
+            latency,
+            driver: serde_json::json!({"interrupts": 2, "packets_per_poll": [0, 1, 1]}),
+            stack: serde_json::json!({"Udp": {"InDatagrams": 2, "RcvbufErrors": 1}}),
+            cpus: serde_json::json!([{"hardirqs": 2, "softnet_stat": {"processed": 3, "time_squeeze": 0}}]),
+        }
+    }
+
+    #[test]
+    fn text_report_has_its_sections() {
+        let txt = sample().to_text();
+        for needle in [
+            "simulated 1000 cycles = 6400.0 ns at 156.25 MHz",
+            "frames: injected 4  delivered 2  consumed 0  dropped 2",
+            "socket_rcvbuf",
+            "rx_crc_errors:",
+            "(CRCERRS)",
+            "packets_per_poll:",
+            "1:1 2:1",
+            "wire_start → ip_rcv",
+            "Udp: InDatagrams RcvbufErrors",
+            "Udp: 2 1",
+            "hardirqs",
+            "softnet_stat:",
+            "time_squeeze",
+        ] {
+            assert!(txt.contains(needle), "missing {needle:?} in\n{txt}");
+        }
+    }
+
+    #[test]
+    fn json_report_carries_the_headline_numbers() {
+        let json: serde_json::Value = serde_json::from_str(&sample().to_json()).unwrap();
+        assert_eq!(json["delivered"], 2);
+        assert_eq!(json["drops"]["socket_rcvbuf"], 1);
+        assert_eq!(json["nic_stats"]["GPRC"], 3);
+        assert_eq!(json["end_to_end"]["max"], 200);
+        assert_eq!(json["end_to_end"]["max_ns"], 1280.0);
+        assert!(json["latency"]["hops"].is_array());
+    }
+}

@@ -1,0 +1,353 @@
+//! The scenario runner: builds the world and the host from a scenario, injects the traffic, runs the
+//! one timeline until everything is quiet, then closes the books.
+//!
+//! Closing the books means: read the NIC's statistics registers through real MMIO, merge the NIC's
+//! per-frame records with the host's by frame id into timelines, and check conservation, the law that
+//! every frame that entered the wire ended exactly once (delivered, consumed, or dropped with a
+//! reason). A frame that did not is a bug in the model, and the run fails naming it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use std::collections::BTreeSet;
+
+use host_driver::accounting::{FrameId, Outcome, Stage};
+use host_driver::config::HostConfig;
+use host_driver::host::{Host, HostReport};
+use host_driver::regs::{Access, REGISTERS};
+use host_driver::time::{Clock, Cycle};
+
+use crate::analysis::{self, FrameTimeline};
+use crate::expect::Failure;
+use crate::probe::{NicRecord, Trigger};
+use crate::report::{Report, ReportInputs};
+use crate::scenario::{self, Fault, Path as DocPath, Problem, Scenario, ScenarioError, TraceTrigger};
+use crate::traffic;
+use crate::wave::{WaveConfig, WaveError, WaveWindow};
+use crate::wire::WireFault;
+use crate::world::{World, WorldConfig};
+
+/// Files a run writes into its output folder.
+pub const REPORT_JSON: &str = "report.json";
+pub const REPORT_TXT: &str = "report.txt";
+pub const WAVE_FST: &str = "wave.fst";
+
+/// Where a run writes and what it records besides the reports.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub out_dir: PathBuf,
+    /// Dump the NIC's signals (scenario `trace` window) as wave.fst + wave.gtkw.
+    pub wave: bool,
+}
+
+/// A run that finished: its report and the expectations it missed.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub report: Report,
+    pub failures: Vec<Failure>,
+}
+
+/// Why a run could not produce a trustworthy report.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The scenario is unusable (found only when building the host or world).
+    #[error(transparent)]
+    Input(#[from] ScenarioError),
+    /// The output folder cannot be written.
+    #[error("writing {}: {source}", path.display())]
+    Output { path: PathBuf, source: std::io::Error },
+    /// Frames without exactly one terminal outcome: a bookkeeping bug in the NIC model or the host.
+    #[error("BUG: conservation violated, {} frame(s) not accounted for exactly once:\n{}", .0.len(), list(.0))]
+    Conservation(Vec<Unaccounted>),
+    /// The NIC or the host broke a bus rule (DMA outside a mapping, AXI protocol, MMIO error).
+    #[error("the run hit {} bus fault(s):\n{}", .0.len(), list(.0))]
+    Faults(Vec<crate::fault::Fault>),
+    /// The system was still busy when the scenario's time ran out.
+    #[error("not quiet after {cycles} cycles (run.timeout_ns = {timeout_ns}): {pending}")]
+    Timeout { cycles: Cycle, timeout_ns: u64, pending: String },
+    /// Per-frame records that cannot be analysed (see [`analysis::AnalysisError`]).
+    #[error("BUG: analysing the run: {0}")]
+    Analysis(#[from] analysis::AnalysisError),
+    /// The waveform could not be written.
+    #[error(transparent)]
+    Wave(#[from] WaveError),
+}
+
+fn list<T: std::fmt::Display>(items: &[T]) -> String {
+    items.iter().map(|i| format!("  {i}")).collect::<Vec<_>>().join("\n")
+}
+
+/// A frame that did not end exactly once, and how far it got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unaccounted {
+    pub id: FrameId,
+    /// The last stage it was stamped at.
+    pub last: Option<(Stage, Cycle)>,
+    /// Every terminal recorded for it (none, or more than one).
+    pub outcomes: Vec<(Outcome, Cycle)>,
+}
+
+impl std::fmt::Display for Unaccounted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "frame {}: ", self.id)?;
+        match self.last {
+            Some((s, c)) => write!(f, "last stage {s} at cycle {c}, ")?,
+            None => write!(f, "never stamped, ")?,
+        }
+        if self.outcomes.is_empty() {
+            return write!(f, "no outcome");
+        }
+        let all: Vec<String> = self
+            .outcomes
+            .iter()
+            .map(|(o, c)| format!("{} at cycle {c}", analysis::outcome_label(o)))
+            .collect();
+        write!(f, "{} outcomes: {}", self.outcomes.len(), all.join(", "))
+    }
+}
+
+/// A NIC statistics register as reported: one 32-bit register or a low/high pair read low first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatRegister {
+    /// Register name; a pair drops its L/H suffix (`GORCL`/`GORCH` → `GORC`).
+    pub name: String,
+    pub offset: u32,
+    pub high: Option<u32>,
+}
+
+/// The statistics block of the register map (read-clear registers from 0x4000 on), pairs joined.
+pub fn nic_statistics() -> Vec<StatRegister> {
+    const STATS_BASE: u32 = 0x4000;
+    let stats: Vec<_> = REGISTERS
+        .iter()
+        .filter(|r| r.access == Access::ReadClear && r.offset >= STATS_BASE)
+        .collect();
+    stats
+        .iter()
+        .filter(|r| !(r.name.ends_with('H') && stats.iter().any(|l| l.offset + 4 == r.offset && l.name.ends_with('L'))))
+        .map(|r| {
+            let high = r.name.strip_suffix('L').and_then(|base| {
+                stats.iter().find(|h| h.offset == r.offset + 4 && h.name.strip_suffix('H') == Some(base))
+            });
+            match high {
+                Some(h) => StatRegister { name: r.name[..r.name.len() - 1].to_owned(), offset: r.offset, high: Some(h.offset) },
+                None => StatRegister { name: r.name.to_owned(), offset: r.offset, high: None },
+            }
+        })
+        .collect()
+}
+
+fn wire_fault(f: Fault) -> WireFault {
+    match f {
+        Fault::None => WireFault::None,
+        Fault::BadFcs => WireFault::BadFcs,
+        Fault::PhyError => WireFault::PhyError,
+    }
+}
+
+/// The `--wave` window of `scenario` in cycles: its `trace` section, or the whole run.
+fn wave_config(scenario: &Scenario, clock: Clock, fst: PathBuf) -> WaveConfig {
+    let t = &scenario.trace;
+    let c = |ns: u64| clock.ns_to_cycles(ns);
+    let window = match t.trigger {
+        Some(on) => WaveWindow::Trigger {
+            on: match on {
+                TraceTrigger::Drop(reason) => Trigger::Drop(reason),
+                TraceTrigger::Frame(id) => Trigger::Frame(id),
+            },
+            pre: c(t.pre_ns.unwrap_or(DEFAULT_TRIGGER_PRE_NS)),
+            post: c(t.post_ns.unwrap_or(DEFAULT_TRIGGER_POST_NS)),
+        },
+        None => WaveWindow::Cycles {
+            start: c(t.start_ns.unwrap_or(0)),
+            end: t.stop_ns.map_or(Cycle::MAX, c),
+            marker: t.marker_ns.map(c),
+        },
+    };
+    WaveConfig { fst, window }
+}
+
+/// Default window around a trigger: enough to see the frame before it arrive and its consequences.
+const DEFAULT_TRIGGER_PRE_NS: u64 = 2_000;
+const DEFAULT_TRIGGER_POST_NS: u64 = 10_000;
+
+/// Runs `scenario` (read from `path`, named in errors) and writes its reports into `opts.out_dir`.
+pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOutcome, RunError> {
+    let input = |p: Problem| -> RunError {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        RunError::Input(scenario::located(&text, path, p))
+    };
+    let clock = Clock { ps_per_cycle: scenario.nic.ps_per_cycle() };
+    let host_cfg = HostConfig { clock, ..scenario.host.clone() };
+    let frames = traffic::plan(scenario).map_err(input)?;
+    std::fs::create_dir_all(&opts.out_dir)
+        .map_err(|source| RunError::Output { path: opts.out_dir.clone(), source })?;
+
+    let mut world = World::new(WorldConfig {
+        ps_per_cycle: clock.ps_per_cycle,
+        memory_bytes: scenario.bus.memory_bytes,
+        dma_read_latency_ns: scenario.bus.dma_read_latency_ns,
+        dma_write_latency_ns: scenario.bus.dma_write_latency_ns,
+        pcie_one_way_ns: host_cfg.costs.pcie_one_way_ns,
+        rx_fifo_bytes: None,
+        wave: opts.wave.then(|| wave_config(scenario, clock, opts.out_dir.join(WAVE_FST))),
+    })
+    .map_err(|e| input(Problem::new(DocPath::default().key("bus"), e.to_string())))?;
+    let mut host = Host::new(host_cfg).map_err(|e| input(Problem::new(DocPath::default().key("host"), e.to_string())))?;
+    host.probe(&mut world)
+        .map_err(|e| input(Problem::new(DocPath::default().key("host"), format!("driver probe failed: {e}"))))?;
+
+    // Traffic times count from the moment the interface is up (probe done).
+    let link_up = world.cycle();
+    let injected: Vec<FrameId> = frames
+        .into_iter()
+        .map(|f| world.inject(f.bytes, link_up + f.not_before, wire_fault(f.fault)))
+        .collect();
+    settle(scenario, clock, &mut world, &mut host, &injected)?;
+    if !world.faults().is_empty() {
+        return Err(RunError::Faults(world.faults().to_vec()));
+    }
+    let wave = world.finish_wave()?;
+
+    let nic_stats = nic_statistics()
+        .into_iter()
+        .map(|r| {
+            let lo = u64::from(world.read_reg(r.offset));
+            let hi = r.high.map_or(0, |h| u64::from(world.read_reg(h)));
+            (r.name, hi << 32 | lo)
+        })
+        .collect();
+    let host_report = host.report();
+    let timelines = merge(&injected, world.nic_records(), &host_report)?;
+    let latency = analysis::critical_path::latency_report(&timelines, clock)?;
+    let wire: BTreeSet<FrameId> = injected.iter().copied().collect();
+    let report = Report::new(ReportInputs {
+        scenario,
+        clock,
+        cycles: world.cycle(),
+        link_up,
+        timelines: timelines.iter().filter(|t| wire.contains(&t.id)).collect(),
+        nic_stats,
+        host: &host_report,
+        latency,
+        wave,
+    });
+    write(&opts.out_dir.join(REPORT_JSON), report.to_json())?;
+    write(&opts.out_dir.join(REPORT_TXT), report.to_text())?;
+    let failures = scenario.expect.check(&report);
+    Ok(RunOutcome { report, failures })
+}
+
+/// Runs until every frame is on the wire and has ended, every delivered datagram has been read, and
+/// the NIC and buses are idle; then `run.drain_ns` more, so late timers (ITR, RDTR/RADV) fire and
+/// their effects are counted.
+fn settle(
+    scenario: &Scenario,
+    clock: Clock,
+    world: &mut World,
+    host: &mut Host,
+    injected: &[FrameId],
+) -> Result<(), RunError> {
+    let drain = clock.ns_to_cycles(scenario.run.drain_ns).max(1);
+    let deadline = clock.ns_to_cycles(scenario.run.timeout_ns);
+    loop {
+        match pending(world, host, injected) {
+            None => break,
+            Some(what) if world.cycle() >= deadline => {
+                return Err(RunError::Timeout { cycles: world.cycle(), timeout_ns: scenario.run.timeout_ns, pending: what })
+            }
+            Some(_) => {
+                let until = (world.cycle() + drain).min(deadline.max(world.cycle() + 1));
+                world.run_host(host, until);
+            }
+        }
+    }
+    let until = world.cycle() + drain;
+    world.run_host(host, until);
+    Ok(())
+}
+
+/// What the run is still waiting for, or `None` when it is done.
+fn pending(world: &World, host: &Host, injected: &[FrameId]) -> Option<String> {
+    if world.rx_queued() > 0 {
+        return Some(format!("{} frame(s) not yet on the wire", world.rx_queued()));
+    }
+    if !world.quiescent() {
+        return Some("the NIC or a bus is busy".into());
+    }
+    let trace = host.trace();
+    let nic = world.nic_records();
+    let open: Vec<FrameId> = injected
+        .iter()
+        .copied()
+        .filter(|&id| {
+            let nic_dropped = nic.get(&id).is_some_and(|r| r.dropped.is_some());
+            let unread = matches!(trace.outcome_of(id), Some(Outcome::Delivered { .. }))
+                && trace.stamp_of(id, Stage::AppRead).is_none();
+            unread || (!nic_dropped && trace.outcome_of(id).is_none())
+        })
+        .collect();
+    (!open.is_empty()).then(|| {
+        let shown: Vec<String> = open.iter().take(8).map(ToString::to_string).collect();
+        format!("{} frame(s) not yet ended or read by the application (ids {}{})", open.len(), shown.join(", "), if open.len() > 8 { ", ..." } else { "" })
+    })
+}
+
+fn write(path: &Path, contents: String) -> Result<(), RunError> {
+    std::fs::write(path, contents).map_err(|source| RunError::Output { path: path.to_owned(), source })
+}
+
+/// One timeline per frame (injected ones and those the host created), NIC and host stamps merged,
+/// checking that each injected frame ended exactly once. Host-created frames still in flight at the
+/// end are left out.
+fn merge(
+    injected: &[FrameId],
+    nic: &BTreeMap<FrameId, NicRecord>,
+    host: &HostReport,
+) -> Result<Vec<FrameTimeline>, RunError> {
+    let wire: BTreeSet<FrameId> = injected.iter().copied().collect();
+    let ids: BTreeSet<FrameId> = wire.iter().chain(nic.keys()).chain(host.frames.keys()).copied().collect();
+    let mut timelines = Vec::with_capacity(ids.len());
+    let mut lost = Vec::new();
+    for id in ids {
+        let n = nic.get(&id);
+        let h = host.frames.get(&id);
+        let mut stamps: Vec<(Stage, Cycle)> = n.map(|r| r.stamps.clone()).unwrap_or_default();
+        stamps.extend(h.iter().flat_map(|r| r.stamps.iter().copied()));
+        // Path order: the stage enum lists the receive and send paths in order.
+        stamps.sort_by_key(|&(s, _)| s);
+        let outcomes: Vec<(Outcome, Cycle)> = n
+            .and_then(|r| r.dropped.map(|(reason, c)| (Outcome::Dropped(reason), c)))
+            .into_iter()
+            .chain(h.and_then(|r| r.outcome))
+            .chain(host.conservation_errors.iter().filter(|e| e.id == id).map(|e| (e.second, e.at)))
+            .collect();
+        match outcomes[..] {
+            [(outcome, _)] => timelines.push(FrameTimeline { id, stamps, outcome }),
+            [] if !wire.contains(&id) => {}
+            _ => lost.push(Unaccounted { id, last: stamps.iter().max_by_key(|&&(_, c)| c).copied(), outcomes }),
+        }
+    }
+    if lost.is_empty() {
+        Ok(timelines)
+    } else {
+        Err(RunError::Conservation(lost))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statistics_cover_the_counter_block_with_octet_pairs_joined() {
+        let stats = nic_statistics();
+        let names: Vec<&str> = stats.iter().map(|r| r.name.as_str()).collect();
+        for want in ["CRCERRS", "MPC", "GPRC", "GORC", "GOTC", "RNBC", "TPR", "FLTC"] {
+            assert!(names.contains(&want), "{want} missing from {names:?}");
+        }
+        assert!(!names.iter().any(|n| ["ICR", "GORCL", "GORCH"].contains(n)));
+        let gorc = stats.iter().find(|r| r.name == "GORC").unwrap();
+        assert_eq!((gorc.offset, gorc.high), (0x4088, Some(0x408C)));
+    }
+}

@@ -1,0 +1,381 @@
+//! A scenario file: one YAML document describing the NIC, the host, the traffic and what to expect.
+//!
+//! Parsing is strict: every map denies unknown keys, and every error names the file, line and column.
+//! Errors inside a value come from serde_norway with its location; errors that need several values at
+//! once (found by [`Scenario::validate`]) are located afterwards with [`locate`].
+//!
+//! Top-level keys (see `scenarios/*.yaml` for worked examples):
+//! - `name` (required; `[A-Za-z0-9_.-]`, names the output folder), `description`, `seed` (default 1).
+//! - `nic`: `clock_mhz` (default 156.25).
+//! - `bus`: host memory and DMA timing of the platform: `memory_bytes`, `dma_read_latency_ns`,
+//!   `dma_write_latency_ns`. The PCIe one-way latency is `host.costs.pcie_one_way_ns`, one number for
+//!   both the host's cost model and the bus.
+//! - `host`: `host_driver::config::HostConfig` as is (addresses, costs, sysctls, apps, ...).
+//! - `traffic`: a list of flows, each `- udp: {...}` (see [`UdpFlow`]).
+//! - `run`: `drain_ns` (quiet time after the last event before the run stops), `timeout_ns`.
+//! - `trace`: waveform window, used by `nicsim run --wave`.
+//! - `expect`: see [`crate::expect::Expect`].
+
+pub mod locate;
+pub mod units;
+
+use std::fmt;
+use std::net::Ipv4Addr;
+use std::path::{Path as FsPath, PathBuf};
+use std::str::FromStr;
+
+use host_driver::accounting::{DropReason, FrameId};
+use host_driver::config::HostConfig;
+use host_driver::wire::ethernet::MacAddr;
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+
+use crate::expect::Expect;
+use crate::traffic;
+pub use locate::Path;
+use units::Rate;
+
+/// A scenario file that cannot be used, with where and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("{}: cannot read: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    Invalid { path: PathBuf, line: usize, column: usize, message: String },
+}
+
+/// A parsed and validated scenario.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    #[serde(default)]
+    pub nic: NicConfig,
+    #[serde(default)]
+    pub bus: BusConfig,
+    #[serde(default)]
+    pub host: HostConfig,
+    #[serde(default, with = "serde_norway::with::singleton_map_recursive")]
+    pub traffic: Vec<Flow>,
+    #[serde(default)]
+    pub run: RunConfig,
+    #[serde(default)]
+    pub trace: TraceConfig,
+    #[serde(default)]
+    pub expect: Expect,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+/// The NIC as built: things the driver cannot program.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NicConfig {
+    /// Core clock (`clk`), MHz. 156.25 MHz with a 64-bit data path carries 10 Gb/s.
+    pub clock_mhz: f64,
+}
+
+impl Default for NicConfig {
+    fn default() -> Self {
+        NicConfig { clock_mhz: 156.25 }
+    }
+}
+
+impl NicConfig {
+    /// Clock period rounded to the nearest picosecond (156.25 MHz is exactly 6400 ps).
+    pub fn ps_per_cycle(&self) -> u64 {
+        (1e6 / self.clock_mhz).round() as u64
+    }
+}
+
+/// Host memory and DMA timing seen by the NIC's AXI master.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BusConfig {
+    /// Size of host physical memory.
+    pub memory_bytes: u64,
+    /// AR handshake → first R beat: root complex + DRAM read, ~500 ns on PCIe Gen3 (Neugebauer et al.,
+    /// SIGCOMM'18, Fig. 3).
+    pub dma_read_latency_ns: u64,
+    /// Last W beat → B response: a posted write acknowledged by the root complex.
+    pub dma_write_latency_ns: u64,
+}
+
+impl Default for BusConfig {
+    fn default() -> Self {
+        BusConfig { memory_bytes: 64 << 20, dma_read_latency_ns: 500, dma_write_latency_ns: 200 }
+    }
+}
+
+/// When a run stops.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunConfig {
+    /// After every frame is injected and the NIC and host are idle, simulate this much longer so late
+    /// timers (ITR, RDTR/RADV, app wake-ups) fire before the books are closed.
+    pub drain_ns: u64,
+    /// A run not finished after this much simulated time fails.
+    pub timeout_ns: u64,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig { drain_ns: 20_000, timeout_ns: 100_000_000 }
+    }
+}
+
+/// The waveform window dumped by `nicsim run --wave`: a fixed window (`start_ns`/`stop_ns`/`marker_ns`,
+/// simulated time from reset) or one around a trigger (`trigger`, `pre_ns`, `post_ns`). Without either,
+/// the whole run is recorded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TraceConfig {
+    pub start_ns: Option<u64>,
+    pub stop_ns: Option<u64>,
+    pub marker_ns: Option<u64>,
+    #[serde(with = "serde_norway::with::singleton_map_recursive")]
+    pub trigger: Option<TraceTrigger>,
+    pub pre_ns: Option<u64>,
+    pub post_ns: Option<u64>,
+}
+
+/// What opens a triggered trace window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum TraceTrigger {
+    /// The first frame the NIC drops for this reason (`trigger: {drop: nic_fifo_full}`).
+    Drop(DropReason),
+    /// The first hardware stage of the frame with this id, as the reports number frames.
+    Frame(FrameId),
+}
+
+/// One traffic flow.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum Flow {
+    Udp(UdpFlow),
+}
+
+/// `count` UDP datagrams of one size, sent to the host (by default) at `rate` from `start_ns`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UdpFlow {
+    pub count: u64,
+    /// Frame size on the wire including the FCS (64.. bytes); or give `payload_len` instead.
+    pub size: Option<u64>,
+    /// UDP payload bytes.
+    pub payload_len: Option<u64>,
+    #[serde(default)]
+    pub rate: Rate,
+    #[serde(default)]
+    pub start_ns: u64,
+    /// Each frame leaves up to this much later than its slot, drawn from the scenario's seeded PRNG.
+    #[serde(default)]
+    pub jitter_ns: u64,
+    /// Default: the link partner, `02:00:00:00:00:fe`.
+    #[serde(default, deserialize_with = "parsed")]
+    pub src_mac: Option<MacAddr>,
+    /// Default: the host's MAC.
+    #[serde(default, deserialize_with = "parsed")]
+    pub dst_mac: Option<MacAddr>,
+    /// Default: the host's address with the last octet 254 (253 if that is the host).
+    pub src_ip: Option<Ipv4Addr>,
+    /// Default: the host's address.
+    pub dst_ip: Option<Ipv4Addr>,
+    #[serde(default = "default_src_port")]
+    pub src_port: u16,
+    pub dst_port: u16,
+    #[serde(default = "default_ttl")]
+    pub ttl: u8,
+    #[serde(default)]
+    pub fault: Fault,
+    /// Apply `fault` to every n-th frame (n, 2n, ...) instead of every frame.
+    pub every_nth: Option<u64>,
+}
+
+fn default_src_port() -> u16 {
+    40000
+}
+
+fn default_ttl() -> u8 {
+    64
+}
+
+/// What the wire does to a frame.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fault {
+    #[default]
+    None,
+    /// The FCS is corrupted.
+    BadFcs,
+    /// The PHY flags an error (`tuser`) on the frame.
+    PhyError,
+}
+
+/// Deserializes an optional value through its `FromStr`, inside a visitor so errors carry a location.
+fn parsed<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr,
+    T::Err: fmt::Display,
+{
+    struct V<T>(std::marker::PhantomData<T>);
+    impl<T: FromStr> Visitor<'_> for V<T>
+    where
+        T::Err: fmt::Display,
+    {
+        type Value = Option<T>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Option<T>, E> {
+            s.parse().map(Some).map_err(E::custom)
+        }
+    }
+    d.deserialize_str(V(std::marker::PhantomData))
+}
+
+/// A problem found after parsing, at a path of the document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub at: Path,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(at: Path, message: impl Into<String>) -> Problem {
+        Problem { at, message: message.into() }
+    }
+}
+
+impl Scenario {
+    /// Reads, parses and validates `path`.
+    pub fn load(path: &FsPath) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ScenarioError::Read { path: path.to_owned(), source })?;
+        Scenario::parse(&text, path)
+    }
+
+    /// Parses and validates `text`, naming `path` in errors.
+    pub fn parse(text: &str, path: &FsPath) -> Result<Scenario, ScenarioError> {
+        let scenario: Scenario = serde_norway::from_str(text).map_err(|e| {
+            let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+            let message = e.to_string();
+            let suffix = format!(" at line {line} column {column}");
+            let message = message.strip_suffix(&suffix).unwrap_or(&message).to_owned();
+            ScenarioError::Invalid { path: path.to_owned(), line, column, message }
+        })?;
+        scenario.validate().map_err(|p| located(text, path, p))?;
+        Ok(scenario)
+    }
+
+    /// Checks that need more than one value, and that the traffic can be built.
+    pub fn validate(&self) -> Result<(), Problem> {
+        let root = Path::default();
+        if self.name.is_empty()
+            || !self.name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+            || self.name.starts_with('.')
+        {
+            return Err(Problem::new(
+                root.key("name"),
+                format!("name `{}` must be non-empty and use only A-Z a-z 0-9 _ . - (it names the output folder)", self.name),
+            ));
+        }
+        if !(self.nic.clock_mhz.is_finite() && self.nic.clock_mhz > 0.0 && self.nic.ps_per_cycle() >= 1) {
+            return Err(Problem::new(
+                root.key("nic").key("clock_mhz"),
+                format!("clock_mhz must be a positive frequency of at most 1e6 MHz, got {}", self.nic.clock_mhz),
+            ));
+        }
+        if self.run.timeout_ns == 0 {
+            return Err(Problem::new(root.key("run").key("timeout_ns"), "timeout_ns must be positive"));
+        }
+        self.validate_trace(root.clone().key("trace"))?;
+        self.host.validate().map_err(|e| {
+            let at = e.field.split('.').fold(root.clone().key("host"), Path::key);
+            Problem::new(at, e.why)
+        })?;
+        traffic::plan(self).map(drop)
+    }
+}
+
+impl Scenario {
+    fn validate_trace(&self, at: Path) -> Result<(), Problem> {
+        let t = &self.trace;
+        let window = [("start_ns", t.start_ns), ("stop_ns", t.stop_ns), ("marker_ns", t.marker_ns)];
+        let around = [("pre_ns", t.pre_ns), ("post_ns", t.post_ns)];
+        let (conflict, needs) = if t.trigger.is_some() { (&window[..], "a fixed window") } else { (&around[..], "`trigger`") };
+        if let Some((key, _)) = conflict.iter().find(|(_, v)| v.is_some()) {
+            let why = if t.trigger.is_some() {
+                format!("`{key}` belongs to {needs}; a triggered window takes pre_ns/post_ns")
+            } else {
+                format!("`{key}` needs {needs}")
+            };
+            return Err(Problem::new(at.key(key), why));
+        }
+        if let (Some(a), Some(b)) = (t.start_ns, t.stop_ns) {
+            if a >= b {
+                return Err(Problem::new(at.key("stop_ns"), format!("stop_ns {b} must be after start_ns {a}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `problem` as an error at its place in `text`.
+pub fn located(text: &str, path: &FsPath, problem: Problem) -> ScenarioError {
+    let (line, column) = locate::locate(text, &problem.at).unwrap_or((1, 1));
+    ScenarioError::Invalid {
+        path: path.to_owned(),
+        line,
+        column,
+        message: format!("{}: {}", problem.at, problem.message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Scenario, String> {
+        Scenario::parse(text, FsPath::new("t.yaml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn minimal_scenario_takes_defaults() {
+        let s = parse("name: x\n").unwrap();
+        assert_eq!((s.seed, s.nic.ps_per_cycle()), (1, 6400));
+        assert!(s.traffic.is_empty());
+        assert_eq!(s.run, RunConfig::default());
+    }
+
+    #[test]
+    fn syntax_and_value_errors_carry_file_line_and_column() {
+        let e = parse("name: x\ntraffic:\n  - udp:\n      count: 3\n      dst_port: 9\n      rate: 5xx\n").unwrap_err();
+        assert!(e.starts_with("t.yaml:6:13: traffic[0].udp.rate: bad rate `5xx`"), "{e}");
+        let e = parse("name: x\nbogus: 1\n").unwrap_err();
+        assert!(e.starts_with("t.yaml:2:1: unknown field `bogus`"), "{e}");
+        let e = parse("name: x\ntraffic:\n  - udp: {count: 1, dst_port: 9, dst_mac: \"zz\"}\n").unwrap_err();
+        assert!(e.starts_with("t.yaml:3:"), "{e}");
+        assert!(e.contains("not a MAC address"), "{e}");
+        let e = parse("name: x\ntraffic:\n  - tcp: {count: 1}\n").unwrap_err();
+        assert!(e.starts_with("t.yaml:3:5: traffic[0]: unknown variant `tcp`"), "{e}");
+    }
+
+    #[test]
+    fn semantic_errors_are_located_at_the_offending_key() {
+        let e = parse("name: x\ntraffic:\n  - udp:\n      count: 0\n      dst_port: 9\n").unwrap_err();
+        assert!(e.starts_with("t.yaml:4:14: traffic[0].udp.count:"), "{e}");
+        let e = parse("name: \"a b\"\n").unwrap_err();
+        assert!(e.starts_with("t.yaml:1:7: name:"), "{e}");
+        let e = parse("name: x\nnic:\n  clock_mhz: 0\n").unwrap_err();
+        assert!(e.starts_with("t.yaml:3:14: nic.clock_mhz:"), "{e}");
+    }
+}

@@ -1,0 +1,358 @@
+//! The one timeline: the Verilated NIC with everything around it, stepped one NIC clock cycle at a
+//! time — host memory behind the DMA slave, the CPU's MMIO master, the 10 GbE link, the probe observer
+//! and the trace window. The host runs on the same clock through [`Platform`] and [`World::run_host`].
+
+use std::collections::BTreeMap;
+
+use host_driver::accounting::FrameId;
+use host_driver::dma::{HostMemory, MemError};
+use host_driver::host::Host;
+use host_driver::platform::Platform;
+use host_driver::time::{Clock, Cycle, ZeroClockPeriod, DEFAULT_PS_PER_CYCLE};
+use serde::{Deserialize, Serialize};
+
+use crate::axi_mem::AxiMem;
+use crate::fault::Fault;
+use crate::mmio::MmioMaster;
+use crate::model::{Model, Pins};
+use crate::probe::{NicRecord, Probes};
+use crate::wave::{Wave, WaveConfig, WaveError, WaveOutput};
+use crate::wire::{RxEvent, RxInjector, TxCapture, TxFrame, WireFault};
+
+/// RX FIFO depth the model was Verilated with (`NICSIM_RX_FIFO_BYTES` at build time, default 16384):
+/// a Verilog parameter is fixed when the model is built, so a scenario can only check it.
+pub const RX_FIFO_DEPTH_BYTES: u32 = parse_u32(env!("NICSIM_RX_FIFO_BYTES"));
+
+const fn parse_u32(s: &str) -> u32 {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut v: u32 = 0;
+    while i < b.len() {
+        assert!(b[i].is_ascii_digit(), "NICSIM_RX_FIFO_BYTES must be decimal");
+        v = v * 10 + (b[i] - b'0') as u32;
+        i += 1;
+    }
+    v
+}
+
+/// Cycles `rst` is held high before the first cycle of a run.
+pub const RESET_CYCLES: Cycle = 8;
+
+/// PCIe completion timeout for MMIO reads (the PCIe spec's 50 µs lower range): past it the CPU reads
+/// all ones and the world records a fault.
+const MMIO_TIMEOUT_NS: u64 = 50_000;
+
+/// Everything the timeline needs besides the RTL.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorldConfig {
+    /// NIC core clock period (156.25 MHz by default).
+    pub ps_per_cycle: u64,
+    /// Size of host physical memory (starts at `HostMemory::DEFAULT_BASE`).
+    pub memory_bytes: usize,
+    /// DMA read: AR handshake to first R beat. ~500 ns is a PCIe Gen3 read round trip to DRAM
+    /// (Neugebauer et al., SIGCOMM'18, measure 400–600 ns for small DMA reads).
+    pub dma_read_latency_ns: u64,
+    /// DMA write: last W beat to the data landing in memory and B returning. Posted PCIe writes reach
+    /// the root complex in about half a read round trip.
+    pub dma_write_latency_ns: u64,
+    /// One-way CPU ↔ device latency for MMIO; use the host's `costs.pcie_one_way_ns` so both agree.
+    pub pcie_one_way_ns: u64,
+    /// If given, must equal [`RX_FIFO_DEPTH_BYTES`] (the model's build-time parameter).
+    pub rx_fifo_bytes: Option<u32>,
+    pub wave: Option<WaveConfig>,
+}
+
+impl Default for WorldConfig {
+    fn default() -> Self {
+        WorldConfig {
+            ps_per_cycle: DEFAULT_PS_PER_CYCLE,
+            memory_bytes: 64 << 20,
+            dma_read_latency_ns: 500,
+            dma_write_latency_ns: 250,
+            pcie_one_way_ns: 450,
+            rx_fifo_bytes: None,
+            wave: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorldError {
+    #[error("world: {0}")]
+    Clock(#[from] ZeroClockPeriod),
+    #[error("world: host memory: {0}")]
+    Memory(#[from] MemError),
+    #[error("world: RX FIFO of {asked} bytes requested, but the model was built with {built} (rebuild with NICSIM_RX_FIFO_BYTES={asked})")]
+    RxFifoDepth { asked: u32, built: u32 },
+    #[error(transparent)]
+    Wave(#[from] WaveError),
+}
+
+/// The simulated system below the host software.
+pub struct World {
+    model: Model,
+    pins: Pins,
+    cycle: Cycle,
+    clock: Clock,
+    mem: HostMemory,
+    axi: AxiMem,
+    mmio: MmioMaster,
+    mmio_timeout: Cycle,
+    rx: RxInjector,
+    tx: TxCapture,
+    probes: Probes,
+    wave: Option<Wave>,
+    wave_error: Option<WaveError>,
+    faults: Vec<Fault>,
+    next_frame_id: FrameId,
+    /// The host's requested wake-up and the irq level it last saw (kept across `run_host` calls).
+    host_wake: Option<Cycle>,
+    host_irq: bool,
+}
+
+impl World {
+    /// Builds the world and holds the NIC in reset for [`RESET_CYCLES`].
+    pub fn new(cfg: WorldConfig) -> Result<World, WorldError> {
+        let clock = Clock::new(cfg.ps_per_cycle)?;
+        if let Some(asked) = cfg.rx_fifo_bytes.filter(|&a| a != RX_FIFO_DEPTH_BYTES) {
+            return Err(WorldError::RxFifoDepth {
+                asked,
+                built: RX_FIFO_DEPTH_BYTES,
+            });
+        }
+        let mem = HostMemory::new(HostMemory::DEFAULT_BASE, cfg.memory_bytes)?;
+        let mut probes = Probes::default();
+        let wave = match cfg.wave {
+            Some(w) => {
+                let wave = Wave::new(w, cfg.ps_per_cycle)?;
+                if let Some(t) = wave.trigger() {
+                    probes.arm(t);
+                }
+                Some(wave)
+            }
+            None => None,
+        };
+        let mut pins = Pins::default();
+        AxiMem::init_pins(&mut pins);
+        MmioMaster::init_pins(&mut pins);
+        TxCapture::init_pins(&mut pins);
+        let mut world = World {
+            model: Model::new(cfg.ps_per_cycle),
+            pins,
+            cycle: 0,
+            clock,
+            mem,
+            axi: AxiMem::new(
+                clock.ns_to_cycles(cfg.dma_read_latency_ns),
+                clock.ns_to_cycles(cfg.dma_write_latency_ns),
+            ),
+            mmio: MmioMaster::new(clock.ns_to_cycles(cfg.pcie_one_way_ns)),
+            mmio_timeout: clock.ns_to_cycles(MMIO_TIMEOUT_NS),
+            rx: RxInjector::default(),
+            tx: TxCapture::default(),
+            probes,
+            wave,
+            wave_error: None,
+            faults: Vec::new(),
+            next_frame_id: 0,
+            host_wake: None,
+            host_irq: false,
+        };
+        world.pins.rst = true;
+        world.run_until(RESET_CYCLES);
+        world.pins.rst = false;
+        // The host gets a first look at the first cycle after reset.
+        world.host_wake = Some(world.cycle);
+        Ok(world)
+    }
+
+    pub fn cycle(&self) -> Cycle {
+        self.cycle
+    }
+
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+
+    /// Queues a frame (without FCS) for the wire, not before cycle `not_before`; the wire appends the
+    /// FCS. Returns the frame's id.
+    pub fn inject(&mut self, frame_without_fcs: Vec<u8>, not_before: Cycle, fault: WireFault) -> FrameId {
+        let id = self.new_frame_id();
+        self.rx.push(id, frame_without_fcs, not_before, fault);
+        id
+    }
+
+    /// Simulates one cycle.
+    #[inline]
+    pub fn step(&mut self) {
+        let now = self.cycle;
+        if let Some(w) = self.wave.as_mut() {
+            if now >= w.next_event() {
+                if let Err(e) = w.at_cycle(now, &mut self.model) {
+                    self.wave_error.get_or_insert(e);
+                }
+            }
+        }
+        self.model.step(&mut self.pins);
+        self.axi.tick(&mut self.pins, now, &mut self.mem, &mut self.faults);
+        self.mmio.tick(&mut self.pins, now, &mut self.faults);
+        if let RxEvent::Start(id) = self.rx.tick(&mut self.pins, now) {
+            self.probes.wire_start(id, now);
+        }
+        self.probes.observe(&self.pins, now, &mut self.faults);
+        if self.tx.tick(&self.pins, now) {
+            let id = self.probes.tx_wire(now, &mut self.faults);
+            self.tx.label(id);
+        }
+        if let Some(at) = self.probes.take_fired() {
+            if let Some(w) = self.wave.as_mut() {
+                if let Err(e) = w.fire(at, &mut self.model) {
+                    self.wave_error.get_or_insert(e);
+                }
+            }
+        }
+        self.cycle = now + 1;
+    }
+
+    /// Simulates up to (not including) cycle `until`, without the host.
+    pub fn run_until(&mut self, until: Cycle) {
+        while self.cycle < until {
+            self.step();
+        }
+    }
+
+    /// The main loop with the host: simulates up to cycle `until`, calling `host.service` whenever the
+    /// interrupt level changes or the cycle reaches the wake-up the host asked for.
+    pub fn run_host(&mut self, host: &mut Host, until: Cycle) {
+        while self.cycle < until {
+            let stop = self.host_wake.map_or(until, |w| w.min(until));
+            while self.cycle < stop && self.pins.irq == self.host_irq {
+                self.step();
+            }
+            if self.cycle >= until {
+                break;
+            }
+            let irq = self.pins.irq;
+            self.host_irq = irq;
+            self.host_wake = host.service(self, irq);
+            // A wake-up at or before now would call the host again without time passing.
+            if self.host_wake.is_some_and(|w| w <= self.cycle) {
+                self.step();
+            }
+        }
+    }
+
+    /// Nothing in flight: no frame waiting for or on the wire, none between the wire and its RX
+    /// write-back or between TX posting and the wire, no DMA or MMIO transaction outstanding.
+    pub fn quiescent(&self) -> bool {
+        self.rx.idle() && !self.probes.in_flight() && !self.tx.busy() && self.axi.idle() && self.mmio.idle()
+    }
+
+    /// Per-frame NIC stamps and NIC drop outcomes.
+    pub fn nic_records(&self) -> &BTreeMap<FrameId, NicRecord> {
+        self.probes.records()
+    }
+
+    /// Bus faults in the order they happened.
+    pub fn faults(&self) -> &[Fault] {
+        &self.faults
+    }
+
+    /// Frames the NIC sent, as the link partner received them.
+    pub fn tx_frames(&self) -> &[TxFrame] {
+        self.tx.frames()
+    }
+
+    /// Cycles a frame on the wire was held back by `s_axis_rx_tready` low (0 for a correct MAC).
+    pub fn rx_stall_cycles(&self) -> u64 {
+        self.rx.stall_cycles()
+    }
+
+    /// Frames injected and not yet on the wire.
+    pub fn rx_queued(&self) -> usize {
+        self.rx.queued()
+    }
+
+    /// A register read through the real MMIO path, issued now (for end-of-run counters).
+    pub fn read_reg(&mut self, offset: u32) -> u32 {
+        let now = self.cycle;
+        self.mmio_read(now, offset).0
+    }
+
+    /// A posted register write issued now.
+    pub fn write_reg(&mut self, offset: u32, value: u32) {
+        let now = self.cycle;
+        self.mmio_write(now, offset, value);
+    }
+
+    /// The current interrupt line level.
+    pub fn irq(&self) -> bool {
+        self.pins.irq
+    }
+
+    /// When a triggered window started before its trigger: the exact window to record in a re-run.
+    pub fn wave_replay(&self) -> Option<&WaveConfig> {
+        self.wave.as_ref().and_then(Wave::replay)
+    }
+
+    /// Closes a trace window still open and returns the waveform written, if any.
+    pub fn finish_wave(&mut self) -> Result<Option<WaveOutput>, WaveError> {
+        if let Some(e) = self.wave_error.take() {
+            return Err(e);
+        }
+        let Some(w) = self.wave.as_mut() else {
+            return Ok(None);
+        };
+        w.finish(self.cycle, &mut self.model)?;
+        Ok(w.output().cloned())
+    }
+}
+
+impl Platform for World {
+    fn now(&self) -> Cycle {
+        self.cycle
+    }
+
+    fn mmio_read(&mut self, at: Cycle, offset: u32) -> (u32, Cycle) {
+        let tag = self.mmio.read(at, offset);
+        let deadline = at.max(self.cycle) + 2 * self.mmio.pcie_one_way() + self.mmio_timeout;
+        loop {
+            if let Some(done) = self.mmio.take_read(tag) {
+                return (done.value, done.at);
+            }
+            if self.cycle >= deadline {
+                self.mmio.abandon(tag);
+                self.faults.push(Fault::MmioTimeout {
+                    cycle: self.cycle,
+                    offset,
+                    timeout: self.mmio_timeout,
+                });
+                return (u32::MAX, self.cycle);
+            }
+            self.step();
+        }
+    }
+
+    fn mmio_write(&mut self, at: Cycle, offset: u32, value: u32) {
+        self.mmio.write(at, offset, value);
+    }
+
+    fn memory(&mut self) -> &mut HostMemory {
+        &mut self.mem
+    }
+
+    fn rx_frame_id(&mut self, slot: u16) -> Option<FrameId> {
+        self.probes.rx_frame_id(slot)
+    }
+
+    fn tx_frame_posted(&mut self, slot: u16, id: FrameId) {
+        self.probes.tx_posted(slot, id);
+    }
+
+    fn new_frame_id(&mut self) -> FrameId {
+        let id = self.next_frame_id;
+        self.next_frame_id += 1;
+        id
+    }
+}
