@@ -19,7 +19,7 @@
 module axi_dma_arbiter #
 (
     // Outstanding bursts per direction (power of two)
-    parameter OUTSTANDING = 64
+    parameter OUTSTANDING = 128
 )
 (
     input  wire        clk,

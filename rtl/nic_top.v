@@ -111,6 +111,9 @@ module nic_top #
     output wire [15:0] tx_wb_slot
 );
 
+// rx_evt code of a frame dropped because it did not fit the RX FIFO (cause RXO)
+localparam [2:0] RX_EVT_FIFO_FULL = 3'd5;
+
 // CTRL.RST resets the core; nic_regs keeps its AXI4-Lite handshake state.
 // The arbiter keeps its response routing so that bursts in flight drain.
 wire soft_rst;
@@ -241,7 +244,7 @@ nic_irq irq_inst (
     .txdw(txdw),
     .txqe(txqe),
     .rxdmt0(rxdmt0),
-    .rxo(rx_evt_valid && rx_evt_code == 3'd5),
+    .rxo(rx_evt_valid && rx_evt_code == RX_EVT_FIFO_FULL),
     .rx_wb(rx_wb_valid),
     .reg_wdata(reg_wdata),
     .icr_rd(icr_rd),

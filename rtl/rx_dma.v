@@ -26,14 +26,16 @@
 
 module rx_dma #
 (
-    // Descriptor cache entries (power of two)
-    parameter DESC_CACHE_DEPTH = 32,
+    // Descriptor cache entries (power of two). This and the two depths below
+    // bound the frames in flight: line rate for 64-byte frames holds up to
+    // about 600 cycles of DMA round-trip latency.
+    parameter DESC_CACHE_DEPTH = 64,
     // Descriptors fetched per read burst (2 beats each, at most 8 for 16 beats)
     parameter DESC_FETCH_MAX = 8,
     // Frames between payload issue and descriptor write-back (power of two)
-    parameter WBQ_DEPTH = 32,
+    parameter WBQ_DEPTH = 64,
     // Write bursts awaiting their B response (power of two)
-    parameter BTAG_DEPTH = 64
+    parameter BTAG_DEPTH = 128
 )
 (
     input  wire        clk,

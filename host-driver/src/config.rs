@@ -6,6 +6,7 @@
 use serde::{Deserialize, Deserializer};
 
 use crate::costs::Costs;
+use crate::stack::{AppConfig, StackConfig};
 use crate::time::Clock;
 use crate::wire::ethernet::MacAddr;
 
@@ -88,6 +89,10 @@ pub struct HostConfig {
     pub rx_int_delay: u16,
     /// RADV in 1.024 µs units (e1000 `RxAbsIntDelay`).
     pub rx_abs_int_delay: u16,
+    /// Addresses, routes, neighbours and net.ipv4 sysctls of eth0.
+    pub stack: StackConfig,
+    /// Application processes.
+    pub apps: Vec<AppConfig>,
     pub costs: Costs,
     pub sysctl: Sysctl,
     /// The NIC core clock; not a scenario key: the simulator sets it from the NIC's clock.
@@ -115,6 +120,8 @@ impl Default for HostConfig {
             interrupt_throttle_rate: 0,
             rx_int_delay: 0,
             rx_abs_int_delay: 0,
+            stack: StackConfig::default(),
+            apps: Vec::new(),
             costs: Costs::default(),
             sysctl: Sysctl::default(),
             clock: Clock::default(),

@@ -69,7 +69,7 @@ pub struct Host {
 impl Host {
     pub fn new(cfg: HostConfig) -> Result<Host, HostError> {
         cfg.validate()?;
-        let stack = Stack::new(&cfg.stack, cfg.mac, &cfg.apps)?;
+        let stack = Stack::new(&cfg.stack, cfg.mac, &cfg.apps, cfg.clock)?;
         Ok(Host {
             cpus: vec![Cpu::default(); cfg.cpus],
             softnet: (0..cfg.cpus).map(|_| SoftnetData::new(cfg.cpus)).collect(),
@@ -100,7 +100,8 @@ impl Host {
         let end = ctx.now;
         self.cpus[cpu].occupy(start, end);
         self.adapter = Some(adapter);
-        self.app_wake = Some(end);
+        // Applications start once the interface is up.
+        self.app_wake = self.stack.next_wake().map(|w| w.max(end));
         Ok(())
     }
 
@@ -178,15 +179,15 @@ impl Host {
                 softirq::net_rx_action(&mut ctx, Some(&mut *adapter), &mut up);
                 // NET_TX_SOFTIRQ: replies queued by the stack, frames waiting for a woken queue.
                 adapter.xmit_queued(&mut ctx, &mut self.stack);
-                // Sockets may have become readable: let the applications look.
-                self.app_wake = Some(self.app_wake.map_or(ctx.now, |w| w.min(ctx.now)));
+                // A socket may have become readable, waking its reader.
+                self.app_wake = self.stack.next_wake();
             }
             Work::App => {
                 self.softnet[cpu].task_ran();
-                let next = self.stack.run_apps(&mut ctx);
+                self.stack.run_apps(&mut ctx);
                 adapter.xmit_queued(&mut ctx, &mut self.stack);
                 // A step that neither spent time nor waits for later would be re-run forever at this cycle.
-                self.app_wake = next.map(|w| w.max(start + 1));
+                self.app_wake = self.stack.next_wake().map(|w| w.max(start + 1));
             }
         }
         let end = ctx.now;

@@ -6,13 +6,19 @@
 //! is reached only through [`platform::Platform`], so this crate has no Verilator dependency.
 
 pub mod accounting;
+pub mod config;
 pub mod costs;
+pub mod cpu;
 pub mod ctx;
 pub mod desc;
 pub mod dma;
+pub mod driver;
+pub mod host;
+pub mod napi;
 pub mod platform;
 pub mod regs;
 pub mod skb;
+pub mod softirq;
 pub mod stack;
 pub mod time;
 pub mod wire;

@@ -350,10 +350,11 @@ impl Skb {
         self.copies += 1;
         self.data += extra;
         self.tail += extra;
-        for off in [&mut self.mac_off, &mut self.network_off, &mut self.transport_off] {
-            if let Some(o) = off {
-                *o += extra;
-            }
+        for o in [&mut self.mac_off, &mut self.network_off, &mut self.transport_off]
+            .into_iter()
+            .flatten()
+        {
+            *o += extra;
         }
     }
 }

@@ -2,9 +2,10 @@
 //
 //   cpp_harness <frames> [dma_latency_cycles]   benchmark: <frames> 64-byte UDP frames at 10 GbE line rate
 //   cpp_harness --selfcheck                     functional checks of the RX path, exit status 0 = pass
+//   cpp_harness --print-frame                   the benchmark frame in hex (for the Rust traffic generator)
 //
 // Benchmark output (one line):
-//   cycles=<n> frames_delivered=<n> seconds=<cpu time> cycles_per_sec=<x>
+//   cycles=<n> frames_delivered=<n> seconds=<process CPU time of the run loop> cycles_per_sec=<x>
 //
 // Pieces: a wire source with exact byte-time accounting (8 bytes per cycle, 20 bytes of preamble + IFG
 // per frame), an AXI4 slave over a flat host memory answering after a fixed latency (in order, as with one
@@ -15,7 +16,7 @@
 #include "verilated.h"
 
 #include <algorithm>
-#include <chrono>
+#include <ctime>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -33,14 +34,18 @@ namespace {
 // ---------------------------------------------------------------------------------------------------
 enum Reg : uint32_t {
     CTRL = 0x0000, STATUS = 0x0008, ICR = 0x00C0, ITR = 0x00C4, ICS = 0x00C8, IMS = 0x00D0, IMC = 0x00D8,
-    RCTL = 0x0100, TCTL = 0x0400, RDBAL = 0x2800, RDBAH = 0x2804, RDLEN = 0x2808, RDH = 0x2810,
+    RCTL = 0x0100, TCTL = 0x0400, TDBAL = 0x3800, TDBAH = 0x3804, TDLEN = 0x3808, TDT = 0x3818,
+    GPTC = 0x4080, RDBAL = 0x2800, RDBAH = 0x2804, RDLEN = 0x2808, RDH = 0x2810,
     RDT = 0x2818, RDTR = 0x2820, RADV = 0x282C, RLPML = 0x5004, MTA = 0x5200, RAL0 = 0x5400,
     RAH0 = 0x5404, CRCERRS = 0x4000, RXERRC = 0x400C, MPC = 0x4010, GPRC = 0x4074, BPRC = 0x4078,
     MPRC = 0x407C, GORCL = 0x4088, GORCH = 0x408C, RNBC = 0x40A0, RUC = 0x40A4, ROC = 0x40AC,
     TPR = 0x40D0, FLTC = 0x4F00,
 };
 constexpr uint32_t RCTL_EN = 1u << 1, RCTL_MPE = 1u << 4, RCTL_BAM = 1u << 15;
-constexpr uint32_t ICR_RXO = 1u << 6, ICR_RXT0 = 1u << 7;
+constexpr uint32_t ICR_RXDMT0 = 1u << 4, ICR_RXO = 1u << 6, ICR_RXT0 = 1u << 7;
+constexpr uint32_t CTRL_RST = 1u << 26;
+constexpr uint32_t TCTL_EN = 1u << 1, TCTL_PSP = 1u << 3;
+constexpr uint8_t TXD_CMD_EOP = 1u << 0, TXD_CMD_IFCS = 1u << 1, TXD_CMD_RS = 1u << 3;
 
 enum EvtCode { EVT_ACCEPT = 0, EVT_CRC, EVT_RUNT, EVT_OVERSIZE, EVT_FILTER, EVT_FIFO_FULL, EVT_PHY_ERR };
 
@@ -73,9 +78,9 @@ void append_fcs(Bytes& f) {
 
 // UDP/IPv4 frame of `frame_len` bytes including FCS (>= 46): dst `dst`, src 02:00:00:00:00:02,
 // 10.0.0.2 -> 10.0.0.1, UDP 5000 -> 9000, IPv4 id 0, DF clear, TTL 64, payload zeros, both checksums
-// valid. For frame_len = 64 (18 payload bytes) the 64 bytes are:
-//   02 00 00 00 00 01 02 00 00 00 00 02 08 00 45 00 00 2e 00 00 00 00 40 11 66 bc 0a 00 00 02
-//   0a 00 00 01 13 88 23 28 00 1a 14 d1 00*18 <FCS, 4 bytes LSB first>
+// valid. For frame_len = 64 (18 payload bytes) the 64 bytes are (`cpp_harness --print-frame`):
+//   02 00 00 00 00 01 02 00 00 00 00 02 08 00 45 00 00 2e 00 00 00 00 40 11 66 bd 0a 00 00 02
+//   0a 00 00 01 13 88 23 28 00 1a b5 07, 18 x 00, FCS b0 b8 5e 0f
 Bytes udp_frame(size_t frame_len, const uint8_t dst[6] = OUR_MAC) {
     const size_t ip_len = frame_len - 4 - 14;
     const size_t udp_len = ip_len - 20;
@@ -111,6 +116,8 @@ constexpr uint64_t RING_ADDR = 0x10000;
 constexpr uint64_t BUF_BASE = 0x100000;
 constexpr unsigned RING_SIZE = 256;
 constexpr unsigned BUF_BYTES = 2048;
+constexpr uint64_t TX_RING_ADDR = 0x20000;
+constexpr uint64_t TX_BUF_BASE = 0x200000;
 
 struct WireFrame {
     Bytes bytes;
@@ -126,12 +133,12 @@ struct Burst {
 
 class Bench {
 public:
-    explicit Bench(uint64_t dma_latency) : latency_(dma_latency), mem_(MEM_BYTES, 0) {
+    // stall: the memory slave drops AWREADY/WREADY/ARREADY and inserts R/B gaps at random (fixed seed),
+    // to exercise the NIC's AXI handshakes.
+    explicit Bench(uint64_t dma_latency, bool stall = false)
+        : latency_(dma_latency), stall_(stall), mem_(MEM_BYTES, 0) {
         ctx_ = std::make_unique<VerilatedContext>();
         top_ = std::make_unique<Vnic_top>(ctx_.get());
-        top_->m_axi_awready = 1;
-        top_->m_axi_wready = 1;
-        top_->m_axi_arready = 1;
         top_->m_axis_tx_tready = 1;
         top_->rst = 1;
         for (int i = 0; i < 4; i++) step();
@@ -144,6 +151,7 @@ public:
     const std::vector<int>& events() const { return events_; }
     uint64_t accepted() const { return accepted_; }
     const std::vector<unsigned>& writebacks() const { return writebacks_; }
+    const std::vector<Bytes>& tx_frames() const { return tx_frames_; }
     bool irq() const { return top_->irq; }
     bool wire_idle() const { return wire_.empty() && !in_frame_; }
 
@@ -159,9 +167,9 @@ public:
         top_->clk = 0;
         top_->eval();
         const bool rx_hs = top_->s_axis_rx_tvalid;  // tready is always 1
-        const bool ar_hs = top_->m_axi_arvalid;
-        const bool aw_hs = top_->m_axi_awvalid;
-        const bool w_hs = top_->m_axi_wvalid;
+        const bool ar_hs = top_->m_axi_arvalid && top_->m_axi_arready;
+        const bool aw_hs = top_->m_axi_awvalid && top_->m_axi_awready;
+        const bool w_hs = top_->m_axi_wvalid && top_->m_axi_wready;
         const bool r_hs = top_->m_axi_rvalid && top_->m_axi_rready;
         const bool b_hs = top_->m_axi_bvalid && top_->m_axi_bready;
         const bool law_hs = top_->s_axil_awvalid && top_->s_axil_awready;
@@ -174,6 +182,10 @@ public:
         const unsigned w_strb = top_->m_axi_wstrb;
         const bool w_last = top_->m_axi_wlast;
         const uint32_t l_rdata = top_->s_axil_rdata;
+        check_stable(aw_wait_, top_->m_axi_awvalid, aw_hs, {aw_addr, aw_len}, "AW");
+        check_stable(w_wait_, top_->m_axi_wvalid, w_hs, {w_data, w_strb, w_last}, "W");
+        check_stable(ar_wait_, top_->m_axi_arvalid, ar_hs, {ar_addr, ar_len}, "AR");
+        if (top_->m_axis_tx_tvalid) collect_tx(top_->m_axis_tx_tdata, top_->m_axis_tx_tkeep, top_->m_axis_tx_tlast);
         top_->clk = 1;
         top_->eval();
         cycle_++;
@@ -260,6 +272,30 @@ private:
         top_->s_axis_rx_tvalid = 1;
     }
 
+    // AXI rule: once VALID is up it stays up, with the same payload, until the handshake.
+    struct Pending {
+        bool waiting = false;
+        std::vector<uint64_t> payload;
+    };
+    void check_stable(Pending& p, bool valid, bool hs, std::vector<uint64_t> payload, const char* ch) {
+        if (p.waiting && (!valid || payload != p.payload)) {
+            fprintf(stderr, "%s channel: VALID dropped or payload changed before READY\n", ch);
+            fail("AXI handshake violation");
+        }
+        p.waiting = valid && !hs;
+        p.payload = std::move(payload);
+    }
+
+    // TX wire sink (tready is always 1).
+    void collect_tx(uint64_t data, unsigned keep, bool last) {
+        for (int k = 0; k < 8; k++)
+            if (keep & (1u << k)) tx_cur_.push_back(static_cast<uint8_t>(data >> (8 * k)));
+        if (last) {
+            tx_frames_.push_back(tx_cur_);
+            tx_cur_.clear();
+        }
+    }
+
     void advance_wire() {
         offset_ += 8;
         if (offset_ >= wire_.front().bytes.size()) {
@@ -269,8 +305,16 @@ private:
     }
 
     void drive_mem() {
+        uint32_t coin = 0x1F;
+        if (stall_) {
+            rng_ ^= rng_ << 13, rng_ ^= rng_ >> 7, rng_ ^= rng_ << 17;
+            coin = static_cast<uint32_t>(rng_);
+        }
+        top_->m_axi_awready = coin & 1;
+        top_->m_axi_wready = (coin >> 1) & 1;
+        top_->m_axi_arready = (coin >> 2) & 1;
         top_->m_axi_rvalid = 0;
-        if (!reads_.empty() && reads_.front().ready <= cycle_) {
+        if (!reads_.empty() && reads_.front().ready <= cycle_ && ((coin >> 3) & 1)) {
             const Burst& r = reads_.front();
             uint64_t d = 0;
             memcpy(&d, mem_at(r.addr), 8);
@@ -279,7 +323,7 @@ private:
             top_->m_axi_rlast = r.beats == 1;
             top_->m_axi_rvalid = 1;
         }
-        top_->m_axi_bvalid = !bresp_.empty() && bresp_.front() <= cycle_;
+        top_->m_axi_bvalid = !bresp_.empty() && bresp_.front() <= cycle_ && ((coin >> 4) & 1);
         top_->m_axi_bresp = 0;
     }
 
@@ -329,6 +373,9 @@ private:
     std::unique_ptr<Vnic_top> top_;
     uint64_t cycle_ = 0;
     uint64_t latency_;
+    bool stall_;
+    uint64_t rng_ = 0x9E3779B97F4A7C15ull;
+    Pending aw_wait_, w_wait_, ar_wait_;
     Bytes mem_;
 
     std::deque<WireFrame> wire_;
@@ -348,6 +395,8 @@ private:
     std::vector<int> events_;
     uint64_t accepted_ = 0;
     std::vector<unsigned> writebacks_;
+    Bytes tx_cur_;
+    std::vector<Bytes> tx_frames_;
 };
 
 // Minimal driver: programs the MAC address and the RX ring, then recycles each written-back buffer.
@@ -412,10 +461,10 @@ int run_bench(uint64_t frames, uint64_t latency) {
     for (uint64_t i = 0; i < frames; i++) b.send(frame);
 
     const uint64_t start = b.cycle();
-    const auto t0 = std::chrono::steady_clock::now();
+    const std::clock_t t0 = std::clock();  // process CPU time: insensitive to other load on the machine
     // Run until every frame is on the wire and has its verdict, and every accepted one is written back.
     while (!b.wire_idle() || b.events().size() < frames || !b.dma_idle() || delivered < b.accepted()) b.step();
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double seconds = static_cast<double>(std::clock() - t0) / CLOCKS_PER_SEC;
     const uint64_t cycles = b.cycle() - start;
     printf("cycles=%llu frames_delivered=%llu seconds=%.3f cycles_per_sec=%.0f\n",
            static_cast<unsigned long long>(cycles), static_cast<unsigned long long>(delivered), seconds,
@@ -477,6 +526,13 @@ int run_selfcheck() {
     for (int i = 0; i < 4; i++) b.step();
     check(!b.irq(), "irq drops after ICR read");
     check_eq(b.read_reg(ICR), 0, "ICR cleared by read");
+    b.write_reg(IMC, ICR_RXT0);
+    b.write_reg(ICS, ICR_RXT0);
+    b.flush_regs();
+    for (int i = 0; i < 4; i++) b.step();
+    check(!b.irq(), "IMC masks RXT0: ICS sets the cause without an interrupt");
+    check_eq(b.read_reg(ICR), ICR_RXT0, "ICS set ICR.RXT0");
+    b.write_reg(IMS, ICR_RXT0);
     check_eq(b.read_reg(GPRC), 32, "GPRC");
     check_eq(b.read_reg(GPRC), 0, "GPRC clear on read");
     check_eq(b.read_reg(GORCL), 32 * 64, "GORCL");
@@ -531,6 +587,13 @@ int run_selfcheck() {
           "broadcast accepted (BAM), MTA multicast accepted, other multicast filtered");
     check_eq(b.read_reg(BPRC), 1, "BPRC");
     check_eq(b.read_reg(MPRC), 1, "MPRC");
+    b.write_reg(RCTL, RCTL_EN | RCTL_BAM | RCTL_MPE);
+    ev0 = b.events().size();
+    deliver(b, {{udp_frame(64, mcast_out), false}});
+    check(b.events().back() == EVT_ACCEPT && b.events().size() == ev0 + 1, "RCTL.MPE accepts any multicast");
+    b.write_reg(RCTL, RCTL_EN | RCTL_BAM);
+    // 255 descriptors posted, none recycled: free fell through 128 (RCTL.RDMTS = 0: half the ring)
+    check_eq(b.read_reg(ICR) & ICR_RXDMT0, ICR_RXDMT0, "ICR.RXDMT0 after free descriptors fell to 1/2");
 
     // 4. A second NIC with an empty ring (RDT = RDH = 0): the frame waits in the FIFO (RNBC once);
     //    a flood behind it overruns the 16 KiB FIFO (FIFO_FULL, MPC, RXO); all committed frames go
@@ -573,6 +636,116 @@ int run_selfcheck() {
           "payload realigned into a buffer at addr % 8 = 3 across 4 KiB");
     check(*b2.mem(odd - 1) == 0xAA && *b2.mem(odd + 1020) == 0xAA, "bytes around the unaligned buffer untouched");
 
+    // 5. RX and TX at once: both DMA engines share the AXI port through the arbiter; once with an
+    //    always-ready memory, once with a stalling one.
+    for (bool stall : {false, true}) {
+    const std::string mode = stall ? " (stalling memory)" : "";
+    Bench b4(128, stall);
+    Driver drv4(b4);
+    drv4.probe(RCTL_EN | RCTL_BAM);
+    std::vector<std::pair<Bytes, bool>> rx_load;
+    // Under stalls the bus carries about a quarter of line rate: a FIFO's worth of frames
+    const int rx_count = stall ? 40 : 300;
+    for (int i = 0; i < rx_count; i++) rx_load.push_back({udp_frame(64 + (i % 3) * 200), false});
+    bool rx_bytes_ok = true;
+    size_t rx_done = 0;
+    b4.on_writeback = [&](unsigned s) {
+        const Bytes& f = rx_load[rx_done++].first;
+        rx_bytes_ok &= drv4.desc_len(s) == f.size() - 4 && memcmp(b4.mem(drv4.buffer(s)), f.data(), f.size() - 4) == 0;
+        drv4.recycle(s);
+    };
+    constexpr unsigned TX_RING = 64, TX_FRAMES = 48;
+    std::vector<Bytes> tx_sent;
+    for (unsigned i = 0; i < TX_FRAMES; i++) {
+        Bytes f = udp_frame(64 + 29 * i);
+        f.resize(f.size() - 4);  // the NIC appends the FCS
+        const uint64_t buf = TX_BUF_BASE + 2048 * i + (i % 8);
+        memcpy(b4.mem(buf), f.data(), f.size());
+        uint8_t* d = b4.mem(TX_RING_ADDR + 16 * i);
+        memset(d, 0, 16);
+        memcpy(d, &buf, 8);
+        d[8] = f.size() & 0xFF, d[9] = f.size() >> 8;
+        d[11] = TXD_CMD_EOP | TXD_CMD_IFCS | TXD_CMD_RS;
+        append_fcs(f);
+        tx_sent.push_back(f);
+    }
+    b4.write_reg(TDBAL, static_cast<uint32_t>(TX_RING_ADDR));
+    b4.write_reg(TDBAH, 0);
+    b4.write_reg(TDLEN, TX_RING * 16);
+    b4.write_reg(TCTL, TCTL_EN | TCTL_PSP);
+    b4.write_reg(TDT, TX_FRAMES);
+    deliver(b4, rx_load);
+    for (int i = 0; i < 20000; i++) b4.step();
+    check_eq(b4.writebacks().size(), rx_count, "RX under TX load: every frame written back" + mode);
+    check(rx_bytes_ok, "RX under TX load: lengths and payload bytes" + mode);
+    check(b4.tx_frames() == tx_sent, "TX under RX load: every frame on the wire with its FCS, in order" + mode);
+    bool tx_dd = true;
+    for (unsigned i = 0; i < TX_FRAMES; i++) tx_dd &= (*b4.mem(TX_RING_ADDR + 16 * i + 12) & 1) == 1;
+    check(tx_dd, "TX descriptors written back with DD" + mode);
+    check_eq(b4.read_reg(GPTC), TX_FRAMES, "GPTC" + mode);
+    check_eq(b4.read_reg(GPRC), rx_count, "GPRC under TX load" + mode);
+    }
+
+    // 6. Interrupt moderation on another NIC. Cycle counts: ITR unit 40 cycles, RDTR/RADV unit 160.
+    Bench b3(128);
+    Driver drv3(b3);
+    drv3.probe(RCTL_EN | RCTL_BAM);
+    b3.on_writeback = [&](unsigned s) { drv3.recycle(s); };
+    auto cycles_until_irq = [&](uint64_t limit) {
+        const uint64_t t0 = b3.cycle();
+        while (!b3.irq() && b3.cycle() - t0 < limit) b3.step();
+        return b3.cycle() - t0;
+    };
+    // ITR = 10 (400 cycles): after an interrupt, the next one waits for the interval.
+    b3.write_reg(ITR, 10);
+    b3.write_reg(IMS, ICR_RXT0);
+    b3.write_reg(ICS, ICR_RXT0);
+    b3.flush_regs();
+    cycles_until_irq(100);
+    const uint64_t first_irq = b3.cycle();
+    b3.read_reg(ICR);
+    b3.write_reg(ICS, ICR_RXT0);
+    b3.flush_regs();
+    cycles_until_irq(1000);
+    check(b3.cycle() - first_irq >= 400 && b3.cycle() - first_irq <= 402,
+          "ITR=10: next interrupt 400 cycles after the previous (" + std::to_string(b3.cycle() - first_irq) + ")");
+    b3.read_reg(ICR);
+    b3.write_reg(ITR, 0);
+    // RDTR = 2 (320 cycles): RXT0 follows the write-back after the packet timer.
+    b3.write_reg(RDTR, 2);
+    b3.flush_regs();
+    for (int i = 0; i < 500; i++) b3.step();
+    size_t wbs = b3.writebacks().size();
+    b3.send(udp_frame(64));
+    while (b3.writebacks().size() == wbs) b3.step();
+    uint64_t waited = cycles_until_irq(2000);
+    check(waited >= 318 && waited <= 322, "RDTR=2: RXT0 320 cycles after the write-back (" +
+                                              std::to_string(waited) + ")");
+    b3.read_reg(ICR);
+    // RADV = 3 (480 cycles) caps the delay while frames keep restarting the packet timer.
+    b3.write_reg(RADV, 3);
+    b3.flush_regs();
+    for (int i = 0; i < 500; i++) b3.step();
+    wbs = b3.writebacks().size();
+    for (int k = 0; k < 8; k++) {
+        b3.send(udp_frame(64));
+        for (int i = 0; i < 150; i++) b3.step();
+        if (k == 0) {
+            while (b3.writebacks().size() == wbs) b3.step();
+        }
+    }
+    check(b3.irq(), "RADV=3: RXT0 raised although the packet timer kept restarting");
+    b3.read_reg(ICR);
+    // CTRL.RST: registers back to their reset values.
+    b3.write_reg(RCTL, 0);
+    for (int i = 0; i < 500; i++) b3.step();
+    b3.write_reg(RLPML, 9000);
+    check_eq(b3.read_reg(RLPML), 2048, "RLPML clamped to 2048");
+    b3.write_reg(CTRL, CTRL_RST);
+    check_eq(b3.read_reg(RLPML), 1518, "CTRL.RST restores RLPML");
+    check_eq(b3.read_reg(RDTR), 0, "CTRL.RST clears RDTR");
+    check_eq(b3.read_reg(CTRL) & CTRL_RST, 0, "CTRL.RST self-clears");
+
     printf("%s: %d failure(s)\n", failures ? "SELF-CHECK FAILED" : "SELF-CHECK PASSED", failures);
     return failures ? 1 : 0;
 }
@@ -580,9 +753,14 @@ int run_selfcheck() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc >= 2 && std::string(argv[1]) == "--selfcheck") return run_selfcheck();
+    if (argc == 2 && std::string(argv[1]) == "--selfcheck") return run_selfcheck();
+    if (argc == 2 && std::string(argv[1]) == "--print-frame") {
+        for (uint8_t byte : udp_frame(64)) printf("%02x ", byte);
+        printf("\n");
+        return 0;
+    }
     if (argc < 2 || argc > 3) {
-        fprintf(stderr, "usage: %s <frames> [dma_latency_cycles] | --selfcheck\n", argv[0]);
+        fprintf(stderr, "usage: %s <frames> [dma_latency_cycles] | --selfcheck | --print-frame\n", argv[0]);
         return 2;
     }
     char* end = nullptr;

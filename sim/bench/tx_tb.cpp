@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <deque>
 #include <memory>
 #include <random>
@@ -309,6 +310,9 @@ size_t Bench::post(const std::vector<DescSpec>& descs, Fate fate, const std::vec
         s.rs = d.rs;
         s.frame = fi;
         bool fails = i < wb_fail.size() && wb_fail[i];
+        // The slot's write-back fails only for this descriptor, not for later users of the slot.
+        auto& wf = mem_.write_faults;
+        wf.erase(std::remove_if(wf.begin(), wf.end(), [da](const Range& r) { return r.hit(da, 16); }), wf.end());
         if (fails) mem_.write_faults.push_back({da + 8, da + 16});
         if (d.rs) {
             exp_wb_.push_back({slot, !fails});
@@ -342,8 +346,8 @@ void Bench::post_random(unsigned total, unsigned ndesc, bool allow_4k_cross) {
         if (allow_4k_cross && chance(20)) {
             // Put the buffer astride a 4 KiB boundary.
             uint64_t page = (alloc_ + 0xFFF) & ~0xFFFULL;
-            alloc_ = page - uniform(1, len < 64 ? len : 64);
-            alloc_ &= ~7ULL;
+            uint64_t astride = (page - uniform(1, len < 64 ? len : 64)) & ~7ULL;
+            alloc_ = std::max(alloc_, astride);  // never over buffers already posted
         }
         uint64_t a = alloc(len, uniform(0, 7));
         auto bytes = random_bytes(len);

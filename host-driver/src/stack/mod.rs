@@ -94,13 +94,14 @@ pub struct StackCounters {
 }
 
 impl Stack {
-    /// Brings up eth0 with `mac` and `cfg`, registers the protocol handlers (`dev_add_pack`,
+    /// Brings up eth0 with `cfg` and `mac`, registers the protocol handlers (`dev_add_pack`,
     /// `inet_add_protocol`) and starts `apps` (their sockets are created and bound now).
+    /// `clock` converts the configured times (timeouts, app intervals) to cycles.
     pub fn new(
-        mac: MacAddr,
-        clock: Clock,
         cfg: &StackConfig,
+        mac: MacAddr,
         apps: &[AppConfig],
+        clock: Clock,
     ) -> Result<Stack, StackConfigError> {
         cfg.validate()?;
         let mut stack = Stack {
@@ -173,9 +174,11 @@ impl Stack {
         self.qdisc.backlog()
     }
 
-    /// Runs every application whose time has come, one step each, on `ctx`'s CPU. Returns when
-    /// an application next wants to run (see [`Stack::next_wake`]).
+    /// Process-context work on `ctx`'s CPU: first the stack timers that are due (see
+    /// [`Stack::run_timers`]), then one step of every application whose time has come. Returns
+    /// when an application or a timer next wants to run ([`Stack::next_wake`]).
     pub fn run_apps(&mut self, ctx: &mut Ctx) -> Option<Cycle> {
+        self.run_timers(ctx);
         let mut apps = std::mem::take(&mut self.apps);
         for app in &mut apps {
             if app.ready_at(self).is_some_and(|t| t <= ctx.now) {
@@ -183,7 +186,7 @@ impl Stack {
             }
         }
         self.apps = apps;
-        self.next_app_wake()
+        self.next_wake()
     }
 
     /// Expired stack timers (ARP retransmission and failure, reassembly timeout), as the timer

@@ -73,7 +73,7 @@ impl RouteTable {
             });
         }
         // Stable sort keeps configuration order among equal prefix lengths.
-        table.sort_by(|a, b| b.dst.prefix_len.cmp(&a.dst.prefix_len));
+        table.sort_by_key(|r| std::cmp::Reverse(r.dst.prefix_len));
         Ok(RouteTable { routes: table })
     }
 

@@ -19,7 +19,7 @@ impl Checksum {
     }
 
     /// `csum_partial`: adds `data` as 16-bit big-endian words.
-    pub fn add(mut self, data: &[u8]) -> Checksum {
+    pub fn add_bytes(mut self, data: &[u8]) -> Checksum {
         let mut rest = data;
         if self.odd {
             if let Some((&b, tail)) = rest.split_first() {
@@ -41,13 +41,13 @@ impl Checksum {
 
     /// Adds one 16-bit word (must start on an even byte position).
     pub fn add_u16(self, word: u16) -> Checksum {
-        self.add(&word.to_be_bytes())
+        self.add_bytes(&word.to_be_bytes())
     }
 
     /// `csum_tcpudp_nofold`: the IPv4 pseudo-header for an L4 segment of `len` bytes.
     pub fn pseudo_header(self, src: Ipv4Addr, dst: Ipv4Addr, protocol: u8, len: u16) -> Checksum {
-        self.add(&src.octets())
-            .add(&dst.octets())
+        self.add_bytes(&src.octets())
+            .add_bytes(&dst.octets())
             .add_u16(u16::from(protocol))
             .add_u16(len)
     }
@@ -65,7 +65,7 @@ impl Checksum {
 
 /// The checksum of one contiguous region (`ip_fast_csum` for an IPv4 header).
 pub fn internet_checksum(data: &[u8]) -> u16 {
-    Checksum::new().add(data).finish()
+    Checksum::new().add_bytes(data).finish()
 }
 
 #[cfg(test)]
@@ -97,12 +97,12 @@ mod tests {
         let whole = internet_checksum(&data);
         for split in [1, 3, 7, 100, 199] {
             let (a, b) = data.split_at(split);
-            assert_eq!(Checksum::new().add(a).add(b).finish(), whole, "split {split}");
+            assert_eq!(Checksum::new().add_bytes(a).add_bytes(b).finish(), whole, "split {split}");
         }
         let three = Checksum::new()
-            .add(&data[..5])
-            .add(&data[5..6])
-            .add(&data[6..])
+            .add_bytes(&data[..5])
+            .add_bytes(&data[5..6])
+            .add_bytes(&data[6..])
             .finish();
         assert_eq!(three, whole);
     }
@@ -112,7 +112,7 @@ mod tests {
         let src = Ipv4Addr::new(10, 0, 0, 1);
         let dst = Ipv4Addr::new(10, 0, 0, 2);
         let manual = Checksum::new()
-            .add(&[10, 0, 0, 1, 10, 0, 0, 2, 0, 17, 0, 8])
+            .add_bytes(&[10, 0, 0, 1, 10, 0, 0, 2, 0, 17, 0, 8])
             .finish();
         assert_eq!(
             Checksum::new().pseudo_header(src, dst, 17, 8).finish(),

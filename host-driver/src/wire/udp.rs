@@ -72,7 +72,7 @@ impl<'a> UdpPacket<'a> {
         self.checksum() == 0
             || Checksum::new()
                 .pseudo_header(src, dst, protocol::UDP, self.hdr.len.get())
-                .add(self.datagram)
+                .add_bytes(self.datagram)
                 .finish()
                 == 0
     }
@@ -128,8 +128,8 @@ impl UdpRepr {
         };
         let sum = Checksum::new()
             .pseudo_header(src, dst, protocol::UDP, len as u16)
-            .add(hdr.as_bytes())
-            .add(&datagram[HEADER_LEN..])
+            .add_bytes(hdr.as_bytes())
+            .add_bytes(&datagram[HEADER_LEN..])
             .finish();
         hdr.checksum = U16::new(if sum == 0 { 0xffff } else { sum });
         out_buf(WHAT, datagram, HEADER_LEN)?.copy_from_slice(hdr.as_bytes());

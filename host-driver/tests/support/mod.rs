@@ -301,7 +301,8 @@ impl Sim {
                 let ((_, id), frame) = entry.remove_entry();
                 self.nic.receive(id, frame);
             }
-            let mut wake = self.host.service(&mut self.nic, self.nic.irq());
+            let irq = self.nic.irq();
+            let mut wake = self.host.service(&mut self.nic, irq);
             if self.nic.irq() {
                 // The fake applies posted writes at once, so an unmask (or ICS) inside `service` raised the
                 // line again: present it, as the simulator does when it sees the level change.
@@ -332,5 +333,28 @@ impl Sim {
             .iter()
             .map(|(id, r)| (*id, r.outcome.map(|(o, _)| o)))
             .collect()
+    }
+}
+
+/// `cfg` with a UDP sink on [`SINK_PORT`] whose receive buffer never fills.
+pub fn with_sink(cfg: HostConfig) -> HostConfig {
+    let app = serde_norway::from_str("kind: udp_sink\nport: 9000\nrcvbuf: 1000000000\n").expect("app config");
+    HostConfig { apps: vec![app], ..cfg }
+}
+
+/// Schedules `n` datagrams to the sink at cycle `at` (distinct source ports); returns their ids.
+pub fn burst(sim: &mut Sim, at: Cycle, n: u16) -> Vec<FrameId> {
+    let mac = sim.host.config().mac;
+    (0..n)
+        .map(|i| sim.arrive(at, udp_to_host(mac, 10_000 + i, SINK_PORT, 64)))
+        .collect()
+}
+
+/// Every id ended exactly once and nothing ended twice.
+pub fn assert_conserved(sim: &Sim, ids: &[FrameId]) {
+    let trace = sim.host.trace();
+    assert_eq!(trace.conservation_errors(), &[]);
+    for id in ids {
+        assert!(trace.outcome_of(*id).is_some(), "frame {id} has no terminal outcome");
     }
 }

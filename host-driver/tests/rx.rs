@@ -1,0 +1,253 @@
+//! Receive path: ISR, NAPI polling and budgets, ring refill, interrupt-per-packet mode, DMA checks and
+//! the timing the cost table implies.
+
+mod support;
+
+use host_driver::accounting::Stage;
+use host_driver::config::{HostConfig, NapiMode, Sysctl};
+use host_driver::costs::Costs;
+use host_driver::desc::RxDesc;
+use host_driver::dma::{DmaDir, DmaFault, HostMemory};
+use host_driver::driver::isr::IMS_ENABLE_MASK;
+use host_driver::platform::Platform;
+use host_driver::regs::*;
+use host_driver::time::Clock;
+use rstest::rstest;
+use support::{assert_conserved, burst, with_sink, Mmio, Sim, PCIE_CYCLES, RESPONSE_CYCLES};
+
+fn sim(cfg: HostConfig) -> Sim {
+    let mut sim = Sim::new(with_sink(cfg));
+    sim.nic.log.clear();
+    sim
+}
+
+fn writes_to(sim: &Sim, reg: u32) -> Vec<u32> {
+    sim.nic
+        .log
+        .iter()
+        .filter_map(|m| match *m {
+            Mmio::Write { off, val, .. } if off == reg => Some(val),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn isr_reads_icr_masks_then_poll_unmasks_at_complete_done() {
+    let mut sim = sim(HostConfig::default());
+    let t = sim.nic.now + 10_000;
+    let ids = burst(&mut sim, t, 1);
+    sim.run_until(t + 1_000_000);
+
+    let ops: Vec<(char, u32, u32)> = sim
+        .nic
+        .log
+        .iter()
+        .map(|m| match *m {
+            Mmio::Read { off, val, .. } => ('R', off, val),
+            Mmio::Write { off, val, .. } => ('W', off, val),
+        })
+        .collect();
+    assert_eq!(
+        ops,
+        vec![
+            ('R', ICR, ICR_RXT0),
+            ('W', IMC, u32::MAX),
+            ('R', STATUS, STATUS_LU),
+            ('W', RDT, 0),
+            ('W', IMS, IMS_ENABLE_MASK),
+            ('R', STATUS, STATUS_LU),
+        ]
+    );
+    let stats = &sim.host.report().driver;
+    assert_eq!((stats.interrupts, stats.polls, stats.rx_packets), (1, 1, 1));
+    assert_eq!(sim.nic.ims(), IMS_ENABLE_MASK);
+    assert_conserved(&sim, &ids);
+
+    let tr = sim.host.trace();
+    let at = |s| tr.stamp_of(ids[0], s).unwrap_or_else(|| panic!("no {s} stamp"));
+    assert_eq!(at(Stage::Irq), t, "the interrupt is taken the cycle the line rises on an idle CPU");
+    let order = [Stage::Irq, Stage::Isr, Stage::NapiPoll, Stage::GroReceive, Stage::NetifReceive];
+    assert!(order.windows(2).all(|w| at(w[0]) < at(w[1])), "stages out of order");
+}
+
+#[test]
+fn isr_timing_is_the_sum_of_its_costs_and_mmio_round_trips() {
+    let mut sim = sim(HostConfig::default());
+    let t = sim.nic.now + 10_000;
+    let ids = burst(&mut sim, t, 1);
+    sim.run_until(t + 1_000_000);
+
+    let c = Costs::default();
+    let clk = Clock::default();
+    let rtt = 2 * PCIE_CYCLES + RESPONSE_CYCLES;
+    // irq entry, ICR read, handler body, IMC write, STATUS flush read.
+    let isr = clk.ns_to_cycles(c.irq_entry_ns) + rtt + clk.ns_to_cycles(c.isr_ns) + clk.ns_to_cycles(c.mmio_write_ns) + rtt;
+    let tr = sim.host.trace();
+    assert_eq!(tr.stamp_of(ids[0], Stage::Isr), Some(t + isr));
+    let report = sim.host.report();
+    assert_eq!(report.cpus[0].stats.hardirqs, 1);
+    assert_eq!(report.cpus[0].stats.softirq_runs, 1);
+}
+
+#[test]
+fn spurious_interrupt_reads_zero_and_changes_nothing() {
+    let mut sim = sim(HostConfig::default());
+    sim.host.service(&mut sim.nic, true);
+    assert_eq!(sim.host.report().driver.spurious_interrupts, 1);
+    assert_eq!(sim.nic.log.len(), 1, "only the ICR read: {:?}", sim.nic.log);
+    assert_eq!(sim.nic.ims(), IMS_ENABLE_MASK);
+}
+
+#[test]
+fn polls_take_at_most_the_weight_and_one_softirq_run_spends_the_budget() {
+    let mut sim = sim(HostConfig::default());
+    let t = sim.nic.now + 10_000;
+    let ids = burst(&mut sim, t, 200);
+    sim.run_until(t + 10_000_000);
+    let r = sim.host.report();
+    assert_eq!(r.driver.rx_packets, 200);
+    assert_eq!(r.driver.polls, 4);
+    assert_eq!(r.driver.packets_per_poll[64], 3);
+    assert_eq!(r.driver.packets_per_poll[8], 1);
+    assert_eq!(r.driver.interrupts, 1, "NAPI: one interrupt for the whole burst");
+    assert_eq!(r.cpus[0].stats.softirq_runs, 1);
+    assert_eq!(r.cpus[0].softnet_stat.time_squeeze, 0);
+    assert_eq!(r.cpus[0].softnet_stat.processed, 200);
+    assert_conserved(&sim, &ids);
+}
+
+/// Squeezes come from the packet budget or from simulated time spent, never from the host's clock.
+#[rstest]
+#[case::packet_budget(Sysctl { netdev_budget: 100, ..Sysctl::default() }, 100, 1)]
+#[case::time_budget(Sysctl { netdev_budget_usecs: 20, ..Sysctl::default() }, 1000, 3)]
+fn exhausted_budget_counts_time_squeeze(#[case] sysctl: Sysctl, #[case] per_packet_ns: u64, #[case] squeezes: u64) {
+    let cfg = HostConfig {
+        sysctl,
+        costs: Costs {
+            driver_rx_per_packet_ns: per_packet_ns,
+            ..Costs::default()
+        },
+        ..HostConfig::default()
+    };
+    let mut sim = sim(cfg);
+    let t = sim.nic.now + 10_000;
+    let ids = burst(&mut sim, t, 200);
+    sim.run_until(t + 100_000_000);
+    let r = sim.host.report();
+    assert_eq!(r.cpus[0].softnet_stat.time_squeeze, squeezes);
+    assert_eq!(r.cpus[0].stats.softirq_runs, squeezes + 1);
+    assert_eq!(r.driver.polls, 4, "squeezing does not change the polls, only when they run");
+    assert_eq!(r.driver.rx_packets, 200);
+    assert_conserved(&sim, &ids);
+}
+
+#[test]
+fn refill_writes_rdt_once_per_batch_and_wraps_the_ring() {
+    let mut sim = sim(HostConfig {
+        rx_ring: 64,
+        rx_refill_batch: 16,
+        ..HostConfig::default()
+    });
+    let in_use = sim.nic.memory().bytes_in_use();
+    let t = sim.nic.now + 10_000;
+    let mut ids = burst(&mut sim, t, 40);
+    sim.run_until(t + 10_000_000);
+    // 63 posted at probe; 40 harvested: refills of 16, 16, then the remaining 8 at the end of the poll.
+    assert_eq!(writes_to(&sim, RDT), vec![15, 31, 39]);
+
+    for round in 1..=5 {
+        let at = sim.nic.now + 100_000 * round;
+        ids.extend(burst(&mut sim, at, 40));
+    }
+    sim.run_until(sim.nic.now + 1_000_000_000);
+    let r = sim.host.report();
+    assert_eq!(r.driver.rx_packets, 240, "six bursts wrap the 64-slot ring");
+    assert_eq!(*writes_to(&sim, RDT).last().expect("RDT writes"), (63 + 240) % 64);
+    assert!(r.driver_faults.is_empty(), "{:?}", r.driver_faults);
+    assert_conserved(&sim, &ids);
+    let mem = sim.nic.memory();
+    assert_eq!(mem.bytes_in_use(), in_use, "every harvested buffer was freed and replaced");
+    assert_eq!(mem.mapping_count(), 63 + 2);
+}
+
+#[test]
+fn frames_wait_in_the_fifo_when_the_ring_is_full() {
+    let mut sim = sim(HostConfig {
+        rx_ring: 16,
+        rx_refill_batch: 4,
+        ..HostConfig::default()
+    });
+    let t = sim.nic.now + 10_000;
+    let ids = burst(&mut sim, t, 50);
+    sim.run_until(t + 100_000_000);
+    assert_eq!(sim.nic.fifo_len(), 0);
+    assert_eq!(sim.host.report().driver.rx_packets, 50);
+    assert_conserved(&sim, &ids);
+}
+
+#[test]
+fn per_packet_mode_takes_one_interrupt_per_frame() {
+    let mut sim = sim(HostConfig {
+        napi_mode: NapiMode::PerPacket,
+        ..HostConfig::default()
+    });
+    let t = sim.nic.now + 10_000;
+    let ids = burst(&mut sim, t, 10);
+    sim.run_until(t + 100_000_000);
+    let r = sim.host.report();
+    assert_eq!(r.driver.interrupts, 10);
+    assert_eq!(r.cpus[0].stats.hardirqs, 10);
+    assert_eq!(r.driver.irq_rearms, 9, "ICS re-raised RXT0 for each frame already waiting");
+    assert_eq!(r.driver.packets_per_poll[1], 10);
+    assert_eq!(writes_to(&sim, ICS), vec![ICR_RXT0; 9]);
+    assert_conserved(&sim, &ids);
+}
+
+#[test]
+fn device_access_outside_a_mapping_is_a_dma_fault() {
+    let mut sim = sim(HostConfig {
+        rx_ring: 32,
+        ..HostConfig::default()
+    });
+    let base = u64::from(sim.nic.reg(RDBAL)) | (u64::from(sim.nic.reg(RDBAH)) << 32);
+    let mem = sim.nic.memory();
+    let slot0: RxDesc = mem.read_obj(base).expect("descriptor");
+    let buf = slot0.addr.get();
+    // Read from an RX buffer: mapped FROM_DEVICE only.
+    let mut b = [0u8; 8];
+    assert_eq!(mem.device_read(buf, &mut b), Err(DmaFault { addr: buf, len: 8, dir: DmaDir::ToDevice }));
+    // A burst running off the end of a buffer into its neighbour crosses two mappings.
+    assert_eq!(
+        mem.device_write(buf + 2040, &[0; 16]),
+        Err(DmaFault { addr: buf + 2040, len: 16, dir: DmaDir::FromDevice })
+    );
+    // A corrupted descriptor pointing at memory nobody mapped: the device's write faults.
+    let wild = HostMemory::DEFAULT_BASE + (12 << 20);
+    mem.write_obj(base, &RxDesc::for_buffer(wild)).expect("corrupt descriptor");
+    let t = sim.nic.now + 10_000;
+    let frame_len = {
+        let ids = burst(&mut sim, t, 1);
+        sim.run_until(t + 1_000_000);
+        assert!(sim.host.trace().outcome_of(ids[0]).is_none(), "the frame never reached the host");
+        support::udp_to_host(sim.host.config().mac, 10_000, support::SINK_PORT, 64).len()
+    };
+    assert_eq!(sim.nic.faults, vec![DmaFault { addr: wild, len: frame_len, dir: DmaDir::FromDevice }]);
+}
+
+#[test]
+fn identical_runs_give_identical_reports() {
+    let run = || {
+        let mut sim = sim(HostConfig {
+            rx_ring: 64,
+            ..HostConfig::default()
+        });
+        let t = sim.nic.now + 1000;
+        for k in 0..20u64 {
+            burst(&mut sim, t + k * 7_919, (k % 7 + 1) as u16);
+        }
+        sim.run_until(t + 100_000_000);
+        format!("{:?}", sim.host.report())
+    };
+    assert_eq!(run(), run());
+}
