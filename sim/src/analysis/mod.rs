@@ -10,6 +10,8 @@ pub mod perfetto;
 pub mod plots;
 
 use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 
 use host_driver::accounting::{FrameId, Outcome, Stage};
@@ -20,6 +22,7 @@ pub use critical_path::{
     CriticalPath, CriticalPoint, Hop, HopLatency, LatencyReport, LatencyStats, Share,
 };
 pub use histogram::Bucket;
+pub use perfetto::ChromeTrace;
 pub use plots::sweep_plot;
 
 /// One frame's path across hardware and software, merged by the runner from NIC probes and host stamps.
@@ -107,7 +110,7 @@ pub struct Analysis {
     pub latency: LatencyReport,
     /// Chrome trace-event JSON (`trace.json`).
     #[serde(skip)]
-    pub trace: serde_json::Value,
+    pub trace: ChromeTrace,
     /// Per-hop latency histograms (`latency.svg`).
     #[serde(skip)]
     pub latency_svg: String,
@@ -167,13 +170,23 @@ impl Analysis {
     /// Writes `trace.json`, `latency.svg` and `irq_polls.svg` into `dir` (which must exist) and returns
     /// the latency and critical-path text for report.txt.
     pub fn write_outputs(&self, dir: &Path) -> Result<String, AnalysisError> {
-        for (name, contents) in [
-            (TRACE_FILE, self.trace.to_string()),
-            (LATENCY_PLOT_FILE, self.latency_svg.clone()),
-            (IRQ_POLLS_PLOT_FILE, self.irq_polls_svg.clone()),
+        let io = |path: &Path| {
+            let path = path.to_owned();
+            move |source| AnalysisError::Io { path, source }
+        };
+        // The trace can run to millions of events: streamed, never held as one string.
+        let path = dir.join(TRACE_FILE);
+        let mut out = BufWriter::new(File::create(&path).map_err(io(&path))?);
+        serde_json::to_writer(&mut out, &self.trace)
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.flush())
+            .map_err(io(&path))?;
+        for (name, svg) in [
+            (LATENCY_PLOT_FILE, &self.latency_svg),
+            (IRQ_POLLS_PLOT_FILE, &self.irq_polls_svg),
         ] {
             let path = dir.join(name);
-            std::fs::write(&path, contents).map_err(|source| AnalysisError::Io { path, source })?;
+            std::fs::write(&path, svg).map_err(io(&path))?;
         }
         Ok(self.latency.render())
     }
@@ -229,7 +242,7 @@ mod tests {
         }];
         let run = || analyse(&frames, &spans, &series, Clock::default()).unwrap();
         let (a, b) = (run(), run());
-        assert_eq!(a.trace.to_string(), b.trace.to_string());
+        assert_eq!(a.trace, b.trace);
         assert_eq!(a.latency_svg, b.latency_svg);
         assert_eq!(a.irq_polls_svg, b.irq_polls_svg);
         let p50 = &a.latency.paths[0].points[0];

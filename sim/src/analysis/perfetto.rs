@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use host_driver::accounting::{DropReason, FrameId, Outcome, Stage};
 use host_driver::time::{Clock, Cycle};
-use serde_json::{json, Value};
+use serde::Serialize;
 
 use super::{outcome_label, AnalysisError, FrameTimeline, Span};
 
@@ -192,12 +192,124 @@ fn is_nic_drop(reason: DropReason) -> bool {
     )
 }
 
+/// Event phases of the trace-event format that this trace uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Phase {
+    /// Metadata: process and thread names and sort order.
+    #[serde(rename = "M")]
+    Metadata,
+    /// A complete slice with `ts` and `dur`.
+    #[serde(rename = "X")]
+    Complete,
+    #[serde(rename = "s")]
+    FlowStart,
+    #[serde(rename = "f")]
+    FlowFinish,
+    #[serde(rename = "i")]
+    Instant,
+}
+
+/// The `args` object of an event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Args {
+    Name {
+        name: String,
+    },
+    SortIndex {
+        sort_index: u32,
+    },
+    Frame {
+        frame: FrameId,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        outcome: Option<String>,
+    },
+}
+
+/// One trace event; fields a phase does not use are left out of the JSON.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TraceEvent {
+    pub ph: Phase,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cat: Option<&'static str>,
+    pub pid: u32,
+    pub tid: u32,
+    /// Microseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ts: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dur: Option<f64>,
+    /// Flow id, shared by a flow's start and finish.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<u64>,
+    /// Flow finish binding point: "e" = the enclosing slice.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bp: Option<&'static str>,
+    /// Instant scope: "t" = thread.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub args: Option<Args>,
+}
+
+impl TraceEvent {
+    fn new(ph: Phase, name: String, pid: u32, tid: u32) -> TraceEvent {
+        TraceEvent {
+            ph,
+            name,
+            cat: None,
+            pid,
+            tid,
+            ts: None,
+            dur: None,
+            id: None,
+            bp: None,
+            s: None,
+            args: None,
+        }
+    }
+
+    fn metadata(name: &str, pid: u32, tid: u32, args: Args) -> TraceEvent {
+        TraceEvent {
+            args: Some(args),
+            ..TraceEvent::new(Phase::Metadata, name.to_owned(), pid, tid)
+        }
+    }
+}
+
+/// Options of the JSON object format besides the events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct OtherData {
+    pub ps_per_cycle: u64,
+}
+
+/// A whole trace in the JSON object format. Serialise it with `serde_json::to_writer` to stream it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChromeTrace {
+    #[serde(rename = "traceEvents")]
+    pub events: Vec<TraceEvent>,
+    /// Viewers show nanoseconds: most hops are shorter than a microsecond.
+    #[serde(rename = "displayTimeUnit")]
+    pub display_time_unit: &'static str,
+    #[serde(rename = "otherData")]
+    pub other_data: OtherData,
+}
+
+/// A span of a host track that belongs to one frame: where a drop of that frame is drawn.
+struct HostSlice<'a> {
+    start: Cycle,
+    end: Cycle,
+    track: &'a str,
+    lane: usize,
+}
+
 /// Builds the trace of a run.
 pub fn chrome_trace(
     timelines: &[FrameTimeline],
     spans: &[Span],
     clock: Clock,
-) -> Result<Value, AnalysisError> {
+) -> Result<ChromeTrace, AnalysisError> {
     if let Some(s) = spans.iter().find(|s| s.end < s.start) {
         return Err(AnalysisError::SpanReversed {
             track: s.track.clone(),
@@ -208,8 +320,10 @@ pub fn chrome_trace(
     }
     let measured: BTreeSet<&str> = spans.iter().map(|s| s.track.as_str()).collect();
     let derived = nic_spans(timelines, &measured);
-    let outcomes: BTreeMap<FrameId, &Outcome> =
-        timelines.iter().map(|t| (t.id, &t.outcome)).collect();
+    let outcomes: BTreeMap<FrameId, String> = timelines
+        .iter()
+        .map(|t| (t.id, outcome_label(&t.outcome)))
+        .collect();
 
     // Per track, its spans in start order with their lanes.
     let mut tracks: BTreeMap<&str, Vec<&Span>> = BTreeMap::new();
@@ -217,17 +331,31 @@ pub fn chrome_trace(
         tracks.entry(&s.track).or_default().push(s);
     }
     let mut placed: BTreeMap<&str, Vec<(&Span, usize)>> = BTreeMap::new();
+    let mut host_slices: BTreeMap<FrameId, Vec<HostSlice>> = BTreeMap::new();
     for (track, mut list) in tracks {
         list.sort_by(|a, b| {
             (a.start, b.end, &a.name, a.frame).cmp(&(b.start, a.end, &b.name, b.frame))
         });
         let lanes = pack_lanes(&list);
+        if track_order(track).0 == HOST_PID {
+            for (s, &lane) in list.iter().zip(&lanes) {
+                if let Some(id) = s.frame {
+                    let (start, end) = (s.start, s.end);
+                    host_slices.entry(id).or_default().push(HostSlice {
+                        start,
+                        end,
+                        track,
+                        lane,
+                    });
+                }
+            }
+        }
         placed.insert(track, list.into_iter().zip(lanes).collect());
     }
 
     // Drops: at the frame's last stamp, on wire RX for the NIC's, else on the thread of the frame's
     // latest host span that had begun by then.
-    let mut drops: Vec<(&FrameTimeline, DropReason, Cycle, &str, usize)> = Vec::new();
+    let mut drops: Vec<(FrameId, DropReason, Cycle, &str, usize)> = Vec::new();
     for t in timelines {
         let (Outcome::Dropped(reason), Some(at)) =
             (t.outcome, t.stamps.iter().map(|&(_, c)| c).max())
@@ -237,16 +365,15 @@ pub fn chrome_trace(
         let (track, lane) = if is_nic_drop(reason) {
             (WIRE_RX, 0)
         } else {
-            placed
-                .iter()
-                .flat_map(|(track, list)| list.iter().map(move |(s, lane)| (*track, s, *lane)))
-                .filter(|(track, s, _)| {
-                    track_order(track).0 == HOST_PID && s.frame == Some(t.id) && s.start <= at
-                })
-                .max_by_key(|(track, s, lane)| (s.start, s.end, track_order(track), *lane))
-                .map_or((HOST_DROPS, 0), |(track, _, lane)| (track, lane))
+            host_slices
+                .get(&t.id)
+                .into_iter()
+                .flatten()
+                .filter(|h| h.start <= at)
+                .max_by_key(|h| (h.start, h.end, track_order(h.track), h.lane))
+                .map_or((HOST_DROPS, 0), |h| (h.track, h.lane))
         };
-        drops.push((t, reason, at, track, lane));
+        drops.push((t.id, reason, at, track, lane));
     }
     for &(_, _, _, track, _) in &drops {
         placed.entry(track).or_default();
@@ -255,15 +382,23 @@ pub fn chrome_trace(
     let mut order: Vec<&str> = placed.keys().copied().collect();
     order.sort_by_key(|t| track_order(t));
 
-    let mut events = vec![
-        json!({"ph": "M", "name": "process_name", "pid": NIC_PID, "tid": 0, "args": {"name": "NIC"}}),
-        json!({"ph": "M", "name": "process_sort_index", "pid": NIC_PID, "tid": 0, "args": {"sort_index": 0}}),
-        json!({"ph": "M", "name": "process_name", "pid": HOST_PID, "tid": 0, "args": {"name": "Host"}}),
-        json!({"ph": "M", "name": "process_sort_index", "pid": HOST_PID, "tid": 0, "args": {"sort_index": 1}}),
-    ];
-    let frame_args = |id: FrameId| match outcomes.get(&id) {
-        Some(o) => json!({"frame": id, "outcome": outcome_label(o)}),
-        None => json!({ "frame": id }),
+    let mut events = Vec::new();
+    for (pid, name) in [(NIC_PID, "NIC"), (HOST_PID, "Host")] {
+        let name = Args::Name {
+            name: name.to_owned(),
+        };
+        events.push(TraceEvent::metadata("process_name", pid, 0, name));
+        let sort_index = Args::SortIndex { sort_index: pid };
+        events.push(TraceEvent::metadata(
+            "process_sort_index",
+            pid,
+            0,
+            sort_index,
+        ));
+    }
+    let frame_args = |id: FrameId| Args::Frame {
+        frame: id,
+        outcome: outcomes.get(&id).cloned(),
     };
     let mut tids: BTreeMap<(&str, usize), (u32, u32)> = BTreeMap::new();
     // Per frame, the threads and times of its slices, for the flow arrows.
@@ -282,24 +417,35 @@ pub fn chrome_trace(
             } else {
                 format!("{track} #{}", lane + 1)
             };
-            events.push(json!({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid, "args": {"name": name}}));
-            events.push(json!({"ph": "M", "name": "thread_sort_index", "pid": pid, "tid": tid, "args": {"sort_index": tid}}));
+            events.push(TraceEvent::metadata(
+                "thread_name",
+                pid,
+                tid,
+                Args::Name { name },
+            ));
+            let sort_index = Args::SortIndex { sort_index: tid };
+            events.push(TraceEvent::metadata(
+                "thread_sort_index",
+                pid,
+                tid,
+                sort_index,
+            ));
         }
         for &(s, lane) in list {
             let (pid, tid) = tids[&(track, lane)];
-            let mut e = json!({
-                "ph": "X", "name": s.name, "cat": if pid == NIC_PID { "nic" } else { "host" },
-                "pid": pid, "tid": tid,
-                "ts": micros(clock, s.start), "dur": micros(clock, s.end - s.start),
-            });
             if let Some(id) = s.frame {
-                e["args"] = frame_args(id);
                 anchors
                     .entry(id)
                     .or_default()
                     .push((s.start, s.end, pid, tid));
             }
-            events.push(e);
+            events.push(TraceEvent {
+                cat: Some(if pid == NIC_PID { "nic" } else { "host" }),
+                ts: Some(micros(clock, s.start)),
+                dur: Some(micros(clock, s.end - s.start)),
+                args: s.frame.map(frame_args),
+                ..TraceEvent::new(Phase::Complete, s.name.clone(), pid, tid)
+            });
         }
     }
 
@@ -309,45 +455,61 @@ pub fn chrome_trace(
     let mut flow_id = 0u64;
     for (id, mut list) in anchors {
         list.sort_unstable();
-        let mut from = list[0];
         for w in list.windows(2) {
-            let to = w[1];
-            if (to.2, to.3) != (w[0].2, w[0].3) {
-                flow_id += 1;
-                let name = format!("frame {id}");
-                events.push(
-                    json!({"ph": "s", "id": flow_id, "name": name, "cat": "frame",
-                    "pid": from.2, "tid": from.3, "ts": micros_mid(clock, from.0, from.1)}),
-                );
-                events.push(
-                    json!({"ph": "f", "bp": "e", "id": flow_id, "name": name, "cat": "frame",
-                    "pid": to.2, "tid": to.3, "ts": micros_mid(clock, to.0, to.1)}),
-                );
+            let ((a0, a1, from_pid, from_tid), (b0, b1, to_pid, to_tid)) = (w[0], w[1]);
+            if (from_pid, from_tid) == (to_pid, to_tid) {
+                continue;
             }
-            from = to;
+            flow_id += 1;
+            let name = format!("frame {id}");
+            events.push(TraceEvent {
+                cat: Some("frame"),
+                ts: Some(micros_mid(clock, a0, a1)),
+                id: Some(flow_id),
+                ..TraceEvent::new(Phase::FlowStart, name.clone(), from_pid, from_tid)
+            });
+            events.push(TraceEvent {
+                cat: Some("frame"),
+                ts: Some(micros_mid(clock, b0, b1)),
+                id: Some(flow_id),
+                bp: Some("e"),
+                ..TraceEvent::new(Phase::FlowFinish, name, to_pid, to_tid)
+            });
         }
     }
 
-    for (t, reason, at, track, lane) in drops {
+    for (id, reason, at, track, lane) in drops {
         let (pid, tid) = tids[&(track, lane)];
-        events.push(
-            json!({"ph": "i", "s": "t", "name": format!("drop {reason}"), "cat": "drop",
-            "pid": pid, "tid": tid, "ts": micros(clock, at), "args": frame_args(t.id)}),
-        );
+        events.push(TraceEvent {
+            cat: Some("drop"),
+            ts: Some(micros(clock, at)),
+            s: Some("t"),
+            args: Some(frame_args(id)),
+            ..TraceEvent::new(Phase::Instant, format!("drop {reason}"), pid, tid)
+        });
     }
 
-    Ok(json!({
-        "traceEvents": events,
-        "displayTimeUnit": "ns",
-        "otherData": {"ps_per_cycle": clock.ps_per_cycle},
-    }))
+    Ok(ChromeTrace {
+        events,
+        display_time_unit: "ns",
+        other_data: OtherData {
+            ps_per_cycle: clock.ps_per_cycle,
+        },
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use host_driver::accounting::Consumer;
+    use serde_json::{json, Value};
     use Stage::*;
+
+    /// The trace as a viewer reads it: serialised, then parsed back.
+    fn trace_json(timelines: &[FrameTimeline], spans: &[Span]) -> Value {
+        let trace = chrome_trace(timelines, spans, Clock::default()).unwrap();
+        serde_json::from_str(&serde_json::to_string(&trace).unwrap()).unwrap()
+    }
 
     fn frame(id: FrameId, stamps: &[(Stage, Cycle)], outcome: Outcome) -> FrameTimeline {
         FrameTimeline {
@@ -488,7 +650,7 @@ mod tests {
             cpu("CPU10", "recvfrom", 880, 900, Some(1)),
             cpu("CPU2", "recvfrom", 930, 950, Some(2)),
         ];
-        let trace = chrome_trace(&frames, &spans, Clock::default()).unwrap();
+        let trace = trace_json(&frames, &spans);
         check_well_formed(&trace);
 
         let names: Vec<_> = threads(&trace).into_values().collect();
@@ -524,7 +686,7 @@ mod tests {
             cpu("CPU0", "late", 95, 120, None),
             cpu("CPU0", "later", 100, 130, None),
         ];
-        let trace = chrome_trace(&[], &spans, Clock::default()).unwrap();
+        let trace = trace_json(&[], &spans);
         check_well_formed(&trace);
         let lane0: Vec<_> = slices_on(&trace, "CPU0")
             .iter()
@@ -552,7 +714,7 @@ mod tests {
             Outcome::Consumed(Consumer::Transmitted),
         );
         let measured = [cpu(WIRE_TX, "frame 5", 320, 420, Some(5))];
-        let trace = chrome_trace(&[tx], &measured, Clock::default()).unwrap();
+        let trace = trace_json(&[tx], &measured);
         check_well_formed(&trace);
         let wire = slices_on(&trace, WIRE_TX);
         assert_eq!(wire.len(), 1);
@@ -591,7 +753,7 @@ mod tests {
             ),
         ];
         let spans = [cpu("CPU1", "udp_rcv", 390, 410, Some(2))];
-        let trace = chrome_trace(&frames, &spans, Clock::default()).unwrap();
+        let trace = trace_json(&frames, &spans);
         check_well_formed(&trace);
         let threads = threads(&trace);
         let drops: Vec<_> = events(&trace)
