@@ -119,10 +119,15 @@ localparam FIFO_COUNT_WIDTH = $clog2(FIFO_WORDS) + 1;
 // Committed frames waiting for the MAC
 localparam LEN_DEPTH = 32;
 localparam LEN_COUNT_WIDTH = $clog2(LEN_DEPTH) + 1;
-localparam DESC_DEPTH = 16;
-// Read bursts in flight
-localparam TAG_DEPTH = 16;
+// Descriptors cached or being fetched, and read bursts in flight: enough to
+// keep minimum-size frames at line rate with about 1.5 us of read latency
+// (each such frame takes 10.5 cycles on the wire and one burst to read).
+localparam DESC_DEPTH = 32;
+localparam TAG_DEPTH = 32;
 localparam MAX_FRAME_DESCS = 32;
+// Write-backs in flight: one per minimum-size frame time over a 100-cycle
+// write latency
+localparam WB_DEPTH = 16;
 // Two words of slack: a burst may need one beat more than the words it
 // fills at each end, and must still fit once the frame nearly fills the FIFO.
 // The frame length (with FCS) must also fit stat_tx_bytes.
@@ -325,7 +330,8 @@ tx_mac mac_inst (
 );
 
 tx_wb #(
-    .QUEUE_DEPTH(MAX_FRAME_DESCS)
+    .QUEUE_DEPTH(MAX_FRAME_DESCS),
+    .WB_DEPTH(WB_DEPTH)
 )
 wb_inst (
     .clk(clk),

@@ -10,8 +10,11 @@
  * is committed with its length, or dropped if any of its reads failed
  * (SLVERR/DECERR), it was cut short by a drop marker, or it holds no byte.
  *
- * When the frame's last beat leaves more than 8 bytes gathered, one extra
- * cycle (R not ready) writes the remainder. Each finished descriptor goes to
+ * When the frame's last beat leaves more than 8 bytes gathered, the remainder
+ * is written in the next cycle. R stays ready in that cycle for any beat that
+ * needs neither the FIFO write port nor a frame end (descriptor beats, and the
+ * first beat of an unaligned buffer), so the realignment costs no bus cycle
+ * in the common case. Each finished descriptor goes to
  * the write-back queue; the entry of a frame's EOP (or of a dropped
  * descriptor) releases the entries before it, since the frame's data is then
  * fully read.
@@ -99,7 +102,8 @@ reg [2:0] acc_cnt_reg = 3'd0;
 reg [15:0] frame_len_reg = 16'd0;
 reg frame_bad_reg = 1'b0;
 
-reg flush_reg = 1'b0;                // write acc_reg and commit the frame
+reg flush_reg = 1'b0;                // write flush_word_reg and commit its frame
+reg [63:0] flush_word_reg = 64'd0;
 reg [15:0] flush_len_reg = 16'd0;
 reg [15:0] flush_idx_reg = 16'd0;
 
@@ -115,13 +119,6 @@ wire is_desc = tag_valid && tag_desc;
 wire is_data = tag_valid && tag_data;
 wire is_mark = tag_valid && !tag_desc && !tag_data;
 
-assign m_axi_rready = !flush_reg && (is_desc || (is_data && !wb_full));
-wire beat = m_axi_rvalid && m_axi_rready;
-wire desc_beat = beat && tag_desc;
-wire buf_beat = beat && tag_data;
-wire mark_go = is_mark && !flush_reg && !wb_full;
-wire beat_err = m_axi_rresp != 2'b00;
-
 // Realignment of a buffer beat
 wire [2:0] off = (beat_cnt_reg == 4'd0) ? tag_first_off : 3'd0;
 wire [3:0] end_pos = m_axi_rlast ? tag_last_end : 4'd8;
@@ -130,6 +127,15 @@ wire [63:0] in_bytes = (m_axi_rdata >> {off, 3'b000}) & byte_mask(n);
 wire [127:0] comb = {64'd0, acc_reg} | ({64'd0, in_bytes} << {acc_cnt_reg, 3'b000});
 wire [3:0] tot = {1'b0, acc_cnt_reg} + n;
 wire full_word = tot[3];
+
+// While a remainder is flushed, nothing else may write, commit or drop.
+wire data_needs_port = full_word || (m_axi_rlast && tag_dlast && tag_eop);
+assign m_axi_rready = is_desc || (is_data && !wb_full && !(flush_reg && data_needs_port));
+wire beat = m_axi_rvalid && m_axi_rready;
+wire desc_beat = beat && tag_desc;
+wire buf_beat = beat && tag_data;
+wire mark_go = is_mark && !wb_full && !(flush_reg && tag_eop);
+wire beat_err = m_axi_rresp != 2'b00;
 
 // End of frame
 wire desc_done = (buf_beat && m_axi_rlast && tag_dlast) || mark_go;
@@ -150,7 +156,7 @@ assign m_desc_err = desc_err_reg || beat_err;
 assign m_desc_idx = tag_idx + {12'd0, beat_cnt_reg[3:1]};
 assign m_desc_push = desc_beat && beat_cnt_reg[0];
 
-assign fifo_wr_data = (flush_reg || mark_go) ? acc_reg : comb[63:0];
+assign fifo_wr_data = flush_reg ? flush_word_reg : (mark_go ? acc_reg : comb[63:0]);
 assign fifo_wr_en = flush_reg
     || (buf_beat && !end_drop && (full_word || end_commit))
     || (mark_go && end_commit && acc_cnt_reg != 3'd0);
@@ -200,18 +206,15 @@ always @(posedge clk) begin
 
     flush_reg <= need_flush;
     if (need_flush) begin
+        flush_word_reg <= comb[127:64];
         flush_len_reg <= end_len;
         flush_idx_reg <= tag_idx;
     end
 
-    // A finished frame leaves nothing behind, except the remainder to flush.
-    if ((frame_last && !need_flush) || flush_reg) begin
+    // A finished frame leaves nothing behind in the gatherer.
+    if (frame_last) begin
         acc_reg <= 64'd0;
         acc_cnt_reg <= 3'd0;
-        frame_len_reg <= 16'd0;
-        frame_bad_reg <= 1'b0;
-    end
-    if (need_flush) begin
         frame_len_reg <= 16'd0;
         frame_bad_reg <= 1'b0;
     end

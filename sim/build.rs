@@ -52,7 +52,8 @@ const DEFINES: &[(&str, &str)] = &[
 ];
 
 fn main() {
-    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     println!("cargo:rerun-if-env-changed=NICSIM_RTL_DIR");
     println!("cargo:rerun-if-env-changed=NICSIM_RX_FIFO_BYTES");
@@ -67,14 +68,24 @@ fn main() {
     };
     println!("cargo:rustc-env=NICSIM_RX_FIFO_BYTES={rx_fifo_bytes}");
 
-    for entry in ["build.rs", "src/model.rs", "csrc/nic_model.h", "csrc/nic_model.cpp"] {
+    for entry in [
+        "build.rs",
+        "src/model.rs",
+        "csrc/nic_model.h",
+        "csrc/nic_model.cpp",
+    ] {
         println!("cargo:rerun-if-changed={}", manifest.join(entry).display());
     }
     println!("cargo:rerun-if-changed={}", rtl.display());
     let mut rtl_files: Vec<PathBuf> = fs::read_dir(&rtl)
         .unwrap_or_else(|e| fail(&format!("cannot list RTL directory {}: {e}", rtl.display())))
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| matches!(p.extension().and_then(|x| x.to_str()), Some("v" | "sv" | "vh" | "svh")))
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|x| x.to_str()),
+                Some("v" | "sv" | "vh" | "svh")
+            )
+        })
         .collect();
     rtl_files.sort();
     for f in &rtl_files {
@@ -104,11 +115,16 @@ fn main() {
 
     let classes = fs::read_to_string(mdir.join(format!("V{TOP}_classes.mk")))
         .unwrap_or_else(|e| fail(&format!("Verilator wrote no V{TOP}_classes.mk: {e}")));
-    let model_units: Vec<PathBuf> = ["VM_CLASSES_FAST", "VM_CLASSES_SLOW", "VM_SUPPORT_FAST", "VM_SUPPORT_SLOW"]
-        .iter()
-        .flat_map(|var| mk_list(&classes, var))
-        .map(|name| mdir.join(format!("{name}.cpp")))
-        .collect();
+    let model_units: Vec<PathBuf> = [
+        "VM_CLASSES_FAST",
+        "VM_CLASSES_SLOW",
+        "VM_SUPPORT_FAST",
+        "VM_SUPPORT_SLOW",
+    ]
+    .iter()
+    .flat_map(|var| mk_list(&classes, var))
+    .map(|name| mdir.join(format!("{name}.cpp")))
+    .collect();
     let runtime_units: Vec<PathBuf> = ["VM_GLOBAL_FAST", "VM_GLOBAL_SLOW"]
         .iter()
         .flat_map(|var| mk_list(&classes, var))
@@ -118,7 +134,9 @@ fn main() {
     // Users before providers: bridge → model → runtime → system libraries.
     let mut bridge = cxx_build::bridge("src/model.rs");
     configure(&mut bridge, &include, &[&mdir, &manifest.join("csrc")]);
-    bridge.file(manifest.join("csrc/nic_model.cpp")).compile("nic_bridge");
+    bridge
+        .file(manifest.join("csrc/nic_model.cpp"))
+        .compile("nic_bridge");
 
     let mut model = cc::Build::new();
     configure(&mut model, &include, &[&mdir]);
@@ -158,7 +176,8 @@ fn link_runtime(out: &Path, include: &Path, version: &str, units: &[PathBuf]) {
     let dir = out.join(format!("verilated-rt-{:016x}", h.finish()));
     let lib = dir.join("libverilated_rt.a");
     if !lib.exists() {
-        fs::create_dir_all(&dir).unwrap_or_else(|e| fail(&format!("cannot create {}: {e}", dir.display())));
+        fs::create_dir_all(&dir)
+            .unwrap_or_else(|e| fail(&format!("cannot create {}: {e}", dir.display())));
         let mut rt = cc::Build::new();
         configure(&mut rt, include, &[]);
         rt.out_dir(&dir).files(units).compile("verilated_rt");
@@ -193,7 +212,9 @@ fn mk_list(mk: &str, var: &str) -> Vec<String> {
 fn verilator_version() -> String {
     match Command::new("verilator").arg("--version").output() {
         Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).trim().to_string(),
-        _ => fail(&format!("`verilator` was not found on PATH; install it with: {INSTALL_HINT}")),
+        _ => fail(&format!(
+            "`verilator` was not found on PATH; install it with: {INSTALL_HINT}"
+        )),
     }
 }
 
@@ -203,7 +224,10 @@ fn capture(prog: &str, args: &[&str]) -> String {
         .output()
         .unwrap_or_else(|e| fail(&format!("cannot run {prog}: {e}")));
     if !o.status.success() {
-        fail(&format!("{prog} {args:?} failed: {}", String::from_utf8_lossy(&o.stderr)));
+        fail(&format!(
+            "{prog} {args:?} failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ));
     }
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

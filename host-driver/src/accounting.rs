@@ -229,7 +229,9 @@ named_enum! {
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// Queued to the socket bound to `port` (UDP destination port).
-    Delivered { port: u16 },
+    Delivered {
+        port: u16,
+    },
     Consumed(Consumer),
     Dropped(DropReason),
 }
@@ -290,7 +292,10 @@ impl Trace {
     /// Cycle at which `id` first reached `stage`.
     pub fn stamp_of(&self, id: FrameId, stage: Stage) -> Option<Cycle> {
         let rec = self.frames.get(&id)?;
-        rec.stamps.iter().find(|&&(s, _)| s == stage).map(|&(_, c)| c)
+        rec.stamps
+            .iter()
+            .find(|&&(s, _)| s == stage)
+            .map(|&(_, c)| c)
     }
 
     pub fn outcome_of(&self, id: FrameId) -> Option<Outcome> {

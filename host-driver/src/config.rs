@@ -138,7 +138,10 @@ pub struct ConfigError {
 }
 
 fn bad(field: &'static str, why: impl Into<String>) -> ConfigError {
-    ConfigError { field, why: why.into() }
+    ConfigError {
+        field,
+        why: why.into(),
+    }
 }
 
 impl HostConfig {
@@ -149,19 +152,31 @@ impl HostConfig {
         }
         for (field, cpu) in [("irq_cpu", self.irq_cpu), ("app_cpu", self.app_cpu)] {
             if cpu >= self.cpus {
-                return Err(bad(field, format!("CPU {cpu} does not exist (cpus = {})", self.cpus)));
+                return Err(bad(
+                    field,
+                    format!("CPU {cpu} does not exist (cpus = {})", self.cpus),
+                ));
             }
         }
         if let Some(c) = self.rps_cpus.iter().find(|&&c| c >= self.cpus) {
-            return Err(bad("rps_cpus", format!("CPU {c} does not exist (cpus = {})", self.cpus)));
+            return Err(bad(
+                "rps_cpus",
+                format!("CPU {c} does not exist (cpus = {})", self.cpus),
+            ));
         }
         for (field, n) in [("rx_ring", self.rx_ring), ("tx_ring", self.tx_ring)] {
             if !(8..=4096).contains(&n) || n % 8 != 0 {
-                return Err(bad(field, format!("{n} descriptors: need 8..=4096 and a multiple of 8")));
+                return Err(bad(
+                    field,
+                    format!("{n} descriptors: need 8..=4096 and a multiple of 8"),
+                ));
             }
         }
         if self.rx_refill_batch == 0 || self.rx_refill_batch >= self.rx_ring {
-            return Err(bad("rx_refill_batch", format!("{} must be in 1..rx_ring", self.rx_refill_batch)));
+            return Err(bad(
+                "rx_refill_batch",
+                format!("{} must be in 1..rx_ring", self.rx_refill_batch),
+            ));
         }
         if self.napi_weight == 0 {
             return Err(bad("napi_weight", "must be at least 1"));
@@ -169,8 +184,12 @@ impl HostConfig {
         if self.tx_stop_threshold == 0 || self.tx_stop_threshold >= self.tx_ring {
             return Err(bad("tx_stop_threshold", "must be in 1..tx_ring"));
         }
-        if self.tx_wake_threshold < self.tx_stop_threshold || self.tx_wake_threshold >= self.tx_ring {
-            return Err(bad("tx_wake_threshold", "must be in tx_stop_threshold..tx_ring"));
+        if self.tx_wake_threshold < self.tx_stop_threshold || self.tx_wake_threshold >= self.tx_ring
+        {
+            return Err(bad(
+                "tx_wake_threshold",
+                "must be in tx_stop_threshold..tx_ring",
+            ));
         }
         if let Some(m) = self.multicast.iter().find(|m| !m.is_multicast()) {
             return Err(bad("multicast", format!("{m} is not a group address")));

@@ -22,7 +22,19 @@ pub const TXD_CMD_RS: u8 = 1 << 3;
 pub const TXD_STAT_DD: u8 = 1 << 0;
 
 /// Legacy receive descriptor.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    FromBytes,
+    IntoBytes,
+    KnownLayout,
+    Immutable,
+    Unaligned,
+)]
 #[repr(C)]
 pub struct RxDesc {
     /// Buffer physical address.
@@ -37,7 +49,19 @@ pub struct RxDesc {
 }
 
 /// Legacy transmit descriptor.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    FromBytes,
+    IntoBytes,
+    KnownLayout,
+    Immutable,
+    Unaligned,
+)]
 #[repr(C)]
 pub struct TxDesc {
     /// Buffer physical address.
@@ -92,7 +116,10 @@ mod tests {
         };
         assert_eq!(
             d.as_bytes(),
-            &[0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0xDC, 0x05, 0xCD, 0xAB, 0x03, 0x80, 0x02, 0x01]
+            &[
+                0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0xDC, 0x05, 0xCD, 0xAB, 0x03, 0x80,
+                0x02, 0x01
+            ]
         );
         assert_eq!(RxDesc::read_from_bytes(d.as_bytes()), Ok(d));
     }

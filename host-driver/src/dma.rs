@@ -61,7 +61,9 @@ pub enum MemError {
     NotAllocated { addr: u64 },
     #[error("free of {addr:#x} while it is still mapped for DMA")]
     FreeWhileMapped { addr: u64 },
-    #[error("dma_map of {len} bytes at {addr:#x} overlaps an existing mapping or leaves host memory")]
+    #[error(
+        "dma_map of {len} bytes at {addr:#x} overlaps an existing mapping or leaves host memory"
+    )]
     BadMap { addr: u64, len: usize },
     #[error("dma_unmap of {addr:#x} ({len} bytes, {dir:?}) does not match a mapping")]
     BadUnmap { addr: u64, len: usize, dir: DmaDir },
@@ -165,7 +167,10 @@ impl HostMemory {
 
     /// `kfree`. The block must not be mapped any more.
     pub fn free(&mut self, addr: u64) -> Result<(), MemError> {
-        let block = *self.allocs.get(&addr).ok_or(MemError::NotAllocated { addr })?;
+        let block = *self
+            .allocs
+            .get(&addr)
+            .ok_or(MemError::NotAllocated { addr })?;
         if self.overlapping_mapping(addr, block).is_some() {
             return Err(MemError::FreeWhileMapped { addr });
         }
@@ -193,7 +198,10 @@ impl HostMemory {
     /// `dma_map_single`: lets the device access `[addr, addr + len)` in direction `dir`. With no IOMMU
     /// translation the bus address equals the physical address, which is returned.
     pub fn map(&mut self, addr: u64, len: usize, dir: DmaDir) -> Result<u64, MemError> {
-        if len == 0 || self.offset(addr, len).is_err() || self.overlapping_mapping(addr, len).is_some() {
+        if len == 0
+            || self.offset(addr, len).is_err()
+            || self.overlapping_mapping(addr, len).is_some()
+        {
             return Err(MemError::BadMap { addr, len });
         }
         self.maps.insert(addr, Mapping { len, dir });
@@ -235,11 +243,16 @@ impl HostMemory {
     pub fn read_obj<T: FromBytes>(&self, addr: u64) -> Result<T, MemError> {
         let len = size_of::<T>();
         let off = self.offset(addr, len)?;
-        T::read_from_bytes(&self.bytes[off..off + len]).map_err(|_| MemError::OutOfRange { addr, len })
+        T::read_from_bytes(&self.bytes[off..off + len])
+            .map_err(|_| MemError::OutOfRange { addr, len })
     }
 
     /// CPU write of a `zerocopy` layout.
-    pub fn write_obj<T: IntoBytes + Immutable>(&mut self, addr: u64, obj: &T) -> Result<(), MemError> {
+    pub fn write_obj<T: IntoBytes + Immutable>(
+        &mut self,
+        addr: u64,
+        obj: &T,
+    ) -> Result<(), MemError> {
         self.write(addr, obj.as_bytes())
     }
 
@@ -259,7 +272,11 @@ impl HostMemory {
 
     /// The whole access must lie inside one mapping whose direction permits it.
     fn device_check(&self, addr: u64, len: usize, access: DmaDir) -> Result<usize, DmaFault> {
-        let fault = DmaFault { addr, len, dir: access };
+        let fault = DmaFault {
+            addr,
+            len,
+            dir: access,
+        };
         let (&start, m) = self.maps.range(..=addr).next_back().ok_or(fault)?;
         let end = addr.checked_add(len as u64).ok_or(fault)?;
         if end > start + m.len as u64 || !m.dir.permits(access) {
@@ -305,24 +322,40 @@ mod tests {
         let buf = m.alloc(2048, 2048).expect("alloc");
         assert_eq!(
             m.device_write(buf, &[1; 64]),
-            Err(DmaFault { addr: buf, len: 64, dir: DmaDir::FromDevice })
+            Err(DmaFault {
+                addr: buf,
+                len: 64,
+                dir: DmaDir::FromDevice
+            })
         );
         m.map(buf, 2048, DmaDir::FromDevice).expect("map");
         m.device_write(buf + 8, &[7; 64]).expect("mapped write");
         let mut back = [0; 4];
         assert_eq!(
             m.device_read(buf, &mut back),
-            Err(DmaFault { addr: buf, len: 4, dir: DmaDir::ToDevice })
+            Err(DmaFault {
+                addr: buf,
+                len: 4,
+                dir: DmaDir::ToDevice
+            })
         );
         assert_eq!(
             m.device_write(buf + 2040, &[0; 16]),
-            Err(DmaFault { addr: buf + 2040, len: 16, dir: DmaDir::FromDevice })
+            Err(DmaFault {
+                addr: buf + 2040,
+                len: 16,
+                dir: DmaDir::FromDevice
+            })
         );
         m.read(buf + 8, &mut back).expect("cpu read");
         assert_eq!(back, [7; 4]);
         assert_eq!(
             m.unmap(buf, 2048, DmaDir::ToDevice),
-            Err(MemError::BadUnmap { addr: buf, len: 2048, dir: DmaDir::ToDevice })
+            Err(MemError::BadUnmap {
+                addr: buf,
+                len: 2048,
+                dir: DmaDir::ToDevice
+            })
         );
         assert_eq!(m.free(buf), Err(MemError::FreeWhileMapped { addr: buf }));
         m.unmap(buf, 2048, DmaDir::FromDevice).expect("unmap");
@@ -339,8 +372,14 @@ mod tests {
         assert_eq!(b, a + 2048);
         m.free(a).expect("free a");
         assert_eq!(m.alloc(2048, 2048), Ok(a));
-        assert!(matches!(m.alloc(8192, 8), Err(MemError::OutOfMemory { .. })));
-        assert_eq!(m.alloc(0, 8), Err(MemError::BadRequest { len: 0, align: 8 }));
+        assert!(matches!(
+            m.alloc(8192, 8),
+            Err(MemError::OutOfMemory { .. })
+        ));
+        assert_eq!(
+            m.alloc(0, 8),
+            Err(MemError::BadRequest { len: 0, align: 8 })
+        );
         assert_eq!(m.bytes_in_use(), 2048 + 104);
     }
 
@@ -357,7 +396,13 @@ mod tests {
         let mut d = [0; 16];
         m.device_read(ring, &mut d).expect("read");
         assert_eq!(d, [5; 16]);
-        assert_eq!(m.map(ring + 8, 8, DmaDir::ToDevice), Err(MemError::BadMap { addr: ring + 8, len: 8 }));
+        assert_eq!(
+            m.map(ring + 8, 8, DmaDir::ToDevice),
+            Err(MemError::BadMap {
+                addr: ring + 8,
+                len: 8
+            })
+        );
         m.free_coherent(ring, 64).expect("free coherent");
         assert_eq!(m.mapping_count(), 0);
     }
@@ -366,7 +411,13 @@ mod tests {
     fn cpu_access_outside_memory_is_an_error() {
         let m = mem();
         let mut b = [0; 8];
-        assert!(matches!(m.read(0, &mut b), Err(MemError::OutOfRange { .. })));
-        assert!(matches!(m.read(m.base() + (1 << 20) - 4, &mut b), Err(MemError::OutOfRange { .. })));
+        assert!(matches!(
+            m.read(0, &mut b),
+            Err(MemError::OutOfRange { .. })
+        ));
+        assert!(matches!(
+            m.read(m.base() + (1 << 20) - 4, &mut b),
+            Err(MemError::OutOfRange { .. })
+        ));
     }
 }

@@ -112,7 +112,9 @@ impl Host {
         let mut irq_pending = irq;
         loop {
             let now = plat.now();
-            let Some((cpu, work)) = self.next_unit(now, irq_pending) else { break };
+            let Some((cpu, work)) = self.next_unit(now, irq_pending) else {
+                break;
+            };
             if work == Work::HardIrq {
                 irq_pending = false;
             }
@@ -149,14 +151,19 @@ impl Host {
                 let free = self.cpus[cpu].busy_until();
                 let irq_due = (irq && cpu == self.cfg.irq_cpu).then_some(free);
                 let softirq_due = self.softnet[cpu].raised_at().map(|r| r.max(free));
-                let app_due = self.app_wake.filter(|_| cpu == self.cfg.app_cpu).map(|w| w.max(free));
+                let app_due = self
+                    .app_wake
+                    .filter(|_| cpu == self.cfg.app_cpu)
+                    .map(|w| w.max(free));
                 [irq_due, softirq_due, app_due].into_iter().flatten().min()
             })
             .min()
     }
 
     fn run(&mut self, plat: &mut dyn Platform, cpu: usize, work: Work, start: Cycle) {
-        let Some(adapter) = self.adapter.as_mut() else { return };
+        let Some(adapter) = self.adapter.as_mut() else {
+            return;
+        };
         let mut ctx = Ctx {
             cpu,
             now: start,
@@ -197,7 +204,10 @@ impl Host {
     /// Counters, per-CPU figures and every frame's stamps and outcome.
     pub fn report(&self) -> HostReport {
         let (driver, driver_faults) = match &self.adapter {
-            Some(a) => (a.stats.clone(), a.faults.iter().map(ToString::to_string).collect()),
+            Some(a) => (
+                a.stats.clone(),
+                a.faults.iter().map(ToString::to_string).collect(),
+            ),
             None => (DriverStats::default(), Vec::new()),
         };
         HostReport {
@@ -208,7 +218,10 @@ impl Host {
                 .cpus
                 .iter()
                 .zip(&self.softnet)
-                .map(|(c, sd)| CpuReport { stats: c.stats, softnet_stat: sd.stat })
+                .map(|(c, sd)| CpuReport {
+                    stats: c.stats,
+                    softnet_stat: sd.stat,
+                })
                 .collect(),
             frames: self.trace.frames().clone(),
             conservation_errors: self.trace.conservation_errors().to_vec(),

@@ -52,7 +52,12 @@ impl Napi {
 
     /// `napi_schedule_prep` + `____napi_schedule`: puts the device NAPI on this CPU's poll list and raises
     /// NET_RX_SOFTIRQ. Returns false if it was already scheduled.
-    pub fn schedule(&mut self, ctx: &mut Ctx, sd: &mut SoftnetData, round: Option<IrqRound>) -> bool {
+    pub fn schedule(
+        &mut self,
+        ctx: &mut Ctx,
+        sd: &mut SoftnetData,
+        round: Option<IrqRound>,
+    ) -> bool {
         if self.scheduled {
             return false;
         }

@@ -41,7 +41,11 @@ pub enum PacketType {
 pub enum SkbError {
     /// `skb_pull` / `pskb_may_pull` past the end of the data.
     #[error("skb {id}: cannot pull {want} bytes, only {have} in data")]
-    Pull { id: FrameId, want: usize, have: usize },
+    Pull {
+        id: FrameId,
+        want: usize,
+        have: usize,
+    },
     /// A header offset was set to a position outside the buffer's current data.
     #[error("skb {id}: header offset {off} outside data [{data}, {tail}]")]
     HeaderOffset {
@@ -350,9 +354,13 @@ impl Skb {
         self.copies += 1;
         self.data += extra;
         self.tail += extra;
-        for o in [&mut self.mac_off, &mut self.network_off, &mut self.transport_off]
-            .into_iter()
-            .flatten()
+        for o in [
+            &mut self.mac_off,
+            &mut self.network_off,
+            &mut self.transport_off,
+        ]
+        .into_iter()
+        .flatten()
         {
             *o += extra;
         }

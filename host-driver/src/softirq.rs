@@ -216,7 +216,10 @@ pub fn net_rx_action(ctx: &mut Ctx, mut adapter: Option<&mut Adapter>, up: &mut 
     ctx.charge(ctx.costs.softirq_entry_ns);
     let cpu = ctx.cpu;
     up.softnet[cpu].raised_at = None;
-    let time_limit = ctx.now + ctx.clock.ns_to_cycles(up.sysctl.netdev_budget_usecs.saturating_mul(1000));
+    let time_limit = ctx.now
+        + ctx
+            .clock
+            .ns_to_cycles(up.sysctl.netdev_budget_usecs.saturating_mul(1000));
     let mut budget = i64::from(up.sysctl.netdev_budget);
     let mut backlog_wait = None;
     while let Some(napi) = up.softnet[cpu].poll_list.pop_front() {

@@ -27,7 +27,9 @@ pub struct ZeroClockPeriod;
 
 impl Default for Clock {
     fn default() -> Self {
-        Clock { ps_per_cycle: DEFAULT_PS_PER_CYCLE }
+        Clock {
+            ps_per_cycle: DEFAULT_PS_PER_CYCLE,
+        }
     }
 }
 

@@ -64,7 +64,12 @@ fn registers_are_programmed_in_kernel_order() {
             r(STATUS),
         ]
     );
-    let mta_writes = sim.nic.log.iter().filter(|m| (MTA..MTA + 4 * MTA_LEN).contains(&m.off())).count();
+    let mta_writes = sim
+        .nic
+        .log
+        .iter()
+        .filter(|m| (MTA..MTA + 4 * MTA_LEN).contains(&m.off()))
+        .count();
     assert_eq!(mta_writes, MTA_LEN as usize);
 
     let nic = &sim.nic;
@@ -92,7 +97,8 @@ fn posted_descriptors_point_at_device_writable_buffers() {
     for slot in 0..31u64 {
         let d: RxDesc = mem.read_obj(base + slot * 16).expect("descriptor");
         assert_eq!(d.status, 0);
-        mem.device_write(d.addr.get(), &[0xAA; RX_BUFFER_SIZE]).expect("buffer mapped for the device");
+        mem.device_write(d.addr.get(), &[0xAA; RX_BUFFER_SIZE])
+            .expect("buffer mapped for the device");
         bufs.push(d.addr.get());
     }
     bufs.sort_unstable();

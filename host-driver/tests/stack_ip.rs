@@ -29,9 +29,16 @@ fn fragments_in_any_order_are_reassembled_and_delivered() {
         let ids: Vec<_> = order.iter().map(|&i| b.rx(f[i].clone())).collect();
         b.run_apps();
         let last = *ids.last().unwrap();
-        assert_eq!(b.outcome(last), Some(Outcome::Delivered { port: 9000 }), "order {order:?}");
+        assert_eq!(
+            b.outcome(last),
+            Some(Outcome::Delivered { port: 9000 }),
+            "order {order:?}"
+        );
         for id in &ids[..2] {
-            assert_eq!(b.outcome(*id), Some(Outcome::Consumed(Consumer::Reassembled)));
+            assert_eq!(
+                b.outcome(*id),
+                Some(Outcome::Consumed(Consumer::Reassembled))
+            );
         }
         let app = &b.counters().apps[0];
         assert_eq!((app.received, app.received_bytes), (1, 3000));
@@ -51,7 +58,10 @@ fn exact_duplicate_is_dropped_alone() {
     let dup = b.rx(f[0].clone());
     let rest: Vec<_> = f[1..].iter().map(|x| b.rx(x.clone())).collect();
     b.run_apps();
-    assert_eq!(b.outcome(dup), Some(Outcome::Dropped(DropReason::ReassemblyOverlap)));
+    assert_eq!(
+        b.outcome(dup),
+        Some(Outcome::Dropped(DropReason::ReassemblyOverlap))
+    );
     assert_eq!(b.outcome(a), Some(Outcome::Consumed(Consumer::Reassembled)));
     assert_eq!(b.outcome(rest[1]), Some(Outcome::Delivered { port: 9000 }));
 }
@@ -96,7 +106,10 @@ fn contradicting_last_fragment_is_invalid() {
     let mut b = Bench::new("", SINK);
     let a = b.rx(fragment(16, false, &[0; 16])); // datagram ends at 32
     let c = b.rx(fragment(40, true, &[0; 8])); // data beyond the end
-    assert_eq!(outcomes(&b, &[a, c]), [Some(Outcome::Dropped(DropReason::ReassemblyInvalid)); 2]);
+    assert_eq!(
+        outcomes(&b, &[a, c]),
+        [Some(Outcome::Dropped(DropReason::ReassemblyInvalid)); 2]
+    );
 }
 
 #[test]
@@ -105,15 +118,35 @@ fn incomplete_datagram_times_out_with_icmp() {
     let f = fragments();
     let first = b.rx(f[0].clone());
     let third = b.rx(f[2].clone());
-    assert_eq!(b.stack.next_timer(), Some(b.trace.stamp_of(first, Stage::IpLocalDeliver).unwrap() + b.clock.ns_to_cycles(1_000_000)));
+    let queued = b.trace.stamp_of(first, Stage::IpLocalDeliver).unwrap();
+    let c = &b.costs;
+    let expires = queued
+        + b.clock.ns_to_cycles(c.ip_local_deliver_ns)
+        + b.clock.ns_to_cycles(c.ip_defrag_ns)
+        + b.clock.ns_to_cycles(1_000_000);
+    assert_eq!(
+        b.stack.next_timer(),
+        Some(expires),
+        "ipfrag_time after the first fragment was queued"
+    );
     b.run_for(2_000_000);
-    assert_eq!(outcomes(&b, &[first, third]), [Some(Outcome::Dropped(DropReason::ReassemblyTimeout)); 2]);
+    assert_eq!(
+        outcomes(&b, &[first, third]),
+        [Some(Outcome::Dropped(DropReason::ReassemblyTimeout)); 2]
+    );
     let ip = b.counters().ip;
     assert_eq!((ip.reasm_timeout, ip.reasm_fails), (1, 1));
     let tx = b.tx();
     let p = SlicedPacket::from_ethernet(&tx[0].1).unwrap();
-    let Some(TransportSlice::Icmpv4(icmp)) = p.transport else { panic!("not icmp") };
-    assert!(matches!(icmp.icmp_type(), Icmpv4Type::TimeExceeded(etherparse::icmpv4::TimeExceededCode::FragmentReassemblyTimeExceeded)));
+    let Some(TransportSlice::Icmpv4(icmp)) = p.transport else {
+        panic!("not icmp")
+    };
+    assert!(matches!(
+        icmp.icmp_type(),
+        Icmpv4Type::TimeExceeded(
+            etherparse::icmpv4::TimeExceededCode::FragmentReassemblyTimeExceeded
+        )
+    ));
     b.assert_conserved();
 }
 
@@ -127,7 +160,10 @@ fn reassembly_memory_limit_refuses_new_queues() {
     let g = build::udp_fragments(&other, 1500).unwrap();
     let refused = b.rx(g[0].clone());
     assert_eq!(b.outcome(first), None, "still queued");
-    assert_eq!(b.outcome(refused), Some(Outcome::Dropped(DropReason::ReassemblyMemory)));
+    assert_eq!(
+        b.outcome(refused),
+        Some(Outcome::Dropped(DropReason::ReassemblyMemory))
+    );
     assert_eq!(b.counters().ip.reasm_fails, 1);
 }
 
@@ -161,7 +197,16 @@ fn forwarding_decrements_ttl_and_keeps_the_checksum_valid() {
     let tx = b.tx();
     assert_eq!(tx.len(), 1);
     assert_eq!(tx[0].0, id, "the forwarded frame keeps its id");
-    assert_eq!(b.stages(id), [Stage::NetifReceive, Stage::IpRcv, Stage::IpForward, Stage::IpOutput, Stage::QdiscEnqueue]);
+    assert_eq!(
+        b.stages(id),
+        [
+            Stage::NetifReceive,
+            Stage::IpRcv,
+            Stage::IpForward,
+            Stage::IpOutput,
+            Stage::QdiscEnqueue
+        ]
+    );
     let frame = &tx[0].1;
     assert_eq!(frame[..6], [2, 0, 0, 0, 0, 3]);
     let ip = Ipv4Packet::new_checked(&frame[14..]).unwrap();
@@ -174,14 +219,24 @@ fn forwarding_decrements_ttl_and_keeps_the_checksum_valid() {
 fn expiring_ttl_sends_time_exceeded() {
     let mut b = Bench::new(ROUTER, "");
     let id = b.rx(routed_frame(1, false, 100));
-    assert_eq!(b.outcome(id), Some(Outcome::Dropped(DropReason::TtlExpired)));
+    assert_eq!(
+        b.outcome(id),
+        Some(Outcome::Dropped(DropReason::TtlExpired))
+    );
     let tx = b.tx();
     let p = SlicedPacket::from_ethernet(&tx[0].1).unwrap();
-    let Some(NetSlice::Ipv4(ip)) = &p.net else { panic!() };
+    let Some(NetSlice::Ipv4(ip)) = &p.net else {
+        panic!()
+    };
     assert_eq!(ip.header().destination(), PEER_IP.octets());
     assert_eq!(tx[0].1[15], 0xc0, "TOS IPTOS_PREC_INTERNETCONTROL");
-    let Some(TransportSlice::Icmpv4(icmp)) = p.transport else { panic!() };
-    assert!(matches!(icmp.icmp_type(), Icmpv4Type::TimeExceeded(etherparse::icmpv4::TimeExceededCode::TtlExceededInTransit)));
+    let Some(TransportSlice::Icmpv4(icmp)) = p.transport else {
+        panic!()
+    };
+    assert!(matches!(
+        icmp.icmp_type(),
+        Icmpv4Type::TimeExceeded(etherparse::icmpv4::TimeExceededCode::TtlExceededInTransit)
+    ));
     assert_eq!(b.counters().icmp.out_time_excds, 1);
 }
 
@@ -192,10 +247,14 @@ fn too_big_with_df_needs_fragmentation() {
     assert_eq!(b.outcome(id), Some(Outcome::Dropped(DropReason::PktTooBig)));
     let tx = b.tx();
     let p = SlicedPacket::from_ethernet(&tx[0].1).unwrap();
-    let Some(TransportSlice::Icmpv4(icmp)) = p.transport else { panic!() };
+    let Some(TransportSlice::Icmpv4(icmp)) = p.transport else {
+        panic!()
+    };
     assert_eq!(
         icmp.icmp_type(),
-        Icmpv4Type::DestinationUnreachable(etherparse::icmpv4::DestUnreachableHeader::FragmentationNeeded { next_hop_mtu: 576 })
+        Icmpv4Type::DestinationUnreachable(
+            etherparse::icmpv4::DestUnreachableHeader::FragmentationNeeded { next_hop_mtu: 576 }
+        )
     );
 }
 
@@ -211,7 +270,9 @@ fn too_big_without_df_is_fragmented_on_the_way_out() {
         .map(|(_, f)| Ipv4Packet::new_checked(&f[14..]).unwrap().payload().len())
         .sum();
     assert_eq!(total, 1000);
-    assert!(tx.iter().all(|(_, f)| Ipv4Packet::new_checked(&f[14..]).unwrap().ttl() == 63));
+    assert!(tx
+        .iter()
+        .all(|(_, f)| Ipv4Packet::new_checked(&f[14..]).unwrap().ttl() == 63));
     assert_eq!(b.counters().ip.frag_creates, 2);
 }
 

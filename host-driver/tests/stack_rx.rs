@@ -22,15 +22,31 @@ fn udp_datagram_reaches_the_sink_through_every_stage() {
     assert_eq!(b.outcome(id), Some(Outcome::Delivered { port: 9000 }));
     assert_eq!(
         b.stages(id),
-        [Stage::NetifReceive, Stage::IpRcv, Stage::IpLocalDeliver, Stage::UdpRcv, Stage::SocketEnqueue, Stage::AppRead]
+        [
+            Stage::NetifReceive,
+            Stage::IpRcv,
+            Stage::IpLocalDeliver,
+            Stage::UdpRcv,
+            Stage::SocketEnqueue,
+            Stage::AppRead
+        ]
     );
     let rec = b.trace.frame(id).unwrap();
-    assert!(rec.stamps.windows(2).all(|w| w[0].1 < w[1].1), "time advances: {rec:?}");
+    assert!(
+        rec.stamps.windows(2).all(|w| w[0].1 < w[1].1),
+        "time advances: {rec:?}"
+    );
     let c = b.counters();
-    assert_eq!((c.ip.in_receives, c.ip.in_delivers, c.udp.in_datagrams), (1, 1, 1));
+    assert_eq!(
+        (c.ip.in_receives, c.ip.in_delivers, c.udp.in_datagrams),
+        (1, 1, 1)
+    );
     let app = &c.apps[0];
     assert_eq!((app.received, app.received_bytes, app.wakeups), (1, 100, 1));
-    assert_eq!(app.received_copies, 1, "zero-copy receive, one copy to user space");
+    assert_eq!(
+        app.received_copies, 1,
+        "zero-copy receive, one copy to user space"
+    );
     b.assert_conserved();
 }
 
@@ -42,7 +58,9 @@ fn wakeup_cost_delays_the_read() {
     let queued = b.trace.stamp_of(id, Stage::SocketEnqueue).unwrap();
     b.run_apps();
     let read = b.trace.stamp_of(id, Stage::AppRead).unwrap();
-    let min = b.clock.ns_to_cycles(b.costs.wakeup_ns + b.costs.app_read_ns);
+    let min = b
+        .clock
+        .ns_to_cycles(b.costs.wakeup_ns + b.costs.app_read_ns);
     assert!(read - queued >= min, "read {read} queued {queued}");
 }
 
@@ -59,14 +77,23 @@ fn ethernet_padding_is_trimmed() {
 
 #[test]
 fn read_batch_reads_several_datagrams_per_syscall() {
-    let mut b = Bench::new(STATIC_PEER, "- {kind: udp_sink, port: 9000, read_batch: 4}\n");
+    let mut b = Bench::new(
+        STATIC_PEER,
+        "- {kind: udp_sink, port: 9000, read_batch: 4}\n",
+    );
     b.run_apps();
     let ids: Vec<_> = (0..6).map(|i| b.rx(udp(5000 + i, 9000, 10))).collect();
     b.run_apps();
     b.run_apps();
     let c = b.counters();
-    assert_eq!((c.apps[0].received, c.apps[0].syscalls), (6, 3), "initial empty read + 4 + 2");
-    assert!(ids.iter().all(|&id| b.outcome(id) == Some(Outcome::Delivered { port: 9000 })));
+    assert_eq!(
+        (c.apps[0].received, c.apps[0].syscalls),
+        (6, 3),
+        "initial empty read + 4 + 2"
+    );
+    assert!(ids
+        .iter()
+        .all(|&id| b.outcome(id) == Some(Outcome::Delivered { port: 9000 })));
 }
 
 #[test]
@@ -85,7 +112,10 @@ fn full_receive_buffer_drops_with_rcvbuf_errors() {
     // truesize = 1042 + 576: the second datagram overshoots 3000 (allowed), the rest are refused.
     assert_eq!(dropped, 4);
     let c = b.counters();
-    assert_eq!((c.udp.rcvbuf_errors, c.udp.in_errors, c.apps[0].socket_drops), (4, 4, 4));
+    assert_eq!(
+        (c.udp.rcvbuf_errors, c.udp.in_errors, c.apps[0].socket_drops),
+        (4, 4, 4)
+    );
 }
 
 #[test]
@@ -96,7 +126,10 @@ fn bad_ip_checksum_is_counted_and_dropped() {
     let id = b.rx(f);
     assert_eq!(b.outcome(id), Some(Outcome::Dropped(DropReason::IpCsum)));
     let ip = b.counters().ip;
-    assert_eq!((ip.in_receives, ip.in_csum_errors, ip.in_hdr_errors), (1, 1, 1));
+    assert_eq!(
+        (ip.in_receives, ip.in_csum_errors, ip.in_hdr_errors),
+        (1, 1, 1)
+    );
 }
 
 #[test]
@@ -107,7 +140,10 @@ fn bad_version_and_header_length_are_header_errors() {
         f[byte] = value;
         fix_ip_checksum(&mut f);
         let id = b.rx(f);
-        assert_eq!(b.outcome(id), Some(Outcome::Dropped(DropReason::IpHeaderInvalid)));
+        assert_eq!(
+            b.outcome(id),
+            Some(Outcome::Dropped(DropReason::IpHeaderInvalid))
+        );
     }
     assert_eq!(b.counters().ip.in_hdr_errors, 2);
 }
@@ -119,7 +155,10 @@ fn total_length_beyond_the_frame_is_truncated() {
     f[16..18].copy_from_slice(&1400u16.to_be_bytes());
     fix_ip_checksum(&mut f);
     let id = b.rx(f);
-    assert_eq!(b.outcome(id), Some(Outcome::Dropped(DropReason::PacketTooSmall)));
+    assert_eq!(
+        b.outcome(id),
+        Some(Outcome::Dropped(DropReason::PacketTooSmall))
+    );
     assert_eq!(b.counters().ip.in_truncated_pkts, 1);
 }
 
@@ -140,7 +179,10 @@ fn unknown_ethertype_has_no_handler() {
     let mut f = udp(1, 9000, 10);
     f[12..14].copy_from_slice(&ethertype::IPV6.to_be_bytes());
     let id = b.rx(f);
-    assert_eq!(b.outcome(id), Some(Outcome::Dropped(DropReason::UnknownEtherType)));
+    assert_eq!(
+        b.outcome(id),
+        Some(Outcome::Dropped(DropReason::UnknownEtherType))
+    );
     assert_eq!(b.counters().link.rx_nohandler, 1);
 }
 
@@ -169,7 +211,10 @@ fn icmp_of(frame: &[u8]) -> (Icmpv4Type, Vec<u8>) {
     let Some(TransportSlice::Icmpv4(icmp)) = p.transport else {
         panic!("not ICMP: {frame:02x?}")
     };
-    assert_eq!(icmp.checksum(), icmp.header().icmp_type.calc_checksum(icmp.payload()));
+    assert_eq!(
+        icmp.checksum(),
+        icmp.header().icmp_type.calc_checksum(icmp.payload())
+    );
     (icmp.icmp_type(), icmp.payload().to_vec())
 }
 
@@ -183,8 +228,15 @@ fn no_socket_counts_no_ports_and_answers_port_unreachable() {
     let tx = b.tx();
     assert_eq!(tx.len(), 1);
     let (ty, quoted) = icmp_of(&tx[0].1);
-    assert!(matches!(ty, Icmpv4Type::DestinationUnreachable(etherparse::icmpv4::DestUnreachableHeader::Port)));
-    assert_eq!(quoted, f[14..14 + 20 + 8 + 10], "quotes the whole small datagram");
+    assert!(matches!(
+        ty,
+        Icmpv4Type::DestinationUnreachable(etherparse::icmpv4::DestUnreachableHeader::Port)
+    ));
+    assert_eq!(
+        quoted,
+        f[14..14 + 20 + 8 + 10],
+        "quotes the whole small datagram"
+    );
     assert_eq!(b.counters().icmp.out_dest_unreachs, 1);
     b.assert_conserved();
 }
@@ -210,10 +262,16 @@ fn unknown_ip_protocol_answers_protocol_unreachable() {
     f[23] = 132; // SCTP
     fix_ip_checksum(&mut f);
     let id = b.rx(f);
-    assert_eq!(b.outcome(id), Some(Outcome::Dropped(DropReason::UnknownIpProto)));
+    assert_eq!(
+        b.outcome(id),
+        Some(Outcome::Dropped(DropReason::UnknownIpProto))
+    );
     assert_eq!(b.counters().ip.in_unknown_protos, 1);
     let (ty, _) = icmp_of(&b.tx()[0].1);
-    assert!(matches!(ty, Icmpv4Type::DestinationUnreachable(etherparse::icmpv4::DestUnreachableHeader::Protocol)));
+    assert!(matches!(
+        ty,
+        Icmpv4Type::DestinationUnreachable(etherparse::icmpv4::DestUnreachableHeader::Protocol)
+    ));
 }
 
 #[test]
@@ -236,10 +294,18 @@ fn echo_request_is_answered() {
     assert_eq!(b.outcome(id), Some(Outcome::Consumed(Consumer::IcmpEcho)));
     let tx = b.tx();
     let p = SlicedPacket::from_ethernet(&tx[0].1).unwrap();
-    let Some(NetSlice::Ipv4(ip)) = &p.net else { panic!("not ipv4") };
-    assert_eq!((ip.header().source(), ip.header().destination()), (HOST_IP.octets(), PEER_IP.octets()));
+    let Some(NetSlice::Ipv4(ip)) = &p.net else {
+        panic!("not ipv4")
+    };
+    assert_eq!(
+        (ip.header().source(), ip.header().destination()),
+        (HOST_IP.octets(), PEER_IP.octets())
+    );
     let (ty, data) = icmp_of(&tx[0].1);
-    assert_eq!(ty, Icmpv4Type::EchoReply(etherparse::IcmpEchoHeader { id: 0x77, seq: 5 }));
+    assert_eq!(
+        ty,
+        Icmpv4Type::EchoReply(etherparse::IcmpEchoHeader { id: 0x77, seq: 5 })
+    );
     assert_eq!(data, build::Payload::Len(56).bytes().to_vec());
     let c = b.counters().icmp;
     assert_eq!((c.in_echos, c.out_echo_reps), (1, 1));
@@ -253,7 +319,10 @@ fn arp_request_for_us_is_answered_and_learned() {
     assert_eq!(b.stages(id), [Stage::NetifReceive, Stage::ArpRcv]);
     let tx = b.tx();
     assert_eq!(tx.len(), 1);
-    assert_eq!(tx[0].1[..42], build::arp_reply(HOST_MAC, HOST_IP, PEER_MAC, PEER_IP)[..42]);
+    assert_eq!(
+        tx[0].1[..42],
+        build::arp_reply(HOST_MAC, HOST_IP, PEER_MAC, PEER_IP)[..42]
+    );
     // The requester was learned: a reply to it needs no ARP of our own.
     b.rx(udp(1, 9999, 4));
     let (ty, _) = icmp_of(&b.tx()[0].1);
@@ -264,13 +333,20 @@ fn arp_request_for_us_is_answered_and_learned() {
 #[test]
 fn arp_request_for_someone_else_is_consumed_silently() {
     let mut b = Bench::new("", "");
-    let id = b.rx(build::arp_request(PEER_MAC, PEER_IP, "10.0.0.50".parse().unwrap()));
+    let id = b.rx(build::arp_request(
+        PEER_MAC,
+        PEER_IP,
+        "10.0.0.50".parse().unwrap(),
+    ));
     assert_eq!(b.outcome(id), Some(Outcome::Consumed(Consumer::Arp)));
     assert!(b.tx().is_empty());
     let mut bogus = build::arp_request(PEER_MAC, PEER_IP, HOST_IP);
     bogus[14 + 5] = 16; // protocol address length
     let id = b.rx(bogus);
-    assert_eq!(b.outcome(id), Some(Outcome::Dropped(DropReason::ArpInvalid)));
+    assert_eq!(
+        b.outcome(id),
+        Some(Outcome::Dropped(DropReason::ArpInvalid))
+    );
     assert_eq!(b.counters().arp.invalid, 1);
 }
 
@@ -305,8 +381,14 @@ fn netfilter_input_rule_drops_and_counts() {
     );
     let dropped = b.rx(udp(1, 9000, 10));
     let passed = b.rx(udp(1, 9002, 10));
-    assert_eq!(b.outcome(dropped), Some(Outcome::Dropped(DropReason::NetfilterDrop)));
-    assert_eq!(b.outcome(passed), Some(Outcome::Dropped(DropReason::NoSocket)));
+    assert_eq!(
+        b.outcome(dropped),
+        Some(Outcome::Dropped(DropReason::NetfilterDrop))
+    );
+    assert_eq!(
+        b.outcome(passed),
+        Some(Outcome::Dropped(DropReason::NoSocket))
+    );
     let nf = &b.counters().netfilter[0];
     assert_eq!((nf.packets, nf.bytes), (1, 38));
 }

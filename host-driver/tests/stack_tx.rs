@@ -16,18 +16,28 @@ fn sender(count: u64, size: usize, extra: &str) -> String {
 /// (IP total length, MF, offset, UDP ports) of an Ethernet frame, checked with etherparse.
 fn parse(frame: &[u8]) -> (u16, bool, u16, Option<(u16, u16)>) {
     let p = SlicedPacket::from_ethernet(frame).expect("parses");
-    let Some(NetSlice::Ipv4(ip)) = &p.net else { panic!("not ipv4") };
+    let Some(NetSlice::Ipv4(ip)) = &p.net else {
+        panic!("not ipv4")
+    };
     let h = ip.header();
     assert_eq!(h.header_checksum(), h.to_header().calc_header_checksum());
     let ports = match &p.transport {
         Some(TransportSlice::Udp(u)) => {
-            let sum = u.to_header().calc_checksum_ipv4(&h.to_header(), u.payload()).unwrap();
+            let sum = u
+                .to_header()
+                .calc_checksum_ipv4(&h.to_header(), u.payload())
+                .unwrap();
             assert_eq!(u.checksum(), sum, "udp checksum");
             Some((u.source_port(), u.destination_port()))
         }
         _ => None,
     };
-    (h.total_len(), h.more_fragments(), h.fragments_offset().value(), ports)
+    (
+        h.total_len(),
+        h.more_fragments(),
+        h.fragments_offset().value(),
+        ports,
+    )
 }
 
 #[test]
@@ -41,11 +51,21 @@ fn udp_send_to_a_known_neighbour() {
         assert_eq!(frame[6..12], HOST_MAC.0);
         let (len, mf, off, ports) = parse(frame);
         assert_eq!((len, mf, off), (128, false, 0));
-        assert_eq!(ports, Some((32768, 7000)), "autobound to the first ephemeral port");
-        assert_eq!(b.stages(*id), [Stage::SendTo, Stage::IpOutput, Stage::QdiscEnqueue]);
+        assert_eq!(
+            ports,
+            Some((32768, 7000)),
+            "autobound to the first ephemeral port"
+        );
+        assert_eq!(
+            b.stages(*id),
+            [Stage::SendTo, Stage::IpOutput, Stage::QdiscEnqueue]
+        );
     }
     let c = b.counters();
-    assert_eq!((c.udp.out_datagrams, c.ip.out_requests, c.apps[0].sent), (3, 3, 3));
+    assert_eq!(
+        (c.udp.out_datagrams, c.ip.out_requests, c.apps[0].sent),
+        (3, 3, 3)
+    );
     assert_eq!((c.link.tx_packets, c.qdisc.sent), (3, 3));
     b.assert_conserved();
 }
@@ -75,7 +95,9 @@ fn a_sender_slower_than_its_interval_falls_behind() {
         .iter()
         .map(|(id, _)| b.trace.stamp_of(*id, Stage::SendTo).unwrap())
         .collect();
-    let cost = b.clock.ns_to_cycles(b.costs.sendto_syscall_ns + b.costs.udp_sendmsg_ns);
+    let cost = b
+        .clock
+        .ns_to_cycles(b.costs.sendto_syscall_ns + b.costs.udp_sendmsg_ns);
     assert!(sends.windows(2).all(|w| w[1] - w[0] > cost), "{sends:?}");
 }
 
@@ -86,7 +108,10 @@ fn unknown_neighbour_is_resolved_by_arp_and_held_packets_flushed() {
     let tx = b.tx();
     assert_eq!(tx.len(), 1, "only the ARP request: {tx:02x?}");
     // The stack leaves padding to the NIC (TCTL.PSP): compare the 42 bytes of the ARP frame.
-    assert_eq!(tx[0].1, build::arp_request(HOST_MAC, HOST_IP, PEER_IP)[..42]);
+    assert_eq!(
+        tx[0].1,
+        build::arp_request(HOST_MAC, HOST_IP, PEER_IP)[..42]
+    );
     let arp = b.rx(build::arp_reply(PEER_MAC, PEER_IP, HOST_MAC, HOST_IP));
     assert_eq!(b.outcome(arp), Some(Outcome::Consumed(Consumer::Arp)));
     let tx = b.tx();
@@ -106,7 +131,9 @@ fn neighbour_queue_overflow_drops_the_oldest() {
         .trace
         .frames()
         .iter()
-        .filter(|(_, r)| r.outcome.map(|o| o.0) == Some(Outcome::Dropped(DropReason::NeighbourQueueFull)))
+        .filter(|(_, r)| {
+            r.outcome.map(|o| o.0) == Some(Outcome::Dropped(DropReason::NeighbourQueueFull))
+        })
         .map(|(id, _)| *id)
         .collect();
     assert_eq!(dropped.len(), 2);
@@ -115,12 +142,19 @@ fn neighbour_queue_overflow_drops_the_oldest() {
     b.rx(build::arp_reply(PEER_MAC, PEER_IP, HOST_MAC, HOST_IP));
     let sent: Vec<_> = b.tx().into_iter().map(|(id, _)| id).collect();
     assert_eq!(sent.len(), 2);
-    assert!(sent.iter().all(|id| !dropped.contains(id)) && dropped.iter().all(|d| sent.iter().all(|s| d < s)), "the newest survive");
+    assert!(
+        sent.iter().all(|id| !dropped.contains(id))
+            && dropped.iter().all(|d| sent.iter().all(|s| d < s)),
+        "the newest survive"
+    );
 }
 
 #[test]
 fn unanswered_arp_retries_then_fails() {
-    let mut b = Bench::new("neigh: {retrans_time_ms: 1, mcast_solicit: 3}\n", &sender(1, 10, ""));
+    let mut b = Bench::new(
+        "neigh: {retrans_time_ms: 1, mcast_solicit: 3}\n",
+        &sender(1, 10, ""),
+    );
     b.run_for(10_000_000);
     let tx = b.tx();
     assert_eq!(tx.len(), 3, "three broadcast requests");
@@ -141,11 +175,17 @@ fn off_subnet_goes_to_the_gateway_and_no_route_is_an_error() {
     let app = "- {kind: udp_send, dst: 192.168.1.1, port: 7, size: 10, count: 1}\n";
     let mut b = Bench::new("gateway: 10.0.0.254\n", app);
     b.run_for(1000);
-    assert_eq!(b.tx()[0].1, build::arp_request(HOST_MAC, HOST_IP, "10.0.0.254".parse().unwrap())[..42]);
+    assert_eq!(
+        b.tx()[0].1,
+        build::arp_request(HOST_MAC, HOST_IP, "10.0.0.254".parse().unwrap())[..42]
+    );
     let mut b = Bench::new("", app);
     b.run_for(1000);
     let c = b.counters();
-    assert_eq!((c.ip.out_no_routes, c.apps[0].send_errors, c.apps[0].sent), (1, 1, 0));
+    assert_eq!(
+        (c.ip.out_no_routes, c.apps[0].send_errors, c.apps[0].sent),
+        (1, 1, 0)
+    );
     assert!(b.tx().is_empty());
 }
 
@@ -155,7 +195,10 @@ fn large_datagrams_are_fragmented() {
     b.run_for(1000);
     let tx = b.tx();
     let frags: Vec<_> = tx.iter().map(|(_, f)| parse(f)).collect();
-    assert_eq!(frags.iter().map(|f| (f.0, f.1, f.2)).collect::<Vec<_>>(), [(1500, true, 0), (1500, true, 185), (68, false, 370)]);
+    assert_eq!(
+        frags.iter().map(|f| (f.0, f.1, f.2)).collect::<Vec<_>>(),
+        [(1500, true, 0), (1500, true, 185), (68, false, 370)]
+    );
     let original = b
         .trace
         .frames()
@@ -182,10 +225,16 @@ fn full_qdisc_drops() {
 #[test]
 fn send_buffer_limits_frames_in_flight() {
     // truesize 64 + 18 + 576 = 658: sndbuf 1000 admits two before the driver frees any.
-    let mut b = Bench::new(&format!("{STATIC_PEER}wmem_default: 1000\n"), &sender(4, 10, ""));
+    let mut b = Bench::new(
+        &format!("{STATIC_PEER}wmem_default: 1000\n"),
+        &sender(4, 10, ""),
+    );
     b.run_for(100_000);
     let c = b.counters();
-    assert_eq!((c.apps[0].sent, c.apps[0].send_errors, c.udp.sndbuf_errors), (2, 2, 2));
+    assert_eq!(
+        (c.apps[0].sent, c.apps[0].send_errors, c.udp.sndbuf_errors),
+        (2, 2, 2)
+    );
     b.tx(); // reclaim frees them, releasing the charge
     assert_eq!(b.stack.tx_backlog(), 0);
 }
@@ -193,7 +242,8 @@ fn send_buffer_limits_frames_in_flight() {
 #[test]
 fn tos_selects_the_pfifo_fast_band() {
     let bulk = "- {kind: udp_send, dst: 10.0.0.2, port: 1, size: 10, count: 2, tos: 8}\n";
-    let interactive = "- {kind: udp_send, dst: 10.0.0.2, port: 2, size: 10, count: 2, tos: 16, start_ns: 10}\n";
+    let interactive =
+        "- {kind: udp_send, dst: 10.0.0.2, port: 2, size: 10, count: 2, tos: 16, start_ns: 10}\n";
     let mut b = Bench::new(STATIC_PEER, &format!("{bulk}{interactive}"));
     b.run_for(100_000);
     let ports: Vec<u16> = b.tx().iter().map(|(_, f)| parse(f).3.unwrap().1).collect();
@@ -202,13 +252,20 @@ fn tos_selects_the_pfifo_fast_band() {
 
 #[test]
 fn ping_measures_round_trips() {
-    let mut b = Bench::new(STATIC_PEER, "- {kind: ping, dst: 10.0.0.2, count: 2, interval_ns: 1000000, size: 32}\n");
+    let mut b = Bench::new(
+        STATIC_PEER,
+        "- {kind: ping, dst: 10.0.0.2, count: 2, interval_ns: 1000000, size: 32}\n",
+    );
     b.run_for(10);
     let req = b.tx();
     assert_eq!(req.len(), 1);
     let p = SlicedPacket::from_ethernet(&req[0].1).unwrap();
-    let Some(TransportSlice::Icmpv4(icmp)) = p.transport else { panic!("not icmp") };
-    let etherparse::Icmpv4Type::EchoRequest(echo) = icmp.icmp_type() else { panic!("not echo") };
+    let Some(TransportSlice::Icmpv4(icmp)) = p.transport else {
+        panic!("not icmp")
+    };
+    let etherparse::Icmpv4Type::EchoRequest(echo) = icmp.icmp_type() else {
+        panic!("not echo")
+    };
     b.now += b.clock.ns_to_cycles(50_000);
     let reply = build::icmp_echo(&build::IcmpEchoSpec {
         src_mac: PEER_MAC,

@@ -250,6 +250,7 @@ class Bench {
     void phase_spacing();
     void phase_errors();
     void phase_enable_and_tdh();
+    void phase_line_rate(unsigned len, unsigned offset);
 };
 
 void Bench::set_bus(unsigned p_ready, unsigned p_valid, unsigned lat_min, unsigned lat_max, unsigned p_tready) {
@@ -554,6 +555,7 @@ void Bench::observe() {
             exp_wb_.pop_front();
     }
     unsigned tdh = top_->tdh;
+    CHECK(tdh < RING_SIZE, "TDH %u outside the ring", tdh);
     if (tdh != prev_tdh_) {
         unsigned moved = (tdh + RING_SIZE - prev_tdh_) % RING_SIZE;
         unsigned owed = (tdt_ + RING_SIZE - prev_tdh_) % RING_SIZE;
@@ -776,11 +778,46 @@ void Bench::phase_enable_and_tdh() {
     finish_phase();
 }
 
+// Back-to-back frames with about 1 us of memory latency (150 cycles, a PCIe round trip) and a ready
+// bus: after warm-up the DMA must keep the wire busy, i.e. no gap is longer than the minimum that
+// could follow its frame.
+// offset: buffer address mod 8 (2 is Linux's NET_IP_ALIGN).
+void Bench::phase_line_rate(unsigned len, unsigned offset) {
+    std::string name = "line rate, " + std::to_string(len) + " B at +" + std::to_string(offset);
+    begin_phase(name.c_str());
+    set_bus(100, 100, 150, 150, 100);
+    const unsigned frames = 400, warmup = 40;
+    for (unsigned i = 0; i < frames; i++) {
+        pending_need_ = 1;
+        wait_until("ring room", 200'000, &Bench::ring_has_room);
+        uint64_t a = alloc(len, offset);
+        auto bytes = random_bytes(len);
+        for (unsigned k = 0; k < len; k++) mem_.at(a + k) = bytes[k];
+        post({{a, static_cast<uint16_t>(len), true}}, Fate::Send);
+        doorbell();
+        if (alloc_ > BUF_BASE + (6ULL << 20)) alloc_ = BUF_BASE;  // long since sent
+    }
+    finish_phase();
+    for (unsigned k = warmup; k + 1 < wire_.size(); k++) {
+        const WireFrame& p = wire_[k];
+        uint64_t idle = wire_[k + 1].first_valid - p.last_hs - 1;
+        CHECK(idle <= (12 + p.last_bytes + 7) / 8, "wire starved: %" PRIu64 " idle cycles after frame %u", idle, k);
+    }
+    uint64_t span = wire_.back().first_hs - wire_[warmup].first_hs;
+    uint64_t bytes = 0;
+    for (unsigned k = warmup; k + 1 < wire_.size(); k++) bytes += wire_[k].bytes.size() + 20;
+    std::printf("    %.4f of 10 Gb/s line rate\n", static_cast<double>(bytes) / (8.0 * static_cast<double>(span)));
+}
+
 void Bench::run() {
     phase_enable_and_tdh();
     phase_basic();
     phase_no_pad();
     phase_spacing();
+    phase_line_rate(1514, 0);
+    phase_line_rate(1514, 2);
+    phase_line_rate(60, 0);
+    phase_line_rate(60, 2);
     phase_errors();
 }
 

@@ -117,16 +117,33 @@ impl AxiMem {
 
     /// Takes the handshakes of cycle `now` from `pins` and drives the slave's outputs for `now + 1`.
     #[inline]
-    pub fn tick(&mut self, pins: &mut Pins, now: Cycle, mem: &mut HostMemory, faults: &mut Vec<Fault>) {
+    pub fn tick(
+        &mut self,
+        pins: &mut Pins,
+        now: Cycle,
+        mem: &mut HostMemory,
+        faults: &mut Vec<Fault>,
+    ) {
         if pins.m_axi_arvalid || self.r_active || !self.ar.is_empty() {
             self.tick_read(pins, now, mem, faults);
         }
-        if pins.m_axi_awvalid || pins.m_axi_wvalid || self.b_active || !self.b.is_empty() || !self.aw.is_empty() {
+        if pins.m_axi_awvalid
+            || pins.m_axi_wvalid
+            || self.b_active
+            || !self.b.is_empty()
+            || !self.aw.is_empty()
+        {
             self.tick_write(pins, now, mem, faults);
         }
     }
 
-    fn tick_read(&mut self, pins: &mut Pins, now: Cycle, mem: &HostMemory, faults: &mut Vec<Fault>) {
+    fn tick_read(
+        &mut self,
+        pins: &mut Pins,
+        now: Cycle,
+        mem: &HostMemory,
+        faults: &mut Vec<Fault>,
+    ) {
         let next = now + 1;
         if pins.m_axi_arvalid {
             let burst = self.accept(
@@ -183,7 +200,13 @@ impl AxiMem {
         self.r_active = true;
     }
 
-    fn tick_write(&mut self, pins: &mut Pins, now: Cycle, mem: &mut HostMemory, faults: &mut Vec<Fault>) {
+    fn tick_write(
+        &mut self,
+        pins: &mut Pins,
+        now: Cycle,
+        mem: &mut HostMemory,
+        faults: &mut Vec<Fault>,
+    ) {
         let next = now + 1;
         if pins.m_axi_wvalid {
             self.w_beats.push_back((pins.m_axi_wdata, pins.m_axi_wstrb));
@@ -246,14 +269,23 @@ impl AxiMem {
 
     /// Writes a burst's strobed bytes into memory (one mapping check over the strobed span) and returns
     /// the B response.
-    fn land_write(&mut self, w: PendingWrite, at: Cycle, mem: &mut HostMemory, faults: &mut Vec<Fault>) -> u8 {
+    fn land_write(
+        &mut self,
+        w: PendingWrite,
+        at: Cycle,
+        mem: &mut HostMemory,
+        faults: &mut Vec<Fault>,
+    ) -> u8 {
         let len = w.beats as usize * BEAT_BYTES as usize;
         self.scratch.clear();
         self.scratch.resize(len, 0);
         self.strobes.clear();
         let (mut lo, mut hi, mut strobed) = (usize::MAX, 0, 0);
         for i in 0..w.beats as usize {
-            let (data, strb) = self.w_beats.pop_front().expect("a complete burst's beats are queued");
+            let (data, strb) = self
+                .w_beats
+                .pop_front()
+                .expect("a complete burst's beats are queued");
             self.scratch[i * 8..i * 8 + 8].copy_from_slice(&data.to_le_bytes());
             self.strobes.push(strb);
             if strb != 0 {

@@ -16,7 +16,11 @@ use crate::runner::{self, RunError, RunOptions};
 use crate::scenario::Scenario;
 
 #[derive(Debug, Parser)]
-#[command(name = "nicsim", version, about = "Co-simulate a Verilated NIC with a Linux-like host and report every stage a packet passes")]
+#[command(
+    name = "nicsim",
+    version,
+    about = "Co-simulate a Verilated NIC with a Linux-like host and report every stage a packet passes"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -67,7 +71,12 @@ impl From<Status> for ExitCode {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let status = match cli.command {
-        Command::Run { scenario, out, wave, seed } => run(&scenario, out, wave, seed),
+        Command::Run {
+            scenario,
+            out,
+            wave,
+            seed,
+        } => run(&scenario, out, wave, seed),
         Command::Check { scenarios } => check(&scenarios),
         Command::List { dir } => list(&dir),
     };
@@ -90,14 +99,19 @@ fn run(path: &Path, out: Option<PathBuf>, wave: bool, seed: Option<u64>) -> Stat
         scenario.seed = seed;
     }
     let dir = out.unwrap_or_else(|| Path::new("out").join(&scenario.name));
-    if let Err(e) = std::fs::create_dir_all(&dir).with_context(|| format!("creating output folder {}", dir.display())) {
+    if let Err(e) = std::fs::create_dir_all(&dir)
+        .with_context(|| format!("creating output folder {}", dir.display()))
+    {
         report_error(&e);
         return Status::BadInput;
     }
     if std::io::stderr().is_terminal() {
         eprintln!("running {} ...", path.display());
     }
-    let opts = RunOptions { out_dir: dir.clone(), wave };
+    let opts = RunOptions {
+        out_dir: dir.clone(),
+        wave,
+    };
     let outcome = match runner::run(&scenario, path, &opts) {
         Ok(o) => o,
         Err(e) => {
@@ -110,6 +124,16 @@ fn run(path: &Path, out: Option<PathBuf>, wave: bool, seed: Option<u64>) -> Stat
         }
     };
     print_summary(&outcome.report, &dir);
+    if let Some(w) = &outcome.wave {
+        println!(
+            "waveform: cycles {}..{} in {} (open with: gtkwave {} {})",
+            w.start,
+            w.end,
+            w.fst.display(),
+            w.fst.display(),
+            w.gtkw.display()
+        );
+    }
     if outcome.failures.is_empty() {
         println!("expectations: all held");
         Status::Ok
@@ -123,7 +147,9 @@ fn run(path: &Path, out: Option<PathBuf>, wave: bool, seed: Option<u64>) -> Stat
 }
 
 fn print_summary(r: &Report, dir: &Path) {
-    let clock = host_driver::time::Clock { ps_per_cycle: r.ps_per_cycle };
+    let clock = host_driver::time::Clock {
+        ps_per_cycle: r.ps_per_cycle,
+    };
     println!(
         "{}: injected {}, delivered {}, consumed {}, dropped {} in {} cycles ({:.1} us)",
         r.scenario,
@@ -188,7 +214,9 @@ fn list(dir: &Path) -> Status {
 fn scenario_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
-        let path = entry.with_context(|| format!("listing {}", dir.display()))?.path();
+        let path = entry
+            .with_context(|| format!("listing {}", dir.display()))?
+            .path();
         if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
             files.push(path);
         }

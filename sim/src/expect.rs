@@ -137,7 +137,11 @@ pub struct Failure {
 
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: expected {}, got {}", self.what, self.expected, self.got)
+        write!(
+            f,
+            "{}: expected {}, got {}",
+            self.what, self.expected, self.got
+        )
     }
 }
 
@@ -147,11 +151,19 @@ impl Expect {
         let mut out = Vec::new();
         let mut count = |what: String, bound: Option<&Bound>, got: u64| {
             if let Some(b) = bound.filter(|b| !b.holds(got as f64)) {
-                out.push(Failure { what, expected: b.to_string(), got: got.to_string() });
+                out.push(Failure {
+                    what,
+                    expected: b.to_string(),
+                    got: got.to_string(),
+                });
             }
         };
         count("injected".into(), self.injected.as_ref(), report.injected);
-        count("delivered".into(), self.delivered.as_ref(), report.delivered);
+        count(
+            "delivered".into(),
+            self.delivered.as_ref(),
+            report.delivered,
+        );
         count("consumed".into(), self.consumed.as_ref(), report.consumed);
         count("dropped".into(), self.dropped.as_ref(), report.dropped);
         if let Some(drops) = &self.drops {
@@ -161,7 +173,11 @@ impl Expect {
             }
             for (name, &got) in &report.drops {
                 if !drops.keys().any(|r| r.name() == name) {
-                    count(format!("drops.{name} (not listed)"), Some(&Bound::exactly(0)), got);
+                    count(
+                        format!("drops.{name} (not listed)"),
+                        Some(&Bound::exactly(0)),
+                        got,
+                    );
                 }
             }
         }
@@ -172,21 +188,41 @@ impl Expect {
         count("irqs".into(), self.irqs.as_ref(), report.irqs);
         count("polls".into(), self.polls.as_ref(), report.polls);
 
-        check_latency(&mut out, "end_to_end", &self.end_to_end, report.end_to_end.as_ref());
+        check_latency(
+            &mut out,
+            "end_to_end",
+            &self.end_to_end,
+            report.end_to_end.as_ref(),
+        );
         for (stage, bounds) in &self.stages {
-            let hops: Vec<_> = report.latency.hops.iter().filter(|h| h.hop.to == *stage).collect();
+            let hops: Vec<_> = report
+                .latency
+                .hops
+                .iter()
+                .filter(|h| h.hop.to == *stage)
+                .collect();
             if hops.is_empty() {
                 check_latency(&mut out, &format!("stages.{stage}"), bounds, None);
             }
             for h in hops {
-                check_latency(&mut out, &format!("stages.{stage} ({})", h.hop.label()), bounds, Some(&h.stats));
+                check_latency(
+                    &mut out,
+                    &format!("stages.{stage} ({})", h.hop.label()),
+                    bounds,
+                    Some(&h.stats),
+                );
             }
         }
         out
     }
 }
 
-fn check_latency(out: &mut Vec<Failure>, what: &str, bounds: &LatencyBounds, got: Option<&LatencyStats>) {
+fn check_latency(
+    out: &mut Vec<Failure>,
+    what: &str,
+    bounds: &LatencyBounds,
+    got: Option<&LatencyStats>,
+) {
     if bounds.is_empty() {
         return;
     }
@@ -259,7 +295,10 @@ mod tests {
             "stages: {ip_rcv: {p90_ns: 1}}",
             "delivred: 1",
         ] {
-            assert!(serde_norway::from_str::<Expect>(bad).is_err(), "{bad:?} accepted");
+            assert!(
+                serde_norway::from_str::<Expect>(bad).is_err(),
+                "{bad:?} accepted"
+            );
         }
     }
 }

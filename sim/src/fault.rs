@@ -65,7 +65,11 @@ pub enum Fault {
     },
     /// No AXI4-Lite read response within the completion timeout: the CPU got all ones, as on PCIe.
     #[error("cycle {cycle}: MMIO read at {offset:#06x} not answered within {timeout} cycles")]
-    MmioTimeout { cycle: Cycle, offset: u32, timeout: Cycle },
+    MmioTimeout {
+        cycle: Cycle,
+        offset: u32,
+        timeout: Cycle,
+    },
     /// A probe pulse that no frame in flight can explain (the NIC broke a probe-order rule).
     #[error("cycle {cycle}: probe {probe} with no frame in flight for it")]
     ProbeOrder { cycle: Cycle, probe: &'static str },

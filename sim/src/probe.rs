@@ -129,7 +129,10 @@ impl Probes {
 
     /// Frames between wire and write-back, or TX frames between posting and the wire.
     pub fn in_flight(&self) -> bool {
-        !self.rx_evt_wait.is_empty() || !self.rx_wb_wait.is_empty() || self.tx_posted != 0 || !self.tx_fifo.is_empty()
+        !self.rx_evt_wait.is_empty()
+            || !self.rx_wb_wait.is_empty()
+            || self.tx_posted != 0
+            || !self.tx_fifo.is_empty()
     }
 
     /// Samples the probe pulses of cycle `now`.
@@ -158,7 +161,11 @@ impl Probes {
             }
         }
         if pins.tx_dma_valid {
-            let id = self.tx_slot.get(pins.tx_dma_slot as usize).copied().flatten();
+            let id = self
+                .tx_slot
+                .get(pins.tx_dma_slot as usize)
+                .copied()
+                .flatten();
             if let Some(id) = id {
                 self.tx_posted -= 1;
                 self.stamp(id, Stage::TxDmaDone, now);
@@ -167,7 +174,11 @@ impl Probes {
         }
         if pins.tx_wb_valid {
             // The slot's frame is done with the ring: a later reuse of the slot posts a new one.
-            if let Some(id) = self.tx_slot.get_mut(pins.tx_wb_slot as usize).and_then(Option::take) {
+            if let Some(id) = self
+                .tx_slot
+                .get_mut(pins.tx_wb_slot as usize)
+                .and_then(Option::take)
+            {
                 self.stamp(id, Stage::TxWriteBack, now);
             }
         }

@@ -89,8 +89,17 @@ impl Report {
             }
         }
         let d = &i.host.driver;
-        let harvested: u64 = d.packets_per_poll.iter().enumerate().map(|(n, &polls)| n as u64 * polls).sum();
-        let packets_per_poll = if d.polls == 0 { 0.0 } else { harvested as f64 / d.polls as f64 };
+        let harvested: u64 = d
+            .packets_per_poll
+            .iter()
+            .enumerate()
+            .map(|(n, &polls)| n as u64 * polls)
+            .sum();
+        let packets_per_poll = if d.polls == 0 {
+            0.0
+        } else {
+            harvested as f64 / d.polls as f64
+        };
         Report {
             scenario: i.scenario.name.clone(),
             seed: i.scenario.seed,
@@ -151,14 +160,17 @@ pub fn receive_end_to_end(latency: &LatencyReport) -> Option<LatencyStats> {
 
 impl Report {
     pub fn to_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).expect("a report is plain data and always serialises");
+        let mut s = serde_json::to_string_pretty(self)
+            .expect("a report is plain data and always serialises");
         s.push('\n');
         s
     }
 
     pub fn to_text(&self) -> String {
         let mut o = String::new();
-        let clock = Clock { ps_per_cycle: self.ps_per_cycle };
+        let clock = Clock {
+            ps_per_cycle: self.ps_per_cycle,
+        };
         let mhz = 1e6 / self.ps_per_cycle as f64;
         // fmt::Write into a String cannot fail.
         let _ = writeln!(o, "nicsim report: {} (seed {})", self.scenario, self.seed);
@@ -183,7 +195,10 @@ impl Report {
         }
         let _ = writeln!(o, "\nNIC statistics (ethtool -S):");
         for (reg, v) in &self.nic_stats {
-            let name = ETHTOOL_NAMES.iter().find(|(r, _)| r == reg).map_or(reg.as_str(), |(_, n)| n);
+            let name = ETHTOOL_NAMES
+                .iter()
+                .find(|(r, _)| r == reg)
+                .map_or(reg.as_str(), |(_, n)| n);
             let _ = writeln!(o, "    {:<28}{v:>10}   ({reg})", format!("{name}:"));
         }
         let _ = writeln!(o, "\ndriver (ethtool -S):");
@@ -221,7 +236,9 @@ fn render_flat(o: &mut String, v: &serde_json::Value) {
 
 /// `/proc/net/snmp` layout: for each protocol, a line of counter names and a line of values.
 fn render_snmp(o: &mut String, stack: &serde_json::Value) {
-    let Some(protos) = stack.as_object() else { return };
+    let Some(protos) = stack.as_object() else {
+        return;
+    };
     let _ = writeln!(o, "\nstack counters (/proc/net/snmp):");
     for (proto, counters) in protos {
         match counters.as_object() {
@@ -242,8 +259,14 @@ fn render_snmp(o: &mut String, stack: &serde_json::Value) {
 /// `/proc/net/softnet_stat`) as its own table.
 fn render_cpus(o: &mut String, cpus: &serde_json::Value) {
     let Some(rows) = cpus.as_array() else { return };
-    let Some(first) = rows.first().and_then(|r| r.as_object()) else { return };
-    let table = |o: &mut String, title: &str, pick: &dyn Fn(&serde_json::Value) -> Option<serde_json::Map<String, serde_json::Value>>| {
+    let Some(first) = rows.first().and_then(|r| r.as_object()) else {
+        return;
+    };
+    let table = |o: &mut String,
+                 title: &str,
+                 pick: &dyn Fn(
+        &serde_json::Value,
+    ) -> Option<serde_json::Map<String, serde_json::Value>>| {
         let Some(cols) = pick(&rows[0]) else { return };
         let _ = writeln!(o, "\n{title}:");
         let names: Vec<String> = cols.keys().map(|k| format!("{k:>15}")).collect();
@@ -256,11 +279,18 @@ fn render_cpus(o: &mut String, cpus: &serde_json::Value) {
         }
     };
     table(o, "CPUs", &|r| {
-        r.as_object().map(|m| m.iter().filter(|(_, v)| !v.is_object()).map(|(k, v)| (k.clone(), v.clone())).collect())
+        r.as_object().map(|m| {
+            m.iter()
+                .filter(|(_, v)| !v.is_object())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        })
     });
     for (group, v) in first {
         if v.is_object() {
-            table(o, group, &|r| r.get(group).and_then(|g| g.as_object().cloned()));
+            table(o, group, &|r| {
+                r.get(group).and_then(|g| g.as_object().cloned())
+            });
         }
     }
 }
@@ -284,7 +314,11 @@ pub(crate) mod tests {
             .into_iter()
             .map(|(id, e2e)| FrameTimeline {
                 id,
-                stamps: vec![(Stage::WireStart, 0), (Stage::IpRcv, e2e / 10), (Stage::AppRead, e2e)],
+                stamps: vec![
+                    (Stage::WireStart, 0),
+                    (Stage::IpRcv, e2e / 10),
+                    (Stage::AppRead, e2e),
+                ],
                 outcome: Outcome::Delivered { port: 9 },
             })
             .collect();
@@ -299,7 +333,11 @@ pub(crate) mod tests {
             delivered: 2,
             consumed: 0,
             dropped: 2,
-            drops: [("socket_rcvbuf".to_owned(), 1), ("nic_crc_error".to_owned(), 1)].into(),
+            drops: [
+                ("socket_rcvbuf".to_owned(), 1),
+                ("nic_crc_error".to_owned(), 1),
+            ]
+            .into(),
             consumed_by: BTreeMap::new(),
             nic_stats: [("GPRC".to_owned(), 3), ("CRCERRS".to_owned(), 1)].into(),
             irqs: 2,

@@ -21,9 +21,11 @@ use crate::analysis::{self, FrameTimeline};
 use crate::expect::Failure;
 use crate::probe::{NicRecord, Trigger};
 use crate::report::{Report, ReportInputs};
-use crate::scenario::{self, Fault, Path as DocPath, Problem, Scenario, ScenarioError, TraceTrigger};
+use crate::scenario::{
+    self, Fault, Path as DocPath, Problem, Scenario, ScenarioError, TraceTrigger,
+};
 use crate::traffic;
-use crate::wave::{WaveConfig, WaveError, WaveWindow};
+use crate::wave::{WaveConfig, WaveError, WaveOutput, WaveWindow};
 use crate::wire::WireFault;
 use crate::world::{World, WorldConfig};
 
@@ -45,6 +47,8 @@ pub struct RunOptions {
 pub struct RunOutcome {
     pub report: Report,
     pub failures: Vec<Failure>,
+    /// The waveform written with `--wave`.
+    pub wave: Option<WaveOutput>,
 }
 
 /// Why a run could not produce a trustworthy report.
@@ -55,7 +59,10 @@ pub enum RunError {
     Input(#[from] ScenarioError),
     /// The output folder cannot be written.
     #[error("writing {}: {source}", path.display())]
-    Output { path: PathBuf, source: std::io::Error },
+    Output {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// Frames without exactly one terminal outcome: a bookkeeping bug in the NIC model or the host.
     #[error("BUG: conservation violated, {} frame(s) not accounted for exactly once:\n{}", .0.len(), list(.0))]
     Conservation(Vec<Unaccounted>),
@@ -64,7 +71,11 @@ pub enum RunError {
     Faults(Vec<crate::fault::Fault>),
     /// The system was still busy when the scenario's time ran out.
     #[error("not quiet after {cycles} cycles (run.timeout_ns = {timeout_ns}): {pending}")]
-    Timeout { cycles: Cycle, timeout_ns: u64, pending: String },
+    Timeout {
+        cycles: Cycle,
+        timeout_ns: u64,
+        pending: String,
+    },
     /// Per-frame records that cannot be analysed (see [`analysis::AnalysisError`]).
     #[error("BUG: analysing the run: {0}")]
     Analysis(#[from] analysis::AnalysisError),
@@ -74,7 +85,11 @@ pub enum RunError {
 }
 
 fn list<T: std::fmt::Display>(items: &[T]) -> String {
-    items.iter().map(|i| format!("  {i}")).collect::<Vec<_>>().join("\n")
+    items
+        .iter()
+        .map(|i| format!("  {i}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// A frame that did not end exactly once, and how far it got.
@@ -124,14 +139,29 @@ pub fn nic_statistics() -> Vec<StatRegister> {
         .collect();
     stats
         .iter()
-        .filter(|r| !(r.name.ends_with('H') && stats.iter().any(|l| l.offset + 4 == r.offset && l.name.ends_with('L'))))
+        .filter(|r| {
+            !(r.name.ends_with('H')
+                && stats
+                    .iter()
+                    .any(|l| l.offset + 4 == r.offset && l.name.ends_with('L')))
+        })
         .map(|r| {
             let high = r.name.strip_suffix('L').and_then(|base| {
-                stats.iter().find(|h| h.offset == r.offset + 4 && h.name.strip_suffix('H') == Some(base))
+                stats
+                    .iter()
+                    .find(|h| h.offset == r.offset + 4 && h.name.strip_suffix('H') == Some(base))
             });
             match high {
-                Some(h) => StatRegister { name: r.name[..r.name.len() - 1].to_owned(), offset: r.offset, high: Some(h.offset) },
-                None => StatRegister { name: r.name.to_owned(), offset: r.offset, high: None },
+                Some(h) => StatRegister {
+                    name: r.name[..r.name.len() - 1].to_owned(),
+                    offset: r.offset,
+                    high: Some(h.offset),
+                },
+                None => StatRegister {
+                    name: r.name.to_owned(),
+                    offset: r.offset,
+                    high: None,
+                },
             }
         })
         .collect()
@@ -177,11 +207,18 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
         let text = std::fs::read_to_string(path).unwrap_or_default();
         RunError::Input(scenario::located(&text, path, p))
     };
-    let clock = Clock { ps_per_cycle: scenario.nic.ps_per_cycle() };
-    let host_cfg = HostConfig { clock, ..scenario.host.clone() };
+    let clock = Clock {
+        ps_per_cycle: scenario.nic.ps_per_cycle(),
+    };
+    let host_cfg = HostConfig {
+        clock,
+        ..scenario.host.clone()
+    };
     let frames = traffic::plan(scenario).map_err(input)?;
-    std::fs::create_dir_all(&opts.out_dir)
-        .map_err(|source| RunError::Output { path: opts.out_dir.clone(), source })?;
+    std::fs::create_dir_all(&opts.out_dir).map_err(|source| RunError::Output {
+        path: opts.out_dir.clone(),
+        source,
+    })?;
 
     let mut world = World::new(WorldConfig {
         ps_per_cycle: clock.ps_per_cycle,
@@ -190,12 +227,19 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
         dma_write_latency_ns: scenario.bus.dma_write_latency_ns,
         pcie_one_way_ns: host_cfg.costs.pcie_one_way_ns,
         rx_fifo_bytes: None,
-        wave: opts.wave.then(|| wave_config(scenario, clock, opts.out_dir.join(WAVE_FST))),
+        wave: opts
+            .wave
+            .then(|| wave_config(scenario, clock, opts.out_dir.join(WAVE_FST))),
     })
     .map_err(|e| input(Problem::new(DocPath::default().key("bus"), e.to_string())))?;
-    let mut host = Host::new(host_cfg).map_err(|e| input(Problem::new(DocPath::default().key("host"), e.to_string())))?;
-    host.probe(&mut world)
-        .map_err(|e| input(Problem::new(DocPath::default().key("host"), format!("driver probe failed: {e}"))))?;
+    let mut host = Host::new(host_cfg)
+        .map_err(|e| input(Problem::new(DocPath::default().key("host"), e.to_string())))?;
+    host.probe(&mut world).map_err(|e| {
+        input(Problem::new(
+            DocPath::default().key("host"),
+            format!("driver probe failed: {e}"),
+        ))
+    })?;
 
     // Traffic times count from the moment the interface is up (probe done).
     let link_up = world.cycle();
@@ -230,12 +274,15 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
         nic_stats,
         host: &host_report,
         latency,
-        wave,
     });
     write(&opts.out_dir.join(REPORT_JSON), report.to_json())?;
     write(&opts.out_dir.join(REPORT_TXT), report.to_text())?;
     let failures = scenario.expect.check(&report);
-    Ok(RunOutcome { report, failures })
+    Ok(RunOutcome {
+        report,
+        failures,
+        wave,
+    })
 }
 
 /// Runs until every frame is on the wire and has ended, every delivered datagram has been read, and
@@ -254,7 +301,11 @@ fn settle(
         match pending(world, host, injected) {
             None => break,
             Some(what) if world.cycle() >= deadline => {
-                return Err(RunError::Timeout { cycles: world.cycle(), timeout_ns: scenario.run.timeout_ns, pending: what })
+                return Err(RunError::Timeout {
+                    cycles: world.cycle(),
+                    timeout_ns: scenario.run.timeout_ns,
+                    pending: what,
+                })
             }
             Some(_) => {
                 let until = (world.cycle() + drain).min(deadline.max(world.cycle() + 1));
@@ -270,7 +321,10 @@ fn settle(
 /// What the run is still waiting for, or `None` when it is done.
 fn pending(world: &World, host: &Host, injected: &[FrameId]) -> Option<String> {
     if world.rx_queued() > 0 {
-        return Some(format!("{} frame(s) not yet on the wire", world.rx_queued()));
+        return Some(format!(
+            "{} frame(s) not yet on the wire",
+            world.rx_queued()
+        ));
     }
     if !world.quiescent() {
         return Some("the NIC or a bus is busy".into());
@@ -289,12 +343,20 @@ fn pending(world: &World, host: &Host, injected: &[FrameId]) -> Option<String> {
         .collect();
     (!open.is_empty()).then(|| {
         let shown: Vec<String> = open.iter().take(8).map(ToString::to_string).collect();
-        format!("{} frame(s) not yet ended or read by the application (ids {}{})", open.len(), shown.join(", "), if open.len() > 8 { ", ..." } else { "" })
+        format!(
+            "{} frame(s) not yet ended or read by the application (ids {}{})",
+            open.len(),
+            shown.join(", "),
+            if open.len() > 8 { ", ..." } else { "" }
+        )
     })
 }
 
 fn write(path: &Path, contents: String) -> Result<(), RunError> {
-    std::fs::write(path, contents).map_err(|source| RunError::Output { path: path.to_owned(), source })
+    std::fs::write(path, contents).map_err(|source| RunError::Output {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// One timeline per frame (injected ones and those the host created), NIC and host stamps merged,
@@ -306,7 +368,12 @@ fn merge(
     host: &HostReport,
 ) -> Result<Vec<FrameTimeline>, RunError> {
     let wire: BTreeSet<FrameId> = injected.iter().copied().collect();
-    let ids: BTreeSet<FrameId> = wire.iter().chain(nic.keys()).chain(host.frames.keys()).copied().collect();
+    let ids: BTreeSet<FrameId> = wire
+        .iter()
+        .chain(nic.keys())
+        .chain(host.frames.keys())
+        .copied()
+        .collect();
     let mut timelines = Vec::with_capacity(ids.len());
     let mut lost = Vec::new();
     for id in ids {
@@ -320,12 +387,25 @@ fn merge(
             .and_then(|r| r.dropped.map(|(reason, c)| (Outcome::Dropped(reason), c)))
             .into_iter()
             .chain(h.and_then(|r| r.outcome))
-            .chain(host.conservation_errors.iter().filter(|e| e.id == id).map(|e| (e.second, e.at)))
+            .chain(
+                host.conservation_errors
+                    .iter()
+                    .filter(|e| e.id == id)
+                    .map(|e| (e.second, e.at)),
+            )
             .collect();
         match outcomes[..] {
-            [(outcome, _)] => timelines.push(FrameTimeline { id, stamps, outcome }),
+            [(outcome, _)] => timelines.push(FrameTimeline {
+                id,
+                stamps,
+                outcome,
+            }),
             [] if !wire.contains(&id) => {}
-            _ => lost.push(Unaccounted { id, last: stamps.iter().max_by_key(|&&(_, c)| c).copied(), outcomes }),
+            _ => lost.push(Unaccounted {
+                id,
+                last: stamps.iter().max_by_key(|&&(_, c)| c).copied(),
+                outcomes,
+            }),
         }
     }
     if lost.is_empty() {
@@ -343,7 +423,9 @@ mod tests {
     fn statistics_cover_the_counter_block_with_octet_pairs_joined() {
         let stats = nic_statistics();
         let names: Vec<&str> = stats.iter().map(|r| r.name.as_str()).collect();
-        for want in ["CRCERRS", "MPC", "GPRC", "GORC", "GOTC", "RNBC", "TPR", "FLTC"] {
+        for want in [
+            "CRCERRS", "MPC", "GPRC", "GORC", "GOTC", "RNBC", "TPR", "FLTC",
+        ] {
             assert!(names.contains(&want), "{want} missing from {names:?}");
         }
         assert!(!names.iter().any(|n| ["ICR", "GORCL", "GORCH"].contains(n)));

@@ -39,9 +39,17 @@ use units::Rate;
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
     #[error("{}: cannot read: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{}:{line}:{column}: {message}", path.display())]
-    Invalid { path: PathBuf, line: usize, column: usize, message: String },
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
 }
 
 /// A parsed and validated scenario.
@@ -99,7 +107,7 @@ impl NicConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct BusConfig {
     /// Size of host physical memory.
-    pub memory_bytes: u64,
+    pub memory_bytes: usize,
     /// AR handshake → first R beat: root complex + DRAM read, ~500 ns on PCIe Gen3 (Neugebauer et al.,
     /// SIGCOMM'18, Fig. 3).
     pub dma_read_latency_ns: u64,
@@ -109,7 +117,11 @@ pub struct BusConfig {
 
 impl Default for BusConfig {
     fn default() -> Self {
-        BusConfig { memory_bytes: 64 << 20, dma_read_latency_ns: 500, dma_write_latency_ns: 200 }
+        BusConfig {
+            memory_bytes: 64 << 20,
+            dma_read_latency_ns: 500,
+            dma_write_latency_ns: 200,
+        }
     }
 }
 
@@ -126,7 +138,10 @@ pub struct RunConfig {
 
 impl Default for RunConfig {
     fn default() -> Self {
-        RunConfig { drain_ns: 20_000, timeout_ns: 100_000_000 }
+        RunConfig {
+            drain_ns: 20_000,
+            timeout_ns: 100_000_000,
+        }
     }
 }
 
@@ -251,15 +266,20 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(at: Path, message: impl Into<String>) -> Problem {
-        Problem { at, message: message.into() }
+        Problem {
+            at,
+            message: message.into(),
+        }
     }
 }
 
 impl Scenario {
     /// Reads, parses and validates `path`.
     pub fn load(path: &FsPath) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ScenarioError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         Scenario::parse(&text, path)
     }
 
@@ -270,7 +290,12 @@ impl Scenario {
             let message = e.to_string();
             let suffix = format!(" at line {line} column {column}");
             let message = message.strip_suffix(&suffix).unwrap_or(&message).to_owned();
-            ScenarioError::Invalid { path: path.to_owned(), line, column, message }
+            ScenarioError::Invalid {
+                path: path.to_owned(),
+                line,
+                column,
+                message,
+            }
         })?;
         scenario.validate().map_err(|p| located(text, path, p))?;
         Ok(scenario)
@@ -280,7 +305,10 @@ impl Scenario {
     pub fn validate(&self) -> Result<(), Problem> {
         let root = Path::default();
         if self.name.is_empty()
-            || !self.name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
             || self.name.starts_with('.')
         {
             return Err(Problem::new(
@@ -288,14 +316,23 @@ impl Scenario {
                 format!("name `{}` must be non-empty and use only A-Z a-z 0-9 _ . - (it names the output folder)", self.name),
             ));
         }
-        if !(self.nic.clock_mhz.is_finite() && self.nic.clock_mhz > 0.0 && self.nic.ps_per_cycle() >= 1) {
+        if !(self.nic.clock_mhz.is_finite()
+            && self.nic.clock_mhz > 0.0
+            && self.nic.ps_per_cycle() >= 1)
+        {
             return Err(Problem::new(
                 root.key("nic").key("clock_mhz"),
-                format!("clock_mhz must be a positive frequency of at most 1e6 MHz, got {}", self.nic.clock_mhz),
+                format!(
+                    "clock_mhz must be a positive frequency of at most 1e6 MHz, got {}",
+                    self.nic.clock_mhz
+                ),
             ));
         }
         if self.run.timeout_ns == 0 {
-            return Err(Problem::new(root.key("run").key("timeout_ns"), "timeout_ns must be positive"));
+            return Err(Problem::new(
+                root.key("run").key("timeout_ns"),
+                "timeout_ns must be positive",
+            ));
         }
         self.validate_trace(root.clone().key("trace"))?;
         self.host.validate().map_err(|e| {
@@ -309,9 +346,17 @@ impl Scenario {
 impl Scenario {
     fn validate_trace(&self, at: Path) -> Result<(), Problem> {
         let t = &self.trace;
-        let window = [("start_ns", t.start_ns), ("stop_ns", t.stop_ns), ("marker_ns", t.marker_ns)];
+        let window = [
+            ("start_ns", t.start_ns),
+            ("stop_ns", t.stop_ns),
+            ("marker_ns", t.marker_ns),
+        ];
         let around = [("pre_ns", t.pre_ns), ("post_ns", t.post_ns)];
-        let (conflict, needs) = if t.trigger.is_some() { (&window[..], "a fixed window") } else { (&around[..], "`trigger`") };
+        let (conflict, needs) = if t.trigger.is_some() {
+            (&window[..], "a fixed window")
+        } else {
+            (&around[..], "`trigger`")
+        };
         if let Some((key, _)) = conflict.iter().find(|(_, v)| v.is_some()) {
             let why = if t.trigger.is_some() {
                 format!("`{key}` belongs to {needs}; a triggered window takes pre_ns/post_ns")
@@ -322,7 +367,10 @@ impl Scenario {
         }
         if let (Some(a), Some(b)) = (t.start_ns, t.stop_ns) {
             if a >= b {
-                return Err(Problem::new(at.key("stop_ns"), format!("stop_ns {b} must be after start_ns {a}")));
+                return Err(Problem::new(
+                    at.key("stop_ns"),
+                    format!("stop_ns {b} must be after start_ns {a}"),
+                ));
             }
         }
         Ok(())
@@ -358,20 +406,31 @@ mod tests {
 
     #[test]
     fn syntax_and_value_errors_carry_file_line_and_column() {
-        let e = parse("name: x\ntraffic:\n  - udp:\n      count: 3\n      dst_port: 9\n      rate: 5xx\n").unwrap_err();
-        assert!(e.starts_with("t.yaml:6:13: traffic[0].udp.rate: bad rate `5xx`"), "{e}");
+        let e = parse(
+            "name: x\ntraffic:\n  - udp:\n      count: 3\n      dst_port: 9\n      rate: 5xx\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("t.yaml:6:13: traffic[0].udp.rate: bad rate `5xx`"),
+            "{e}"
+        );
         let e = parse("name: x\nbogus: 1\n").unwrap_err();
         assert!(e.starts_with("t.yaml:2:1: unknown field `bogus`"), "{e}");
-        let e = parse("name: x\ntraffic:\n  - udp: {count: 1, dst_port: 9, dst_mac: \"zz\"}\n").unwrap_err();
+        let e = parse("name: x\ntraffic:\n  - udp: {count: 1, dst_port: 9, dst_mac: \"zz\"}\n")
+            .unwrap_err();
         assert!(e.starts_with("t.yaml:3:"), "{e}");
         assert!(e.contains("not a MAC address"), "{e}");
         let e = parse("name: x\ntraffic:\n  - tcp: {count: 1}\n").unwrap_err();
-        assert!(e.starts_with("t.yaml:3:5: traffic[0]: unknown variant `tcp`"), "{e}");
+        assert!(
+            e.starts_with("t.yaml:3:5: traffic[0]: unknown variant `tcp`"),
+            "{e}"
+        );
     }
 
     #[test]
     fn semantic_errors_are_located_at_the_offending_key() {
-        let e = parse("name: x\ntraffic:\n  - udp:\n      count: 0\n      dst_port: 9\n").unwrap_err();
+        let e =
+            parse("name: x\ntraffic:\n  - udp:\n      count: 0\n      dst_port: 9\n").unwrap_err();
         assert!(e.starts_with("t.yaml:4:14: traffic[0].udp.count:"), "{e}");
         let e = parse("name: \"a b\"\n").unwrap_err();
         assert!(e.starts_with("t.yaml:1:7: name:"), "{e}");

@@ -39,7 +39,9 @@ const UDP_FRAME_OVERHEAD: u64 = (HEADER_LEN + ipv4::HEADER_LEN + udp::HEADER_LEN
 /// Every frame of every flow, in the order they enter the wire (by `not_before`, then flow, then
 /// sequence), or the first flow that cannot be built, with where it is.
 pub fn plan(s: &Scenario) -> Result<Vec<PlannedFrame>, Problem> {
-    let clock = Clock { ps_per_cycle: s.nic.ps_per_cycle() };
+    let clock = Clock {
+        ps_per_cycle: s.nic.ps_per_cycle(),
+    };
     let mut rng = SplitMix64::new(s.seed);
     let mut frames = Vec::new();
     for (i, flow) in s.traffic.iter().enumerate() {
@@ -61,27 +63,42 @@ fn plan_udp(
     out: &mut Vec<PlannedFrame>,
 ) -> Result<(), Problem> {
     if f.count == 0 {
-        return Err(Problem::new(at.clone().key("count"), "count must be at least 1"));
+        return Err(Problem::new(
+            at.clone().key("count"),
+            "count must be at least 1",
+        ));
     }
-    let payload_len = match (f.size, f.payload_len) {
-        (Some(_), Some(_)) => {
-            return Err(Problem::new(at.clone().key("payload_len"), "give `size` or `payload_len`, not both"))
-        }
-        (Some(size), None) if size < MIN_WIRE_FRAME => {
-            return Err(Problem::new(
+    let payload_len =
+        match (f.size, f.payload_len) {
+            (Some(_), Some(_)) => {
+                return Err(Problem::new(
+                    at.clone().key("payload_len"),
+                    "give `size` or `payload_len`, not both",
+                ))
+            }
+            (Some(size), None) if size < MIN_WIRE_FRAME => return Err(Problem::new(
                 at.clone().key("size"),
-                format!("size {size} is below the {MIN_WIRE_FRAME}-byte minimum frame (FCS included)"),
+                format!(
+                    "size {size} is below the {MIN_WIRE_FRAME}-byte minimum frame (FCS included)"
+                ),
+            )),
+            // Below 64 B the frame is padded, so sizes up to 64 carry as much payload as fits.
+            (Some(size), None) => size.saturating_sub(UDP_FRAME_OVERHEAD),
+            (None, Some(len)) => len,
+            (None, None) => MIN_WIRE_FRAME - UDP_FRAME_OVERHEAD,
+        };
+    match (f.fault, f.every_nth) {
+        (_, Some(0)) => {
+            return Err(Problem::new(
+                at.clone().key("every_nth"),
+                "every_nth must be at least 1",
             ))
         }
-        // Below 64 B the frame is padded, so sizes up to 64 carry as much payload as fits.
-        (Some(size), None) => size.saturating_sub(UDP_FRAME_OVERHEAD),
-        (None, Some(len)) => len,
-        (None, None) => MIN_WIRE_FRAME - UDP_FRAME_OVERHEAD,
-    };
-    match (f.fault, f.every_nth) {
-        (_, Some(0)) => return Err(Problem::new(at.clone().key("every_nth"), "every_nth must be at least 1")),
         (Fault::None, Some(_)) => {
-            return Err(Problem::new(at.clone().key("every_nth"), "every_nth needs a `fault` to apply"))
+            return Err(Problem::new(
+                at.clone().key("every_nth"),
+                "every_nth needs a `fault` to apply",
+            ))
         }
         _ => {}
     }
@@ -101,16 +118,27 @@ fn plan_udp(
     let jitter_ps = f.jitter_ns.saturating_mul(1000);
     for seq in 0..f.count {
         // The IP id increments per datagram, as a Linux sender's does per socket.
-        let frame_spec = UdpFrameSpec { ip_id: seq as u16, ..spec.clone() };
+        let frame_spec = UdpFrameSpec {
+            ip_id: seq as u16,
+            ..spec.clone()
+        };
         let bytes = udp_frame(&frame_spec)
             .map_err(|e| Problem::new(at.clone(), format!("cannot build the datagram: {e}")))?;
         let wire_bytes = (bytes.len() + FCS_LEN) as u64;
         let offset = f.rate.offset_ps(seq, wire_bytes).unwrap_or(0);
-        let jitter = if jitter_ps == 0 { 0 } else { rng.next_u64() % jitter_ps.saturating_add(1) };
+        let jitter = if jitter_ps == 0 {
+            0
+        } else {
+            rng.next_u64() % jitter_ps.saturating_add(1)
+        };
         let ps = start_ps + offset + u128::from(jitter);
-        let not_before = u64::try_from(ps.div_ceil(u128::from(clock.ps_per_cycle))).map_err(|_| {
-            Problem::new(at.clone().key("rate"), "the flow runs past the end of representable time")
-        })?;
+        let not_before =
+            u64::try_from(ps.div_ceil(u128::from(clock.ps_per_cycle))).map_err(|_| {
+                Problem::new(
+                    at.clone().key("rate"),
+                    "the flow runs past the end of representable time",
+                )
+            })?;
         let faulty = f.every_nth.is_none_or(|n| (seq + 1) % n == 0);
         out.push(PlannedFrame {
             not_before,
@@ -159,9 +187,14 @@ mod tests {
 
     #[test]
     fn line_rate_frames_are_all_ready_at_the_start_and_sized_with_fcs() {
-        let f = plan_of("name: t\ntraffic:\n  - udp: {count: 3, size: 128, dst_port: 9, start_ns: 64}\n").unwrap();
+        let f = plan_of(
+            "name: t\ntraffic:\n  - udp: {count: 3, size: 128, dst_port: 9, start_ns: 64}\n",
+        )
+        .unwrap();
         assert_eq!(f.len(), 3);
-        assert!(f.iter().all(|f| f.not_before == 10 && f.bytes.len() == 124 && f.fault == Fault::None));
+        assert!(f
+            .iter()
+            .all(|f| f.not_before == 10 && f.bytes.len() == 124 && f.fault == Fault::None));
         assert_eq!(f.iter().map(|f| f.seq).collect::<Vec<_>>(), [0, 1, 2]);
     }
 
@@ -173,23 +206,37 @@ mod tests {
              - udp: {count: 2, rate: 1Mpps, start_ns: 100, dst_port: 7}\n",
         )
         .unwrap();
-        let order: Vec<(usize, u64, Cycle)> = f.iter().map(|f| (f.flow, f.seq, f.not_before)).collect();
+        let order: Vec<(usize, u64, Cycle)> =
+            f.iter().map(|f| (f.flow, f.seq, f.not_before)).collect();
         // Flow 1 from 100 ns every 1000 ns: 15.6 and 171.9 cycles, rounded up.
-        assert_eq!(order, [(0, 0, 0), (1, 0, 16), (0, 1, 105), (1, 1, 172), (0, 2, 210)]);
+        assert_eq!(
+            order,
+            [(0, 0, 0), (1, 0, 16), (0, 1, 105), (1, 1, 172), (0, 2, 210)]
+        );
     }
 
     #[test]
     fn faults_hit_every_nth_frame() {
-        let f = plan_of("name: t\ntraffic:\n  - udp: {count: 6, dst_port: 9, fault: bad_fcs, every_nth: 3}\n").unwrap();
-        let faulty: Vec<u64> = f.iter().filter(|f| f.fault == Fault::BadFcs).map(|f| f.seq).collect();
+        let f = plan_of(
+            "name: t\ntraffic:\n  - udp: {count: 6, dst_port: 9, fault: bad_fcs, every_nth: 3}\n",
+        )
+        .unwrap();
+        let faulty: Vec<u64> = f
+            .iter()
+            .filter(|f| f.fault == Fault::BadFcs)
+            .map(|f| f.seq)
+            .collect();
         assert_eq!(faulty, [2, 5]);
-        let f = plan_of("name: t\ntraffic:\n  - udp: {count: 2, dst_port: 9, fault: phy_error}\n").unwrap();
+        let f = plan_of("name: t\ntraffic:\n  - udp: {count: 2, dst_port: 9, fault: phy_error}\n")
+            .unwrap();
         assert!(f.iter().all(|f| f.fault == Fault::PhyError));
     }
 
     #[test]
     fn jitter_depends_only_on_the_seed() {
-        let yaml = |seed| format!("name: t\nseed: {seed}\ntraffic:\n  - udp: {{count: 50, dst_port: 9, rate: 1Mpps, jitter_ns: 500}}\n");
+        let yaml = |seed| {
+            format!("name: t\nseed: {seed}\ntraffic:\n  - udp: {{count: 50, dst_port: 9, rate: 1Mpps, jitter_ns: 500}}\n")
+        };
         let a = plan_of(&yaml(1)).unwrap();
         assert_eq!(a, plan_of(&yaml(1)).unwrap());
         assert_ne!(a, plan_of(&yaml(2)).unwrap());
@@ -205,10 +252,22 @@ mod tests {
         let cases = [
             ("{count: 0, dst_port: 9}", "traffic[0].udp.count"),
             ("{count: 1, dst_port: 9, size: 63}", "traffic[0].udp.size"),
-            ("{count: 1, dst_port: 9, size: 64, payload_len: 1}", "traffic[0].udp.payload_len"),
-            ("{count: 1, dst_port: 9, every_nth: 2}", "traffic[0].udp.every_nth"),
-            ("{count: 1, dst_port: 9, fault: bad_fcs, every_nth: 0}", "traffic[0].udp.every_nth"),
-            ("{count: 1, dst_port: 9, payload_len: 70000}", "traffic[0].udp"),
+            (
+                "{count: 1, dst_port: 9, size: 64, payload_len: 1}",
+                "traffic[0].udp.payload_len",
+            ),
+            (
+                "{count: 1, dst_port: 9, every_nth: 2}",
+                "traffic[0].udp.every_nth",
+            ),
+            (
+                "{count: 1, dst_port: 9, fault: bad_fcs, every_nth: 0}",
+                "traffic[0].udp.every_nth",
+            ),
+            (
+                "{count: 1, dst_port: 9, payload_len: 70000}",
+                "traffic[0].udp",
+            ),
         ];
         for (flow, at) in cases {
             let err = plan_of(&format!("name: t\ntraffic:\n  - udp: {flow}\n")).unwrap_err();
@@ -218,8 +277,14 @@ mod tests {
 
     #[test]
     fn default_addresses_target_the_host_from_the_link_partner() {
-        assert_eq!(peer_ip(Ipv4Addr::new(10, 0, 0, 1)), Ipv4Addr::new(10, 0, 0, 254));
-        assert_eq!(peer_ip(Ipv4Addr::new(10, 0, 0, 254)), Ipv4Addr::new(10, 0, 0, 253));
+        assert_eq!(
+            peer_ip(Ipv4Addr::new(10, 0, 0, 1)),
+            Ipv4Addr::new(10, 0, 0, 254)
+        );
+        assert_eq!(
+            peer_ip(Ipv4Addr::new(10, 0, 0, 254)),
+            Ipv4Addr::new(10, 0, 0, 253)
+        );
         let f = plan_of("name: t\ntraffic:\n  - udp: {count: 1, dst_port: 9}\n").unwrap();
         let host = host_driver::config::HostConfig::default();
         assert_eq!(&f[0].bytes[0..6], &host.mac.0);

@@ -38,7 +38,11 @@ pub enum WaveWindow {
         marker: Option<Cycle>,
     },
     /// From `pre` cycles before the trigger to `post` cycles after it, marker on the trigger.
-    Trigger { on: Trigger, pre: Cycle, post: Cycle },
+    Trigger {
+        on: Trigger,
+        pre: Cycle,
+        post: Cycle,
+    },
 }
 
 /// A finished waveform.
@@ -61,7 +65,10 @@ pub enum WaveError {
     #[error("wave: cannot read back FST {path}: {reason}")]
     ReadBack { path: PathBuf, reason: String },
     #[error("wave: cannot write GTKWave save file {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,7 +78,9 @@ enum State {
     /// Waiting for the trigger.
     Waiting,
     /// Recording `[start, end)`.
-    Open { start: Cycle },
+    Open {
+        start: Cycle,
+    },
     Done,
 }
 
@@ -179,10 +188,12 @@ impl Wave {
 
     fn open(&mut self, now: Cycle, model: &mut Model) -> Result<(), WaveError> {
         let path = &self.cfg.fst;
-        model.open_trace(&path.to_string_lossy()).map_err(|e| WaveError::Open {
-            path: path.clone(),
-            reason: e.what().to_string(),
-        })?;
+        model
+            .open_trace(&path.to_string_lossy())
+            .map_err(|e| WaveError::Open {
+                path: path.clone(),
+                reason: e.what().to_string(),
+            })?;
         self.state = State::Open { start: now };
         self.next_event = self.end;
         Ok(())
@@ -248,12 +259,14 @@ pub fn grouped_signals(fst: &Path) -> Result<Vec<(&'static str, Vec<TraceSignal>
         multi_thread: false,
         remove_scopes_with_empty_name: false,
     };
-    let header = wellen::viewers::read_header_from_file(fst, &opts).map_err(|e| WaveError::ReadBack {
-        path: fst.to_path_buf(),
-        reason: e.to_string(),
-    })?;
+    let header =
+        wellen::viewers::read_header_from_file(fst, &opts).map_err(|e| WaveError::ReadBack {
+            path: fst.to_path_buf(),
+            reason: e.to_string(),
+        })?;
     let h = &header.hierarchy;
-    let mut groups: Vec<(&'static str, Vec<TraceSignal>)> = GROUPS.iter().map(|g| (g.0, Vec::new())).collect();
+    let mut groups: Vec<(&'static str, Vec<TraceSignal>)> =
+        GROUPS.iter().map(|g| (g.0, Vec::new())).collect();
     let prefix = format!("{TOP_SCOPE}.");
     for var_ref in h.all_vars() {
         let var = &h[var_ref];
@@ -262,8 +275,12 @@ pub fn grouped_signals(fst: &Path) -> Result<Vec<(&'static str, Vec<TraceSignal>
             continue;
         };
         let group = match rest.split_once('.') {
-            Some((instance, _)) => GROUPS.iter().position(|g| g.1.iter().any(|b| instance.contains(b))),
-            None => GROUPS.iter().position(|g| g.2.iter().any(|p| rest.starts_with(p))),
+            Some((instance, _)) => GROUPS
+                .iter()
+                .position(|g| g.1.iter().any(|b| instance.contains(b))),
+            None => GROUPS
+                .iter()
+                .position(|g| g.2.iter().any(|p| rest.starts_with(p))),
         };
         let Some(group) = group else {
             continue;
@@ -279,7 +296,13 @@ pub fn grouped_signals(fst: &Path) -> Result<Vec<(&'static str, Vec<TraceSignal>
 }
 
 /// The GTKWave save file for the trace of cycles `[start, end)`.
-fn save_file(fst: &Path, start: Cycle, end: Cycle, marker: Option<Cycle>, ps_per_cycle: u64) -> Result<String, WaveError> {
+fn save_file(
+    fst: &Path,
+    start: Cycle,
+    end: Cycle,
+    marker: Option<Cycle>,
+    ps_per_cycle: u64,
+) -> Result<String, WaveError> {
     let groups = grouped_signals(fst)?;
     let mut s = String::new();
     let ps = |c: Cycle| c * ps_per_cycle;
@@ -287,7 +310,10 @@ fn save_file(fst: &Path, start: Cycle, end: Cycle, marker: Option<Cycle>, ps_per
     let span_ps = (ps(end - start)).max(1) as f64;
     let zoom = (1500.0 / span_ps).log2();
     let marker_ps = marker.map_or(-1, |m| ps(m) as i64);
-    let _ = writeln!(s, "[*] nicsim waveform: cycles [{start}, {end}), {ps_per_cycle} ps per cycle");
+    let _ = writeln!(
+        s,
+        "[*] nicsim waveform: cycles [{start}, {end}), {ps_per_cycle} ps per cycle"
+    );
     let _ = writeln!(s, "[dumpfile] \"{}\"", fst.display());
     let _ = writeln!(s, "[timestart] {}", ps(start));
     // Primary marker, then named markers A..Z (A also on the trigger so it survives moving the primary).

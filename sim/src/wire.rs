@@ -211,7 +211,8 @@ impl TxCapture {
             self.cur.clear();
         }
         let n = pins.m_axis_tx_tkeep.trailing_ones() as usize;
-        self.cur.extend_from_slice(&pins.m_axis_tx_tdata.to_le_bytes()[..n]);
+        self.cur
+            .extend_from_slice(&pins.m_axis_tx_tdata.to_le_bytes()[..n]);
         self.error |= pins.m_axis_tx_tuser;
         if pins.m_axis_tx_tlast {
             self.finish(now);
@@ -288,8 +289,15 @@ mod tests {
             }
             if valid {
                 let n = keep.trailing_ones() as usize;
-                assert_eq!(keep.count_ones() as usize, n, "tkeep is contiguous from lane 0");
-                out.last_mut().expect("a frame started").2.extend_from_slice(&data.to_le_bytes()[..n]);
+                assert_eq!(
+                    keep.count_ones() as usize,
+                    n,
+                    "tkeep is contiguous from lane 0"
+                );
+                out.last_mut()
+                    .expect("a frame started")
+                    .2
+                    .extend_from_slice(&data.to_le_bytes()[..n]);
             }
         }
         out
@@ -329,12 +337,18 @@ mod tests {
         for c in 0..12 {
             inj.tick(&mut pins, c);
             if pins.s_axis_rx_tvalid {
-                tuser_beats.push((pins.s_axis_rx_tlast, pins.s_axis_rx_tuser, pins.s_axis_rx_tkeep));
+                tuser_beats.push((
+                    pins.s_axis_rx_tlast,
+                    pins.s_axis_rx_tuser,
+                    pins.s_axis_rx_tkeep,
+                ));
             }
         }
         assert_eq!(tuser_beats.len(), 9);
         assert_eq!(tuser_beats[8], (true, true, 0b0001_1111));
-        assert!(tuser_beats[..8].iter().all(|&(l, u, k)| !l && !u && k == 0xFF));
+        assert!(tuser_beats[..8]
+            .iter()
+            .all(|&(l, u, k)| !l && !u && k == 0xFF));
 
         let good = fcs(b"abc");
         let mut inj = RxInjector::default();
@@ -364,7 +378,10 @@ mod tests {
             }
         }
         let f = &cap.frames()[0];
-        assert_eq!((f.id, f.start, f.end, f.fcs_ok, f.error), (Some(42), 100, 102, true, false));
+        assert_eq!(
+            (f.id, f.start, f.end, f.fcs_ok, f.error),
+            (Some(42), 100, 102, true, false)
+        );
         assert_eq!(f.bytes, b"hello, link partner");
     }
 }

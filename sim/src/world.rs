@@ -28,7 +28,10 @@ const fn parse_u32(s: &str) -> u32 {
     let mut i = 0;
     let mut v: u32 = 0;
     while i < b.len() {
-        assert!(b[i].is_ascii_digit(), "NICSIM_RX_FIFO_BYTES must be decimal");
+        assert!(
+            b[i].is_ascii_digit(),
+            "NICSIM_RX_FIFO_BYTES must be decimal"
+        );
         v = v * 10 + (b[i] - b'0') as u32;
         i += 1;
     }
@@ -177,7 +180,12 @@ impl World {
 
     /// Queues a frame (without FCS) for the wire, not before cycle `not_before`; the wire appends the
     /// FCS. Returns the frame's id.
-    pub fn inject(&mut self, frame_without_fcs: Vec<u8>, not_before: Cycle, fault: WireFault) -> FrameId {
+    pub fn inject(
+        &mut self,
+        frame_without_fcs: Vec<u8>,
+        not_before: Cycle,
+        fault: WireFault,
+    ) -> FrameId {
         let id = self.new_frame_id();
         self.rx.push(id, frame_without_fcs, not_before, fault);
         id
@@ -195,7 +203,8 @@ impl World {
             }
         }
         self.model.step(&mut self.pins);
-        self.axi.tick(&mut self.pins, now, &mut self.mem, &mut self.faults);
+        self.axi
+            .tick(&mut self.pins, now, &mut self.mem, &mut self.faults);
         self.mmio.tick(&mut self.pins, now, &mut self.faults);
         if let RxEvent::Start(id) = self.rx.tick(&mut self.pins, now) {
             self.probes.wire_start(id, now);
@@ -246,7 +255,11 @@ impl World {
     /// Nothing in flight: no frame waiting for or on the wire, none between the wire and its RX
     /// write-back or between TX posting and the wire, no DMA or MMIO transaction outstanding.
     pub fn quiescent(&self) -> bool {
-        self.rx.idle() && !self.probes.in_flight() && !self.tx.busy() && self.axi.idle() && self.mmio.idle()
+        self.rx.idle()
+            && !self.probes.in_flight()
+            && !self.tx.busy()
+            && self.axi.idle()
+            && self.mmio.idle()
     }
 
     /// Per-frame NIC stamps and NIC drop outcomes.

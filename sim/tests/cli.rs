@@ -20,7 +20,9 @@ fn stdout(o: &Output) -> String {
 }
 
 fn out_dir(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli").join(name);
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("cli")
+        .join(name);
     // A previous run's files must not satisfy this one's checks.
     let _ = std::fs::remove_dir_all(&d);
     d
@@ -42,7 +44,10 @@ fn check_reports_a_bad_value_at_the_value() {
     let o = nicsim(&["check", "tests/data/bad_value.yaml"]);
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
-    assert!(err.contains("tests/data/bad_value.yaml:7:13: traffic[0].udp.rate:"), "{err}");
+    assert!(
+        err.contains("tests/data/bad_value.yaml:7:13: traffic[0].udp.rate:"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -51,7 +56,9 @@ fn check_locates_errors_found_after_parsing() {
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(
-        err.contains("tests/data/bad_semantic.yaml:5:14: traffic[0].udp.count: count must be at least 1"),
+        err.contains(
+            "tests/data/bad_semantic.yaml:5:14: traffic[0].udp.count: count must be at least 1"
+        ),
         "{err}"
     );
 }
@@ -59,7 +66,8 @@ fn check_locates_errors_found_after_parsing() {
 #[test]
 fn check_accepts_every_shipped_scenario() {
     let mut args = vec!["check".to_owned()];
-    for e in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")).unwrap() {
+    for e in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")).unwrap()
+    {
         args.push(e.unwrap().path().to_string_lossy().into_owned());
     }
     assert!(args.len() > 1, "no scenarios found");
@@ -75,20 +83,32 @@ fn list_shows_each_scenario_with_its_description() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = stdout(&o);
     assert!(out.contains("udp_single.yaml"), "{out}");
-    assert!(out.lines().all(|l| l.split_whitespace().count() > 1), "a scenario without description:\n{out}");
+    assert!(
+        out.lines().all(|l| l.split_whitespace().count() > 1),
+        "a scenario without description:\n{out}"
+    );
 }
 
 #[test]
 fn a_missing_scenario_is_bad_input() {
     let o = nicsim(&["run", "tests/data/does_not_exist.yaml"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("does_not_exist.yaml: cannot read"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("does_not_exist.yaml: cannot read"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
 fn a_failed_expectation_exits_1_naming_expected_and_got() {
     let dir = out_dir("expect_fail");
-    let o = nicsim(&["run", "tests/data/expect_fail.yaml", "--out", dir.to_str().unwrap()]);
+    let o = nicsim(&[
+        "run",
+        "tests/data/expect_fail.yaml",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("delivered: expected 2, got 1"), "{err}");
@@ -99,9 +119,17 @@ fn a_failed_expectation_exits_1_naming_expected_and_got() {
 #[test]
 fn run_writes_reports_into_the_output_folder() {
     let dir = out_dir("udp_single");
-    let o = nicsim(&["run", "../scenarios/udp_single.yaml", "--out", dir.to_str().unwrap(), "--seed", "7"]);
+    let o = nicsim(&[
+        "run",
+        "../scenarios/udp_single.yaml",
+        "--out",
+        dir.to_str().unwrap(),
+        "--seed",
+        "7",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(json["seed"], 7);
     assert_eq!(json["delivered"], 1);
     assert!(stdout(&o).contains("expectations: all held"));

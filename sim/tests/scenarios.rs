@@ -9,8 +9,15 @@ use sim::scenario::Scenario;
 
 fn run_into(scenario: &Scenario, path: &Path, dir: PathBuf) -> (runner::RunOutcome, Vec<u8>) {
     let _ = std::fs::remove_dir_all(&dir);
-    let outcome = runner::run(scenario, path, &RunOptions { out_dir: dir.clone(), wave: false })
-        .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+    let outcome = runner::run(
+        scenario,
+        path,
+        &RunOptions {
+            out_dir: dir.clone(),
+            wave: false,
+        },
+    )
+    .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
     let json = std::fs::read(dir.join(runner::REPORT_JSON)).expect("report.json written");
     (outcome, json)
 }
@@ -18,19 +25,35 @@ fn run_into(scenario: &Scenario, path: &Path, dir: PathBuf) -> (runner::RunOutco
 #[rstest]
 fn scenario_runs_green_and_is_deterministic(#[files("../scenarios/*.yaml")] path: PathBuf) {
     let scenario = Scenario::load(&path).unwrap_or_else(|e| panic!("{e}"));
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("scenarios").join(&scenario.name);
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("scenarios")
+        .join(&scenario.name);
     let (first, json) = run_into(&scenario, &path, tmp.join("a"));
     assert!(
         first.failures.is_empty(),
         "{}: expectations failed:\n{}",
         path.display(),
-        first.failures.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+        first
+            .failures
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     let r = &first.report;
     assert!(r.injected > 0, "{}: no traffic", path.display());
     // Conservation: run() fails otherwise; the totals must agree with it.
-    assert_eq!(r.delivered + r.consumed + r.dropped, r.injected, "{}", path.display());
+    assert_eq!(
+        r.delivered + r.consumed + r.dropped,
+        r.injected,
+        "{}",
+        path.display()
+    );
     assert_eq!(r.drops.values().sum::<u64>(), r.dropped);
     let (_, again) = run_into(&scenario, &path, tmp.join("b"));
-    assert!(json == again, "{}: report.json differs between two runs", path.display());
+    assert!(
+        json == again,
+        "{}: report.json differs between two runs",
+        path.display()
+    );
 }

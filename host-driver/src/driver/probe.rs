@@ -41,7 +41,11 @@ pub fn probe(ctx: &mut Ctx, cfg: &HostConfig) -> Result<Adapter, ProbeError> {
     let rx_base = alloc_ring(ctx, cfg.rx_ring, "RX")?;
     let mut adapter = Adapter {
         rx: RxRing::new(Ring::new(rx_base, cfg.rx_ring), cfg.rx_refill_batch),
-        tx: TxRing::new(Ring::new(tx_base, cfg.tx_ring), cfg.tx_stop_threshold, cfg.tx_wake_threshold),
+        tx: TxRing::new(
+            Ring::new(tx_base, cfg.tx_ring),
+            cfg.tx_stop_threshold,
+            cfg.tx_wake_threshold,
+        ),
         napi: Napi::new(cfg.napi_weight),
         mode: cfg.napi_mode,
         stats: DriverStats {
@@ -82,7 +86,10 @@ fn reset_hw(ctx: &mut Ctx) -> Result<(), ProbeError> {
 fn set_mac(ctx: &mut Ctx, mac: MacAddr) {
     let m = mac.0;
     ctx.mmio_write(regs::RAL0, u32::from_le_bytes([m[0], m[1], m[2], m[3]]));
-    ctx.mmio_write(regs::RAH0, u32::from(u16::from_le_bytes([m[4], m[5]])) | regs::RAH_AV);
+    ctx.mmio_write(
+        regs::RAH0,
+        u32::from(u16::from_le_bytes([m[4], m[5]])) | regs::RAH_AV,
+    );
 }
 
 /// `e1000_set_rx_mode` → `e1000_hash_mc_addr` (multicast offset type 0: address bits 47:36) and the MTA write.

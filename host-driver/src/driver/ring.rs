@@ -51,7 +51,11 @@ impl Ring {
 
     /// `E1000_DESC_UNUSED`: slots the driver may still fill.
     pub fn unused(&self) -> u16 {
-        let gap = if self.next_to_clean > self.next_to_use { 0 } else { self.count };
+        let gap = if self.next_to_clean > self.next_to_use {
+            0
+        } else {
+            self.count
+        };
         gap + self.next_to_clean - self.next_to_use - 1
     }
 

@@ -78,7 +78,11 @@ impl Adapter {
             let frame = match self.take_rx_buffer(ctx, i, desc) {
                 Ok(f) => f,
                 Err(e) => {
-                    self.faults.push(DriverFault::Memory { what: "take RX buffer", slot: i, error: e });
+                    self.faults.push(DriverFault::Memory {
+                        what: "take RX buffer",
+                        slot: i,
+                        error: e,
+                    });
                     None
                 }
             };
@@ -107,7 +111,12 @@ impl Adapter {
 
     /// Unmaps and frees slot `i`'s buffer and clears the descriptor; returns the frame bytes, or None if the
     /// descriptor reports an error or a length no single buffer can hold.
-    fn take_rx_buffer(&mut self, ctx: &mut Ctx, i: u16, desc: RxDesc) -> Result<Option<Vec<u8>>, MemError> {
+    fn take_rx_buffer(
+        &mut self,
+        ctx: &mut Ctx,
+        i: u16,
+        desc: RxDesc,
+    ) -> Result<Option<Vec<u8>>, MemError> {
         let mem = ctx.plat.memory();
         mem.write_obj(self.rx.ring.desc_addr(i), &RxDesc::default())?;
         let Some(buf) = self.rx.buffers[usize::from(i)].take() else {
@@ -115,8 +124,14 @@ impl Adapter {
         };
         mem.unmap(buf, RX_BUFFER_SIZE, DmaDir::FromDevice)?;
         let len = usize::from(desc.length.get());
-        let good = desc.errors == 0 && desc.status & RXD_STAT_EOP != 0 && (1..=RX_BUFFER_SIZE).contains(&len);
-        let frame = if good { Some(mem.slice(buf, len)?.to_vec()) } else { None };
+        let good = desc.errors == 0
+            && desc.status & RXD_STAT_EOP != 0
+            && (1..=RX_BUFFER_SIZE).contains(&len);
+        let frame = if good {
+            Some(mem.slice(buf, len)?.to_vec())
+        } else {
+            None
+        };
         mem.free(buf)?;
         Ok(frame)
     }

@@ -127,11 +127,25 @@ impl Adapter {
             let cmd = TXD_CMD_IFCS | if last { TXD_CMD_EOP | TXD_CMD_RS } else { 0 };
             eop = self.tx.ring.take_next_to_use();
             let desc = TxDesc::new(dma + off as u64, piece as u16, cmd);
-            if let Err(error) = ctx.plat.memory().write_obj(self.tx.ring.desc_addr(eop), &desc) {
-                self.faults.push(DriverFault::Memory { what: "write TX descriptor", slot: eop, error });
+            if let Err(error) = ctx
+                .plat
+                .memory()
+                .write_obj(self.tx.ring.desc_addr(eop), &desc)
+            {
+                self.faults.push(DriverFault::Memory {
+                    what: "write TX descriptor",
+                    slot: eop,
+                    error,
+                });
             }
         }
-        self.tx.buffers[usize::from(first)] = Some(TxBuffer { dma, map_len, eop, id, len });
+        self.tx.buffers[usize::from(first)] = Some(TxBuffer {
+            dma,
+            map_len,
+            eop,
+            id,
+            len,
+        });
         ctx.stamp(id, Stage::StartXmit);
         ctx.plat.tx_frame_posted(eop, id);
         if self.tx.ring.unused() < self.tx.stop_threshold {
@@ -171,16 +185,31 @@ impl Adapter {
             loop {
                 let j = self.tx.ring.take_next_to_clean();
                 count += 1;
-                if let Err(error) = ctx.plat.memory().write_obj(self.tx.ring.desc_addr(j), &TxDesc::default()) {
-                    self.faults.push(DriverFault::Memory { what: "clear TX descriptor", slot: j, error });
+                if let Err(error) = ctx
+                    .plat
+                    .memory()
+                    .write_obj(self.tx.ring.desc_addr(j), &TxDesc::default())
+                {
+                    self.faults.push(DriverFault::Memory {
+                        what: "clear TX descriptor",
+                        slot: j,
+                        error,
+                    });
                 }
                 if j == buf.eop {
                     break;
                 }
             }
             let mem = ctx.plat.memory();
-            if let Err(error) = mem.unmap(buf.dma, buf.map_len, DmaDir::ToDevice).and_then(|_| mem.free(buf.dma)) {
-                self.faults.push(DriverFault::Memory { what: "unmap TX buffer", slot: i, error });
+            if let Err(error) = mem
+                .unmap(buf.dma, buf.map_len, DmaDir::ToDevice)
+                .and_then(|_| mem.free(buf.dma))
+            {
+                self.faults.push(DriverFault::Memory {
+                    what: "unmap TX buffer",
+                    slot: i,
+                    error,
+                });
             }
             self.stats.tx_packets += 1;
             self.stats.tx_bytes += buf.len as u64;
@@ -199,7 +228,9 @@ impl Adapter {
 fn map_frame(ctx: &mut Ctx, data: &[u8], map_len: usize) -> Result<u64, MemError> {
     let mem = ctx.plat.memory();
     let dma = mem.alloc(map_len, TX_MAP_GRANULE)?;
-    let mapped = mem.write(dma, data).and_then(|_| mem.map(dma, map_len, DmaDir::ToDevice));
+    let mapped = mem
+        .write(dma, data)
+        .and_then(|_| mem.map(dma, map_len, DmaDir::ToDevice));
     if let Err(e) = mapped {
         mem.free(dma)?;
         return Err(e);

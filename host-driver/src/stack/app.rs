@@ -46,10 +46,23 @@ pub struct AppCounters {
 
 #[derive(Debug)]
 enum Kind {
-    UdpSink { sock: SocketId, cfg: UdpSinkConfig },
-    UdpEcho { sock: SocketId },
-    UdpSend { sock: SocketId, cfg: UdpSendConfig, interval: Cycle },
-    Ping { ident: u16, cfg: PingConfig, interval: Cycle },
+    UdpSink {
+        sock: SocketId,
+        cfg: UdpSinkConfig,
+    },
+    UdpEcho {
+        sock: SocketId,
+    },
+    UdpSend {
+        sock: SocketId,
+        cfg: UdpSendConfig,
+        interval: Cycle,
+    },
+    Ping {
+        ident: u16,
+        cfg: PingConfig,
+        interval: Cycle,
+    },
 }
 
 /// One application process.
@@ -71,13 +84,18 @@ pub struct App {
 
 impl App {
     /// Starts application `index`: creates and binds its socket.
-    pub(super) fn start(stack: &mut Stack, index: usize, cfg: &AppConfig) -> Result<App, StackConfigError> {
+    pub(super) fn start(
+        stack: &mut Stack,
+        index: usize,
+        cfg: &AppConfig,
+    ) -> Result<App, StackConfigError> {
         let clock = stack.clock;
         let ns = |ns: u64| clock.ns_to_cycles(ns);
         let bind = |stack: &mut Stack, ip: Option<Ipv4Addr>, port: u16, rcvbuf: Option<usize>| {
-            let sock = stack
-                .sockets
-                .socket(rcvbuf.unwrap_or(stack.cfg.rmem_default), stack.cfg.wmem_default);
+            let sock = stack.sockets.socket(
+                rcvbuf.unwrap_or(stack.cfg.rmem_default),
+                stack.cfg.wmem_default,
+            );
             let addr = SocketAddrV4::new(ip.unwrap_or(Ipv4Addr::UNSPECIFIED), port);
             stack
                 .sockets
@@ -88,7 +106,13 @@ impl App {
         let (kind, wake) = match cfg {
             AppConfig::UdpSink(c) => {
                 let sock = bind(stack, c.bind, c.port, c.rcvbuf)?;
-                (Kind::UdpSink { sock, cfg: c.clone() }, Some(0))
+                (
+                    Kind::UdpSink {
+                        sock,
+                        cfg: c.clone(),
+                    },
+                    Some(0),
+                )
             }
             AppConfig::UdpEcho(c) => {
                 let sock = bind(stack, None, c.port, c.rcvbuf)?;
@@ -97,14 +121,22 @@ impl App {
             AppConfig::UdpSend(c) => {
                 let sock = bind(stack, None, c.src_port.unwrap_or(0), None)?;
                 stack.sockets.get_mut(sock).tos = c.tos;
-                let kind = Kind::UdpSend { sock, cfg: c.clone(), interval: ns(c.interval_ns) };
+                let kind = Kind::UdpSend {
+                    sock,
+                    cfg: c.clone(),
+                    interval: ns(c.interval_ns),
+                };
                 (kind, (c.count > 0).then(|| ns(c.start_ns)))
             }
             AppConfig::Ping(c) => {
                 let ident = u16::try_from(index + 1)
                     .map_err(|_| config_error(format!("apps[{index}]"), "too many applications"))?;
                 stack.ping_socket(ident);
-                let kind = Kind::Ping { ident, cfg: c.clone(), interval: ns(c.interval_ns) };
+                let kind = Kind::Ping {
+                    ident,
+                    cfg: c.clone(),
+                    interval: ns(c.interval_ns),
+                };
                 (kind, (c.count > 0).then(|| ns(c.start_ns)))
             }
         };
@@ -154,9 +186,10 @@ impl App {
         }
         match &self.kind {
             Kind::UdpSink { sock, cfg } => {
-                let (sock, cfg) = (*sock, cfg.clone());
-                self.read(stack, ctx, sock, cfg.read_batch, cfg.per_read_ns);
-                self.wake = match cfg.read_interval_ns {
+                let (sock, batch, per_read_ns, interval) =
+                    (*sock, cfg.read_batch, cfg.per_read_ns, cfg.read_interval_ns);
+                self.read(stack, ctx, sock, batch, per_read_ns);
+                self.wake = match interval {
                     Some(interval) => Some(ctx.now + ctx.clock.ns_to_cycles(interval)),
                     None => keep_reading(stack, sock, ctx.now),
                 };
@@ -168,22 +201,37 @@ impl App {
                 }
                 self.wake = keep_reading(stack, sock, ctx.now);
             }
-            Kind::UdpSend { sock, cfg, interval } => {
-                let (sock, dst, interval, count) =
-                    (*sock, SocketAddrV4::new(cfg.dst, cfg.port), *interval, cfg.count);
+            Kind::UdpSend {
+                sock,
+                cfg,
+                interval,
+            } => {
+                let (sock, dst, interval, count) = (
+                    *sock,
+                    SocketAddrV4::new(cfg.dst, cfg.port),
+                    *interval,
+                    cfg.count,
+                );
                 let payload: Vec<u8> = (0..cfg.size).map(|i| i as u8).collect();
                 self.send(stack, ctx, sock, dst, &payload);
-                self.wake = (self.sent + self.send_errors < count).then(|| ctx.now.max(self.wake.unwrap_or(0) + interval));
+                self.wake = (self.sent + self.send_errors < count)
+                    .then(|| ctx.now.max(self.wake.unwrap_or(0) + interval));
             }
-            Kind::Ping { ident, cfg, interval } => {
-                let (ident, dst, size, interval, count) = (*ident, cfg.dst, cfg.size, *interval, cfg.count);
+            Kind::Ping {
+                ident,
+                cfg,
+                interval,
+            } => {
+                let (ident, dst, size, interval, count) =
+                    (*ident, cfg.dst, cfg.size, *interval, cfg.count);
                 self.syscalls += 1;
                 let seq = (self.sent + self.send_errors) as u16;
                 match stack.ping_sendmsg(ctx, ident, seq, dst, size) {
                     Ok(()) => self.sent += 1,
                     Err(_) => self.send_errors += 1,
                 }
-                self.wake = (self.sent + self.send_errors < count).then(|| ctx.now.max(self.wake.unwrap_or(0) + interval));
+                self.wake = (self.sent + self.send_errors < count)
+                    .then(|| ctx.now.max(self.wake.unwrap_or(0) + interval));
             }
         }
     }
@@ -209,7 +257,14 @@ impl App {
         got
     }
 
-    fn send(&mut self, stack: &mut Stack, ctx: &mut Ctx, sock: SocketId, dst: SocketAddrV4, payload: &[u8]) {
+    fn send(
+        &mut self,
+        stack: &mut Stack,
+        ctx: &mut Ctx,
+        sock: SocketId,
+        dst: SocketAddrV4,
+        payload: &[u8],
+    ) {
         self.syscalls += 1;
         match stack.udp_sendto(ctx, sock, Some(dst), payload) {
             Ok(()) => self.sent += 1,
@@ -245,7 +300,9 @@ impl App {
             ping_replies: replies,
             rtt_min: ping.and_then(|p| p.rtt_min),
             rtt_max: ping.and_then(|p| p.rtt_max),
-            rtt_mean: ping.filter(|_| replies > 0).map(|p| p.rtt_sum as f64 / replies as f64),
+            rtt_mean: ping
+                .filter(|_| replies > 0)
+                .map(|p| p.rtt_sum as f64 / replies as f64),
         }
     }
 }

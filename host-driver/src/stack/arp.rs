@@ -39,7 +39,13 @@ impl Stack {
                 // The sender of a request to us is about to talk to us: create its entry.
                 self.neigh_update(ctx, arp.sender_ip, arp.sender_mac, for_us);
                 if for_us {
-                    self.arp_send(ctx, ArpOp::Reply, arp.sender_mac, arp.sender_ip, arp.sender_mac);
+                    self.arp_send(
+                        ctx,
+                        ArpOp::Reply,
+                        arp.sender_mac,
+                        arp.sender_ip,
+                        arp.sender_mac,
+                    );
                 }
             }
             ArpOp::Reply => {

@@ -28,7 +28,9 @@ impl Cidr {
     };
 
     pub fn mask(&self) -> u32 {
-        u32::MAX.checked_shl(32 - u32::from(self.prefix_len)).unwrap_or(0)
+        u32::MAX
+            .checked_shl(32 - u32::from(self.prefix_len))
+            .unwrap_or(0)
     }
 
     pub fn network(&self) -> Ipv4Addr {
@@ -494,7 +496,10 @@ impl AppConfig {
                     return Err(config_error(field("read_batch"), "must be at least 1"));
                 }
                 if c.read_interval_ns == Some(0) {
-                    return Err(config_error(field("read_interval_ns"), "must be at least 1"));
+                    return Err(config_error(
+                        field("read_interval_ns"),
+                        "must be at least 1",
+                    ));
                 }
             }
             AppConfig::UdpEcho(c) => {

@@ -25,8 +25,12 @@ impl Stack {
         }
         let repr = Ipv4Repr::parse(&p);
         let payload = p.payload();
-        let Ok(slices) = fragment_slices(payload.len(), self.cfg.mtu, repr.frag_offset, repr.more_frags)
-        else {
+        let Ok(slices) = fragment_slices(
+            payload.len(),
+            self.cfg.mtu,
+            repr.frag_offset,
+            repr.more_frags,
+        ) else {
             self.ip.frag_fails += 1;
             Stack::finish(ctx, skb, Outcome::Dropped(DropReason::PktTooBig));
             return Vec::new();
@@ -35,7 +39,8 @@ impl Stack {
         let mut out = Vec::with_capacity(slices.len());
         for f in slices {
             let piece = &payload[f.offset - base..f.offset - base + f.len];
-            let mut frag = Skb::with_headroom(ctx.plat.new_frame_id(), super::ipv4::TX_HEADROOM, piece);
+            let mut frag =
+                Skb::with_headroom(ctx.plat.new_frame_id(), super::ipv4::TX_HEADROOM, piece);
             ctx.stamp(frag.id, Stage::IpOutput);
             frag.copies += skb.copies;
             ctx.charge_copy(piece.len());

@@ -248,13 +248,16 @@ impl Stack {
             return;
         }
         let src = ip.src();
-        if src.is_unspecified() || src.is_broadcast() || src.is_multicast() || self.is_broadcast(src) {
+        if src.is_unspecified()
+            || src.is_broadcast()
+            || src.is_multicast()
+            || self.is_broadcast(src)
+        {
             return;
         }
         if ip.protocol() == protocol::ICMP {
-            let is_error = IcmpPacket::new_checked(ip.payload()).is_ok_and(|p| {
-                !matches!(p.icmp_type(), kind::ECHO_REQUEST | kind::ECHO_REPLY)
-            });
+            let is_error = IcmpPacket::new_checked(ip.payload())
+                .is_ok_and(|p| !matches!(p.icmp_type(), kind::ECHO_REQUEST | kind::ECHO_REPLY));
             if is_error {
                 return;
             }
@@ -271,12 +274,34 @@ impl Stack {
         let room = ERROR_MAX_LEN - crate::wire::ipv4::HEADER_LEN - crate::wire::icmp::HEADER_LEN;
         let original = &whole[..whole.len().min(room).min(ip.total_len())];
         let msg = match error {
-            IcmpError::PortUnreachable => IcmpRepr::DestUnreachable { code: unreach::PORT, next_hop_mtu: 0, original },
-            IcmpError::ProtocolUnreachable => IcmpRepr::DestUnreachable { code: UNREACH_PROTOCOL, next_hop_mtu: 0, original },
-            IcmpError::NetUnreachable => IcmpRepr::DestUnreachable { code: UNREACH_NET, next_hop_mtu: 0, original },
-            IcmpError::FragNeeded { mtu } => IcmpRepr::DestUnreachable { code: unreach::FRAG_NEEDED, next_hop_mtu: mtu, original },
-            IcmpError::TtlExceeded => IcmpRepr::TimeExceeded { code: exceeded::TTL, original },
-            IcmpError::ReassemblyTimeExceeded => IcmpRepr::TimeExceeded { code: exceeded::FRAGMENT_REASSEMBLY, original },
+            IcmpError::PortUnreachable => IcmpRepr::DestUnreachable {
+                code: unreach::PORT,
+                next_hop_mtu: 0,
+                original,
+            },
+            IcmpError::ProtocolUnreachable => IcmpRepr::DestUnreachable {
+                code: UNREACH_PROTOCOL,
+                next_hop_mtu: 0,
+                original,
+            },
+            IcmpError::NetUnreachable => IcmpRepr::DestUnreachable {
+                code: UNREACH_NET,
+                next_hop_mtu: 0,
+                original,
+            },
+            IcmpError::FragNeeded { mtu } => IcmpRepr::DestUnreachable {
+                code: unreach::FRAG_NEEDED,
+                next_hop_mtu: mtu,
+                original,
+            },
+            IcmpError::TtlExceeded => IcmpRepr::TimeExceeded {
+                code: exceeded::TTL,
+                original,
+            },
+            IcmpError::ReassemblyTimeExceeded => IcmpRepr::TimeExceeded {
+                code: exceeded::FRAGMENT_REASSEMBLY,
+                original,
+            },
         };
         let tos = (ip.tos() & 0x1e) | TOS_INTERNETCONTROL;
         self.icmp_push(ctx, &msg, src, tos);
@@ -292,8 +317,8 @@ impl Stack {
         self.ping_socks.get(&ident)
     }
 
-    /// `ping_v4_sendmsg`: an echo request with `size` data bytes to `dst`. The frame is stamped
-    /// [`Stage::SendTo`] when the system call enters.
+    /// `sendto` on a ping socket (`ping_v4_sendmsg`): an echo request with `size` data bytes to
+    /// `dst`. The frame is stamped [`Stage::SendTo`] when the system call enters.
     pub(super) fn ping_sendmsg(
         &mut self,
         ctx: &mut Ctx,
@@ -302,17 +327,22 @@ impl Stack {
         dst: Ipv4Addr,
         size: usize,
     ) -> Result<(), SocketError> {
+        let entered = ctx.now;
+        ctx.charge(ctx.costs.sendto_syscall_ns);
         let nh = self.route_output(dst)?;
         let data: Vec<u8> = (0..size).map(|i| i as u8).collect();
-        let msg = IcmpRepr::EchoRequest { ident, seq, data: &data };
+        let msg = IcmpRepr::EchoRequest {
+            ident,
+            seq,
+            data: &data,
+        };
         let mut bytes = vec![0; msg.buffer_len()];
         msg.emit(&mut bytes).map_err(|_| SocketError::MsgSize {
             len: size,
             max: crate::wire::ipv4::MAX_PACKET_LEN - 28,
         })?;
         let id = ctx.plat.new_frame_id();
-        ctx.stamp(id, Stage::SendTo);
-        ctx.charge(ctx.costs.sendto_syscall_ns);
+        ctx.trace.stamp(id, Stage::SendTo, entered);
         let skb = Skb::with_headroom(id, TX_HEADROOM, &bytes);
         ctx.charge_copy(bytes.len());
         if let Some(sock) = self.ping_socks.get_mut(&ident) {
@@ -345,7 +375,11 @@ mod tests {
         assert!(!l.global_allow(0));
         assert!(l.global_allow(sec / 10), "one credit after 100 ms");
         assert!(!l.global_allow(sec / 10));
-        assert_eq!((0..10).filter(|_| l.global_allow(10 * sec)).count(), 3, "capped at burst");
+        assert_eq!(
+            (0..10).filter(|_| l.global_allow(10 * sec)).count(),
+            3,
+            "capped at burst"
+        );
     }
 
     #[test]

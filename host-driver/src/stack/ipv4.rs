@@ -205,7 +205,13 @@ impl Stack {
 
     /// `__ip_local_out` → `ip_local_out`: prepends and checksums the IP header for `flow`
     /// (data starts at the transport header), runs LOCAL_OUT, then [`Stack::ip_output`].
-    pub(super) fn ip_local_out(&mut self, ctx: &mut Ctx, mut skb: Skb, flow: OutputFlow, nh: NextHop) {
+    pub(super) fn ip_local_out(
+        &mut self,
+        ctx: &mut Ctx,
+        mut skb: Skb,
+        flow: OutputFlow,
+        nh: NextHop,
+    ) {
         let repr = Ipv4Repr {
             src: flow.src,
             dst: flow.dst,

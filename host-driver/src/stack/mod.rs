@@ -32,8 +32,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-pub use self::config::{AppConfig, StackConfig, StackConfigError};
 use self::app::{App, AppCounters};
+pub use self::config::{AppConfig, StackConfig, StackConfigError};
 use self::ethernet::{LinkCounters, PacketType};
 use self::icmp::{IcmpCounters, IcmpRateLimit, PingSocket};
 use self::ipv4::{InetProtos, IpCounters};

@@ -122,14 +122,18 @@ impl Stack {
         let new = !self.neigh.entries.contains_key(&nexthop);
         let limit = self.neigh.unres_qlen_bytes;
         let retrans = self.neigh.retrans;
-        let n = self.neigh.entries.entry(nexthop).or_insert_with(|| Neighbour {
-            state: Nud::Incomplete {
-                probes: 1,
-                next_probe: ctx.now + retrans,
-            },
-            queue: VecDeque::new(),
-            queue_bytes: 0,
-        });
+        let n = self
+            .neigh
+            .entries
+            .entry(nexthop)
+            .or_insert_with(|| Neighbour {
+                state: Nud::Incomplete {
+                    probes: 1,
+                    next_probe: ctx.now + retrans,
+                },
+                queue: VecDeque::new(),
+                queue_bytes: 0,
+            });
         // __neigh_event_send: make room by dropping the oldest held packets.
         let mut dropped = Vec::new();
         while n.queue_bytes + skb.truesize() > limit {
@@ -150,7 +154,13 @@ impl Stack {
             Stack::finish(ctx, old, Outcome::Dropped(DropReason::NeighbourQueueFull));
         }
         if new {
-            self.arp_send(ctx, ArpOp::Request, MacAddr::BROADCAST, nexthop, MacAddr::ZERO);
+            self.arp_send(
+                ctx,
+                ArpOp::Request,
+                MacAddr::BROADCAST,
+                nexthop,
+                MacAddr::ZERO,
+            );
         }
     }
 

@@ -155,8 +155,21 @@ mod tests {
     use crate::wire::build::{udp_frame, Payload, UdpFrameSpec};
     use crate::wire::ethernet::MacAddr;
 
-    fn rule(hook: Hook, protocol: RuleProtocol, dport: Option<PortRange>, action: Verdict) -> RuleConfig {
-        RuleConfig { hook, protocol, src: None, dst: None, sport: None, dport, action }
+    fn rule(
+        hook: Hook,
+        protocol: RuleProtocol,
+        dport: Option<PortRange>,
+        action: Verdict,
+    ) -> RuleConfig {
+        RuleConfig {
+            hook,
+            protocol,
+            src: None,
+            dst: None,
+            sport: None,
+            dport,
+            action,
+        }
     }
 
     fn udp_flow(dport: u16) -> Flow {
@@ -178,26 +191,49 @@ mod tests {
     #[test]
     fn flow_reads_addresses_and_ports() {
         let f = udp_flow(53);
-        assert_eq!((f.src, f.dst, f.protocol, f.ports, f.len), (Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 1), 17, Some((1000, 53)), 38));
+        assert_eq!(
+            (f.src, f.dst, f.protocol, f.ports, f.len),
+            (
+                Ipv4Addr::new(10, 0, 0, 2),
+                Ipv4Addr::new(10, 0, 0, 1),
+                17,
+                Some((1000, 53)),
+                38
+            )
+        );
     }
 
     #[test]
     fn first_match_decides_and_counts() {
         let mut nf = Netfilter::new(&[
-            rule(Hook::Input, RuleProtocol::Udp, Some(PortRange { lo: 50, hi: 60 }), Verdict::Drop),
+            rule(
+                Hook::Input,
+                RuleProtocol::Udp,
+                Some(PortRange { lo: 50, hi: 60 }),
+                Verdict::Drop,
+            ),
             rule(Hook::Input, RuleProtocol::Any, None, Verdict::Accept),
         ]);
         assert!(nf.active(Hook::Input) && !nf.active(Hook::Output));
         assert_eq!(nf.verdict(Hook::Input, &udp_flow(53)), Verdict::Drop);
         assert_eq!(nf.verdict(Hook::Input, &udp_flow(80)), Verdict::Accept);
-        assert_eq!(nf.verdict(Hook::Prerouting, &udp_flow(53)), Verdict::Accept, "policy");
+        assert_eq!(
+            nf.verdict(Hook::Prerouting, &udp_flow(53)),
+            Verdict::Accept,
+            "policy"
+        );
         let c = nf.counters();
         assert_eq!((c[0].packets, c[0].bytes, c[1].packets), (1, 38, 1));
     }
 
     #[test]
     fn port_rules_do_not_match_portless_packets() {
-        let mut nf = Netfilter::new(&[rule(Hook::Input, RuleProtocol::Udp, Some(PortRange { lo: 53, hi: 53 }), Verdict::Drop)]);
+        let mut nf = Netfilter::new(&[rule(
+            Hook::Input,
+            RuleProtocol::Udp,
+            Some(PortRange { lo: 53, hi: 53 }),
+            Verdict::Drop,
+        )]);
         let mut f = udp_flow(53);
         f.ports = None;
         assert_eq!(nf.verdict(Hook::Input, &f), Verdict::Accept);

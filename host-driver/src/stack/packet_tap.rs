@@ -121,7 +121,12 @@ mod tests {
     use super::*;
 
     fn tap(ethertype: Option<u16>, snaplen: usize, ring_frames: usize) -> PacketTap {
-        PacketTap::new(&TapConfig { name: "t".into(), ethertype, snaplen, ring_frames })
+        PacketTap::new(&TapConfig {
+            name: "t".into(),
+            ethertype,
+            snaplen,
+            ring_frames,
+        })
     }
 
     #[test]
@@ -133,8 +138,21 @@ mod tests {
         assert_eq!(t.capture(7, skb.clone_skb(), Direction::Rx), 0);
         assert_eq!((t.counters().packets, t.counters().drops), (2, 1));
         let recs = t.drain();
-        assert_eq!(recs[0], TapRecord { at: 5, id: 1, direction: Direction::Rx, len: 10, data: vec![0, 1, 2, 3] });
-        assert_eq!(t.capture(8, skb.clone_skb(), Direction::Tx), 4, "drained ring accepts again");
+        assert_eq!(
+            recs[0],
+            TapRecord {
+                at: 5,
+                id: 1,
+                direction: Direction::Rx,
+                len: 10,
+                data: vec![0, 1, 2, 3]
+            }
+        );
+        assert_eq!(
+            t.capture(8, skb.clone_skb(), Direction::Tx),
+            4,
+            "drained ring accepts again"
+        );
     }
 
     #[test]

@@ -116,7 +116,12 @@ mod tests {
         assert_eq!(q.enqueue(skb(3, 0x10)).unwrap_err().id, 3);
         assert_eq!(
             q.counters(),
-            QdiscCounters { enqueued: 2, sent: 0, dropped: 1, backlog_max: 2 }
+            QdiscCounters {
+                enqueued: 2,
+                sent: 0,
+                dropped: 1,
+                backlog_max: 2
+            }
         );
     }
 }

@@ -170,7 +170,8 @@ impl Stack {
     /// that arrived last, whose id the datagram keeps.
     fn ip_frag_reasm(&mut self, ctx: &mut Ctx, q: FragQueue, completing: usize) -> Option<Skb> {
         let first = q.frags.first()?;
-        let Ok(head) = Ipv4Packet::new_checked(first.skb.data()).map(|p| Ipv4Repr::parse(&p)) else {
+        let Ok(head) = Ipv4Packet::new_checked(first.skb.data()).map(|p| Ipv4Repr::parse(&p))
+        else {
             self.ip.reasm_fails += 1;
             for f in q.frags {
                 Stack::finish(ctx, f.skb, Outcome::Dropped(DropReason::ReassemblyInvalid));
@@ -193,7 +194,9 @@ impl Stack {
             return None;
         }
         for f in &q.frags {
-            let data = Ipv4Packet::new_checked(f.skb.data()).map(|p| p.payload()).unwrap_or_default();
+            let data = Ipv4Packet::new_checked(f.skb.data())
+                .map(|p| p.payload())
+                .unwrap_or_default();
             let piece = &data[..(f.end - f.offset).min(data.len())];
             let at = ipv4::HEADER_LEN + f.offset;
             bytes[at..at + piece.len()].copy_from_slice(piece);
@@ -201,7 +204,12 @@ impl Stack {
         let mut frags = q.frags;
         let last = frags.remove(completing).skb;
         let mut whole = Skb::with_headroom(last.id, last.headroom(), &bytes);
-        whole.copies = frags.iter().map(|f| f.skb.copies).chain([last.copies]).max().unwrap_or(0);
+        whole.copies = frags
+            .iter()
+            .map(|f| f.skb.copies)
+            .chain([last.copies])
+            .max()
+            .unwrap_or(0);
         whole.pkt_type = last.pkt_type;
         whole.protocol = last.protocol;
         whole.reset_network_header();

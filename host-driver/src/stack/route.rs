@@ -107,8 +107,14 @@ mod tests {
             cidr("10.0.0.1/24"),
             Some(ip("10.0.0.254")),
             &[
-                RouteConfig { dst: cidr("192.168.0.0/16"), via: Some(ip("10.0.0.2")) },
-                RouteConfig { dst: cidr("192.168.7.0/24"), via: Some(ip("10.0.0.3")) },
+                RouteConfig {
+                    dst: cidr("192.168.0.0/16"),
+                    via: Some(ip("10.0.0.2")),
+                },
+                RouteConfig {
+                    dst: cidr("192.168.7.0/24"),
+                    via: Some(ip("10.0.0.3")),
+                },
             ],
         )
         .unwrap();
@@ -133,7 +139,10 @@ mod tests {
         let e = RouteTable::new(
             cidr("10.0.0.1/24"),
             None,
-            &[RouteConfig { dst: cidr("1.0.0.0/8"), via: Some(ip("9.9.9.9")) }],
+            &[RouteConfig {
+                dst: cidr("1.0.0.0/8"),
+                via: Some(ip("9.9.9.9")),
+            }],
         )
         .unwrap_err();
         assert_eq!(e.field, "routes[0].via");

@@ -277,7 +277,10 @@ mod tests {
     }
 
     fn dgram(id: u64, len: usize) -> Datagram {
-        Datagram { skb: Skb::from_dma(id, vec![0; len]), from: sa("10.0.0.2:1000") }
+        Datagram {
+            skb: Skb::from_dma(id, vec![0; len]),
+            from: sa("10.0.0.2:1000"),
+        }
     }
 
     #[test]
@@ -291,11 +294,17 @@ mod tests {
         let any54 = t.socket(1000, 1000);
         assert_eq!(
             t.bind(any54, sa("0.0.0.0:54")),
-            Err(SocketError::AddrInUse { addr: sa("0.0.0.0:54") })
+            Err(SocketError::AddrInUse {
+                addr: sa("0.0.0.0:54")
+            })
         );
         assert_eq!(t.lookup(sa("10.0.0.9:1"), sa("10.0.0.1:53")), Some(any));
         assert_eq!(t.lookup(sa("10.0.0.2:1000"), sa("10.0.0.1:54")), Some(conn));
-        assert_eq!(t.lookup(sa("10.0.0.3:1000"), sa("10.0.0.1:54")), None, "wrong peer");
+        assert_eq!(
+            t.lookup(sa("10.0.0.3:1000"), sa("10.0.0.1:54")),
+            None,
+            "wrong peer"
+        );
         assert_eq!(t.lookup(sa("10.0.0.2:1000"), sa("10.0.0.1:55")), None);
     }
 
@@ -307,8 +316,17 @@ mod tests {
         let c = t.socket(1, 1);
         t.autobind(a).unwrap();
         t.autobind(b).unwrap();
-        assert_eq!((t.get(a).local.port(), t.get(b).local.port()), (40000, 40001));
-        assert_eq!(t.autobind(c), Err(SocketError::NoEphemeralPort { lo: 40000, hi: 40001 }));
+        assert_eq!(
+            (t.get(a).local.port(), t.get(b).local.port()),
+            (40000, 40001)
+        );
+        assert_eq!(
+            t.autobind(c),
+            Err(SocketError::NoEphemeralPort {
+                lo: 40000,
+                hi: 40001
+            })
+        );
         t.autobind(a).unwrap();
         assert_eq!(t.get(a).local.port(), 40000, "already bound: unchanged");
     }

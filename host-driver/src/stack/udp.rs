@@ -58,7 +58,11 @@ impl Stack {
             return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::IpHeaderInvalid));
         };
         let (len, ports, csum_ok) = match UdpPacket::new_checked(skb.data()) {
-            Ok(u) => (u.len(), UdpRepr::parse(&u), u.verify_checksum(src_ip, dst_ip)),
+            Ok(u) => (
+                u.len(),
+                UdpRepr::parse(&u),
+                u.verify_checksum(src_ip, dst_ip),
+            ),
             Err(_) => {
                 // short_packet
                 self.udp.in_errors += 1;
@@ -106,7 +110,12 @@ impl Stack {
 
     /// `udp_recvmsg` for up to `batch` datagrams (`recvmmsg`): each is copied to user space,
     /// stamped [`Stage::AppRead`] and ends [`Outcome::Delivered`].
-    pub(super) fn udp_recvmsg(&mut self, ctx: &mut Ctx, sock: SocketId, batch: usize) -> Vec<Received> {
+    pub(super) fn udp_recvmsg(
+        &mut self,
+        ctx: &mut Ctx,
+        sock: SocketId,
+        batch: usize,
+    ) -> Vec<Received> {
         let port = self.sockets.get(sock).local.port();
         let mut out = Vec::new();
         while out.len() < batch {
@@ -128,8 +137,8 @@ impl Stack {
         out
     }
 
-    /// `sendto` on a UDP socket: the system call (stamped [`Stage::SendTo`] on the new frame),
-    /// then `udp_sendmsg`. `dst` of `None` uses the connected peer.
+    /// `sendto` on a UDP socket: the system call (its entry stamped [`Stage::SendTo`] on the new
+    /// frame), then `udp_sendmsg`. `dst` of `None` uses the connected peer.
     pub(super) fn udp_sendto(
         &mut self,
         ctx: &mut Ctx,
@@ -137,6 +146,9 @@ impl Stack {
         dst: Option<SocketAddrV4>,
         payload: &[u8],
     ) -> Result<(), SocketError> {
+        // The system call is paid whether or not it succeeds; the frame's SendTo stamp is its entry.
+        let entered = ctx.now;
+        ctx.charge(ctx.costs.sendto_syscall_ns);
         let dst = dst
             .or(self.sockets.get(sock).remote)
             .ok_or(SocketError::DestAddrRequired)?;
@@ -158,20 +170,22 @@ impl Stack {
                 sndbuf: s.sndbuf,
             });
         }
-        let id = ctx.plat.new_frame_id();
-        ctx.stamp(id, Stage::SendTo);
-        ctx.charge(ctx.costs.sendto_syscall_ns + ctx.costs.udp_sendmsg_ns);
-        // ip_make_skb + copy_from_user.
-        let mut skb = Skb::with_headroom(id, TX_HEADROOM, payload);
-        ctx.charge_copy(payload.len());
-        skb.set_owner_w(s.wmem());
         let repr = UdpRepr {
             src_port: s.local.port(),
             dst_port: dst.port(),
         };
         let tos = s.tos;
+        let id = ctx.plat.new_frame_id();
+        ctx.trace.stamp(id, Stage::SendTo, entered);
+        ctx.charge(ctx.costs.udp_sendmsg_ns);
+        // ip_make_skb + copy_from_user, then udp_send_skb writes the header.
+        let mut skb = Skb::with_headroom(id, TX_HEADROOM, payload);
+        ctx.charge_copy(payload.len());
+        skb.set_owner_w(s.wmem());
         skb.push(udp::HEADER_LEN);
         if repr.emit(skb.data_mut(), src_ip, *dst.ip()).is_err() {
+            // The length was checked above; only a broken invariant gets here.
+            Stack::finish(ctx, skb, Outcome::Dropped(DropReason::PktTooBig));
             return Err(SocketError::MsgSize {
                 len: payload.len(),
                 max: MAX_PAYLOAD,

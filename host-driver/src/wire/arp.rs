@@ -46,7 +46,11 @@ impl<'a> ArpPacket<'a> {
     pub fn new_checked(bytes: &'a [u8]) -> Result<ArpPacket<'a>, WireError> {
         const WHAT: &str = "arp";
         let (hdr, _) = header::<ArpHdr>(WHAT, bytes)?;
-        let bad = |field, value: u32| WireError::BadField { what: WHAT, field, value };
+        let bad = |field, value: u32| WireError::BadField {
+            what: WHAT,
+            field,
+            value,
+        };
         if hdr.htype.get() != HTYPE_ETHERNET {
             return Err(bad("hardware type", hdr.htype.get().into()));
         }

@@ -192,7 +192,12 @@ pub fn arp_request(src_mac: MacAddr, src_ip: Ipv4Addr, target_ip: Ipv4Addr) -> V
 }
 
 /// "`src_ip` is at `src_mac`", unicast to the asker.
-pub fn arp_reply(src_mac: MacAddr, src_ip: Ipv4Addr, dst_mac: MacAddr, dst_ip: Ipv4Addr) -> Vec<u8> {
+pub fn arp_reply(
+    src_mac: MacAddr,
+    src_ip: Ipv4Addr,
+    dst_mac: MacAddr,
+    dst_ip: Ipv4Addr,
+) -> Vec<u8> {
     arp_frame(
         dst_mac,
         ArpRepr {
@@ -209,9 +214,17 @@ pub fn arp_reply(src_mac: MacAddr, src_ip: Ipv4Addr, dst_mac: MacAddr, dst_ip: I
 pub fn icmp_echo(spec: &IcmpEchoSpec) -> Result<Vec<u8>, WireError> {
     let data = spec.payload.bytes();
     let icmp = if spec.reply {
-        IcmpRepr::EchoReply { ident: spec.ident, seq: spec.seq, data: &data }
+        IcmpRepr::EchoReply {
+            ident: spec.ident,
+            seq: spec.seq,
+            data: &data,
+        }
     } else {
-        IcmpRepr::EchoRequest { ident: spec.ident, seq: spec.seq, data: &data }
+        IcmpRepr::EchoRequest {
+            ident: spec.ident,
+            seq: spec.seq,
+            data: &data,
+        }
     };
     let mut message = vec![0; icmp.buffer_len()];
     icmp.emit(&mut message)?;
@@ -273,12 +286,18 @@ mod tests {
             panic!("not ipv4")
         };
         let h = ip.header();
-        assert_eq!((h.source(), h.destination(), h.ttl(), h.identification()), (IP_A.octets(), IP_B.octets(), 64, 77));
+        assert_eq!(
+            (h.source(), h.destination(), h.ttl(), h.identification()),
+            (IP_A.octets(), IP_B.octets(), 64, 77)
+        );
         assert_eq!(h.header_checksum(), h.to_header().calc_header_checksum());
         let Some(TransportSlice::Udp(u)) = p.transport else {
             panic!("not udp")
         };
-        assert_eq!((u.source_port(), u.destination_port(), u.length()), (4000, 9, 108));
+        assert_eq!(
+            (u.source_port(), u.destination_port(), u.length()),
+            (4000, 9, 108)
+        );
         let expected = u
             .to_header()
             .calc_checksum_ipv4(&h.to_header(), u.payload())
@@ -362,7 +381,10 @@ mod tests {
             icmp.icmp_type(),
             etherparse::Icmpv4Type::EchoRequest(etherparse::IcmpEchoHeader { id: 0x99, seq: 3 })
         );
-        assert_eq!(icmp.checksum(), icmp.header().icmp_type.calc_checksum(icmp.payload()));
+        assert_eq!(
+            icmp.checksum(),
+            icmp.header().icmp_type.calc_checksum(icmp.payload())
+        );
     }
 
     #[test]

@@ -97,7 +97,11 @@ mod tests {
         let whole = internet_checksum(&data);
         for split in [1, 3, 7, 100, 199] {
             let (a, b) = data.split_at(split);
-            assert_eq!(Checksum::new().add_bytes(a).add_bytes(b).finish(), whole, "split {split}");
+            assert_eq!(
+                Checksum::new().add_bytes(a).add_bytes(b).finish(),
+                whole,
+                "split {split}"
+            );
         }
         let three = Checksum::new()
             .add_bytes(&data[..5])

@@ -221,7 +221,12 @@ mod tests {
         let m: MacAddr = "02:00:0a:ff:00:01".parse().unwrap();
         assert_eq!(m, MacAddr([2, 0, 0x0a, 0xff, 0, 1]));
         assert_eq!(m.to_string(), "02:00:0a:ff:00:01");
-        for bad in ["02:00:0a:ff:00", "02:00:0a:ff:00:01:02", "zz:00:00:00:00:00", "020:0:0:0:0:0"] {
+        for bad in [
+            "02:00:0a:ff:00",
+            "02:00:0a:ff:00:01:02",
+            "zz:00:00:00:00:00",
+            "020:0:0:0:0:0",
+        ] {
             assert!(bad.parse::<MacAddr>().is_err(), "{bad}");
         }
     }

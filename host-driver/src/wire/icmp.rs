@@ -80,12 +80,30 @@ impl<'a> IcmpPacket<'a> {
 /// its payload, as RFC 792 requires errors to quote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IcmpRepr<'a> {
-    EchoRequest { ident: u16, seq: u16, data: &'a [u8] },
-    EchoReply { ident: u16, seq: u16, data: &'a [u8] },
-    DestUnreachable { code: u8, next_hop_mtu: u16, original: &'a [u8] },
-    TimeExceeded { code: u8, original: &'a [u8] },
+    EchoRequest {
+        ident: u16,
+        seq: u16,
+        data: &'a [u8],
+    },
+    EchoReply {
+        ident: u16,
+        seq: u16,
+        data: &'a [u8],
+    },
+    DestUnreachable {
+        code: u8,
+        next_hop_mtu: u16,
+        original: &'a [u8],
+    },
+    TimeExceeded {
+        code: u8,
+        original: &'a [u8],
+    },
     /// A type the stack does not act on (`icmp_discard`).
-    Other { icmp_type: u8, code: u8 },
+    Other {
+        icmp_type: u8,
+        code: u8,
+    },
 }
 
 impl<'a> IcmpRepr<'a> {
@@ -94,15 +112,29 @@ impl<'a> IcmpRepr<'a> {
         let hi = u16::from_be_bytes([r[0], r[1]]);
         let lo = u16::from_be_bytes([r[2], r[3]]);
         match p.icmp_type() {
-            kind::ECHO_REQUEST => IcmpRepr::EchoRequest { ident: hi, seq: lo, data: p.data() },
-            kind::ECHO_REPLY => IcmpRepr::EchoReply { ident: hi, seq: lo, data: p.data() },
+            kind::ECHO_REQUEST => IcmpRepr::EchoRequest {
+                ident: hi,
+                seq: lo,
+                data: p.data(),
+            },
+            kind::ECHO_REPLY => IcmpRepr::EchoReply {
+                ident: hi,
+                seq: lo,
+                data: p.data(),
+            },
             kind::DEST_UNREACH => IcmpRepr::DestUnreachable {
                 code: p.code(),
                 next_hop_mtu: lo,
                 original: p.data(),
             },
-            kind::TIME_EXCEEDED => IcmpRepr::TimeExceeded { code: p.code(), original: p.data() },
-            t => IcmpRepr::Other { icmp_type: t, code: p.code() },
+            kind::TIME_EXCEEDED => IcmpRepr::TimeExceeded {
+                code: p.code(),
+                original: p.data(),
+            },
+            t => IcmpRepr::Other {
+                icmp_type: t,
+                code: p.code(),
+            },
         }
     }
 
@@ -111,9 +143,8 @@ impl<'a> IcmpRepr<'a> {
         HEADER_LEN
             + match self {
                 IcmpRepr::EchoRequest { data, .. } | IcmpRepr::EchoReply { data, .. } => data.len(),
-                IcmpRepr::DestUnreachable { original, .. } | IcmpRepr::TimeExceeded { original, .. } => {
-                    original.len()
-                }
+                IcmpRepr::DestUnreachable { original, .. }
+                | IcmpRepr::TimeExceeded { original, .. } => original.len(),
                 IcmpRepr::Other { .. } => 0,
             }
     }
@@ -125,16 +156,29 @@ impl<'a> IcmpRepr<'a> {
             [h[0], h[1], l[0], l[1]]
         };
         let (icmp_type, code, rest, data): (u8, u8, [u8; 4], &[u8]) = match *self {
-            IcmpRepr::EchoRequest { ident, seq, data } => (kind::ECHO_REQUEST, 0, word(ident, seq), data),
-            IcmpRepr::EchoReply { ident, seq, data } => (kind::ECHO_REPLY, 0, word(ident, seq), data),
-            IcmpRepr::DestUnreachable { code, next_hop_mtu, original } => {
-                (kind::DEST_UNREACH, code, word(0, next_hop_mtu), original)
+            IcmpRepr::EchoRequest { ident, seq, data } => {
+                (kind::ECHO_REQUEST, 0, word(ident, seq), data)
             }
-            IcmpRepr::TimeExceeded { code, original } => (kind::TIME_EXCEEDED, code, [0; 4], original),
+            IcmpRepr::EchoReply { ident, seq, data } => {
+                (kind::ECHO_REPLY, 0, word(ident, seq), data)
+            }
+            IcmpRepr::DestUnreachable {
+                code,
+                next_hop_mtu,
+                original,
+            } => (kind::DEST_UNREACH, code, word(0, next_hop_mtu), original),
+            IcmpRepr::TimeExceeded { code, original } => {
+                (kind::TIME_EXCEEDED, code, [0; 4], original)
+            }
             IcmpRepr::Other { icmp_type, code } => (icmp_type, code, [0; 4], &[]),
         };
         let out = out_buf("icmp", buf, self.buffer_len())?;
-        let hdr = IcmpHdr { icmp_type, code, checksum: U16::new(0), rest };
+        let hdr = IcmpHdr {
+            icmp_type,
+            code,
+            checksum: U16::new(0),
+            rest,
+        };
         out[..HEADER_LEN].copy_from_slice(hdr.as_bytes());
         out[HEADER_LEN..].copy_from_slice(data);
         let sum = internet_checksum(out);
@@ -148,14 +192,23 @@ mod tests {
     use super::*;
 
     /// Echo request id 0x1234 seq 1, data "abcd"; checksum ~(0800+1234+0001+6162+6364) = 0x2104.
-    const ECHO: [u8; 12] = [8, 0, 0x21, 0x04, 0x12, 0x34, 0x00, 0x01, b'a', b'b', b'c', b'd'];
+    const ECHO: [u8; 12] = [
+        8, 0, 0x21, 0x04, 0x12, 0x34, 0x00, 0x01, b'a', b'b', b'c', b'd',
+    ];
 
     #[test]
     fn echo_request_known_bytes() {
         let p = IcmpPacket::new_checked(&ECHO).unwrap();
         assert!(p.verify_checksum());
         let repr = IcmpRepr::parse(&p);
-        assert_eq!(repr, IcmpRepr::EchoRequest { ident: 0x1234, seq: 1, data: b"abcd" });
+        assert_eq!(
+            repr,
+            IcmpRepr::EchoRequest {
+                ident: 0x1234,
+                seq: 1,
+                data: b"abcd"
+            }
+        );
         let mut out = [0u8; 12];
         repr.emit(&mut out).unwrap();
         assert_eq!(out, ECHO);
@@ -165,10 +218,24 @@ mod tests {
     fn errors_round_trip() {
         let original = [0x45u8; 28];
         for repr in [
-            IcmpRepr::DestUnreachable { code: unreach::FRAG_NEEDED, next_hop_mtu: 1400, original: &original },
-            IcmpRepr::TimeExceeded { code: exceeded::TTL, original: &original },
-            IcmpRepr::EchoReply { ident: 7, seq: 9, data: &[] },
-            IcmpRepr::Other { icmp_type: 13, code: 0 },
+            IcmpRepr::DestUnreachable {
+                code: unreach::FRAG_NEEDED,
+                next_hop_mtu: 1400,
+                original: &original,
+            },
+            IcmpRepr::TimeExceeded {
+                code: exceeded::TTL,
+                original: &original,
+            },
+            IcmpRepr::EchoReply {
+                ident: 7,
+                seq: 9,
+                data: &[],
+            },
+            IcmpRepr::Other {
+                icmp_type: 13,
+                code: 0,
+            },
         ] {
             let mut buf = vec![0u8; repr.buffer_len()];
             repr.emit(&mut buf).unwrap();
@@ -181,7 +248,14 @@ mod tests {
     #[test]
     fn short_input_and_output_are_errors() {
         assert!(IcmpPacket::new_checked(&ECHO[..7]).is_err());
-        let repr = IcmpRepr::EchoReply { ident: 0, seq: 0, data: b"xyz" };
-        assert!(matches!(repr.emit(&mut [0u8; 10]), Err(WireError::BufferTooSmall { .. })));
+        let repr = IcmpRepr::EchoReply {
+            ident: 0,
+            seq: 0,
+            data: b"xyz",
+        };
+        assert!(matches!(
+            repr.emit(&mut [0u8; 10]),
+            Err(WireError::BufferTooSmall { .. })
+        ));
     }
 }

@@ -358,27 +358,46 @@ mod tests {
         b[0] = 0x65;
         assert!(matches!(
             Ipv4Packet::new_checked(&b),
-            Err(WireError::BadField { field: "version", value: 6, .. })
+            Err(WireError::BadField {
+                field: "version",
+                value: 6,
+                ..
+            })
         ));
         b[0] = 0x44;
         assert!(matches!(
             Ipv4Packet::new_checked(&b),
-            Err(WireError::BadField { field: "header length", value: 16, .. })
+            Err(WireError::BadField {
+                field: "header length",
+                value: 16,
+                ..
+            })
         ));
         b[0] = 0x45;
         b[2..4].copy_from_slice(&400u16.to_be_bytes());
         assert_eq!(
             Ipv4Packet::new_checked(&b).unwrap_err(),
-            WireError::TruncatedPayload { what: "ipv4", declared: 400, have: 121 }
+            WireError::TruncatedPayload {
+                what: "ipv4",
+                declared: 400,
+                have: 121
+            }
         );
         b[2..4].copy_from_slice(&10u16.to_be_bytes());
         assert!(matches!(
             Ipv4Packet::new_checked(&b),
-            Err(WireError::BadField { field: "total length", .. })
+            Err(WireError::BadField {
+                field: "total length",
+                ..
+            })
         ));
         assert!(matches!(
             Ipv4Packet::new_checked(&b[..19]),
-            Err(WireError::Truncated { need: 20, have: 19, .. })
+            Err(WireError::Truncated {
+                need: 20,
+                have: 19,
+                ..
+            })
         ));
         let mut c = packet();
         c[8] = 63; // TTL changed without fixing the checksum
@@ -387,7 +406,9 @@ mod tests {
 
     #[test]
     fn options_are_skipped() {
-        let mut b = vec![0x46, 0, 0, 28, 0, 0, 0, 0, 64, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+        let mut b = vec![
+            0x46, 0, 0, 28, 0, 0, 0, 0, 64, 1, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+        ];
         b.extend_from_slice(&[1, 1, 1, 0]); // NOP NOP NOP EOL
         b.extend_from_slice(&[8, 0, 0, 0]);
         let c = internet_checksum(&b[..24]);
@@ -425,9 +446,21 @@ mod tests {
         assert_eq!(
             s,
             vec![
-                FragmentSlice { offset: 0, len: 1480, more: true },
-                FragmentSlice { offset: 1480, len: 1480, more: true },
-                FragmentSlice { offset: 2960, len: 40, more: false },
+                FragmentSlice {
+                    offset: 0,
+                    len: 1480,
+                    more: true
+                },
+                FragmentSlice {
+                    offset: 1480,
+                    len: 1480,
+                    more: true
+                },
+                FragmentSlice {
+                    offset: 2960,
+                    len: 40,
+                    more: false
+                },
             ]
         );
         // Refragmenting a middle fragment keeps MF on its last piece.

@@ -50,7 +50,11 @@ pub enum WireError {
 }
 
 /// The first `len` bytes of `buf` for emitting, or `Err(BufferTooSmall)`.
-fn out_buf<'a>(what: &'static str, buf: &'a mut [u8], len: usize) -> Result<&'a mut [u8], WireError> {
+fn out_buf<'a>(
+    what: &'static str,
+    buf: &'a mut [u8],
+    len: usize,
+) -> Result<&'a mut [u8], WireError> {
     let have = buf.len();
     buf.get_mut(..len).ok_or(WireError::BufferTooSmall {
         what,

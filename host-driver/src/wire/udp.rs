@@ -152,8 +152,8 @@ mod tests {
 
     fn expected_checksum() -> u16 {
         let words: [u32; 12] = [
-            0x0a00, 0x0001, 0x0a00, 0x0002, 0x0011, 0x000d, 0x04d2, 0x162e, 0x000d, 0x6865,
-            0x6c6c, 0x6f00,
+            0x0a00, 0x0001, 0x0a00, 0x0002, 0x0011, 0x000d, 0x04d2, 0x162e, 0x000d, 0x6865, 0x6c6c,
+            0x6f00,
         ];
         let mut s: u32 = words.iter().sum();
         while s >> 16 != 0 {
@@ -165,14 +165,23 @@ mod tests {
     #[test]
     fn emit_matches_hand_computed_checksum_and_parses_back() {
         let mut d = DGRAM;
-        UdpRepr { src_port: 1234, dst_port: 5678 }
-            .emit(&mut d, SRC, DST)
-            .unwrap();
+        UdpRepr {
+            src_port: 1234,
+            dst_port: 5678,
+        }
+        .emit(&mut d, SRC, DST)
+        .unwrap();
         assert_eq!(u16::from_be_bytes([d[6], d[7]]), expected_checksum());
         let p = UdpPacket::new_checked(&d).unwrap();
         assert!(p.verify_checksum(SRC, DST));
         assert!(!p.verify_checksum(SRC, Ipv4Addr::new(10, 0, 0, 3)));
-        assert_eq!(UdpRepr::parse(&p), UdpRepr { src_port: 1234, dst_port: 5678 });
+        assert_eq!(
+            UdpRepr::parse(&p),
+            UdpRepr {
+                src_port: 1234,
+                dst_port: 5678
+            }
+        );
         assert_eq!(p.payload(), b"hello");
     }
 
@@ -191,12 +200,19 @@ mod tests {
         d[5] = 20;
         assert_eq!(
             UdpPacket::new_checked(&d).unwrap_err(),
-            WireError::TruncatedPayload { what: "udp", declared: 20, have: 14 }
+            WireError::TruncatedPayload {
+                what: "udp",
+                declared: 20,
+                have: 14
+            }
         );
         d[5] = 7;
         assert!(matches!(
             UdpPacket::new_checked(&d),
-            Err(WireError::BadField { field: "length", .. })
+            Err(WireError::BadField {
+                field: "length",
+                ..
+            })
         ));
         assert!(matches!(
             UdpPacket::new_checked(&d[..7]),

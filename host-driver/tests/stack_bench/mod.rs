@@ -108,7 +108,11 @@ impl Bench {
     pub fn tx(&mut self) -> Vec<(FrameId, Vec<u8>)> {
         let mut out = Vec::new();
         while let Some(skb) = self.stack.take_tx() {
-            self.trace.end(skb.id, Outcome::Consumed(host_driver::accounting::Consumer::Transmitted), self.now);
+            self.trace.end(
+                skb.id,
+                Outcome::Consumed(host_driver::accounting::Consumer::Transmitted),
+                self.now,
+            );
             out.push((skb.id, skb.data().to_vec()));
         }
         out

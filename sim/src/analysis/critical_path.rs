@@ -12,7 +12,7 @@
 //! and its share of the window's mean end-to-end. Each frame's hops add up exactly to its end-to-end
 //! latency, so with means the shares add up to 100 % (a median of each hop would not).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use host_driver::accounting::{Consumer, FrameId, Outcome, Stage};
@@ -132,6 +132,17 @@ pub struct CriticalPath {
     pub points: Vec<CriticalPoint>,
 }
 
+impl CriticalPath {
+    /// `first_stage → last_stage`.
+    pub fn label(&self) -> String {
+        Hop {
+            from: self.from,
+            to: self.to,
+        }
+        .label()
+    }
+}
+
 /// Latency results of one run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LatencyReport {
@@ -191,11 +202,33 @@ fn measure(t: &FrameTimeline) -> Result<Measured, AnalysisError> {
     })
 }
 
+/// Frame ids and stages must be unique: a repeat means the runner merged two records into one.
+fn check_timelines(timelines: &[FrameTimeline]) -> Result<(), AnalysisError> {
+    let mut ids = BTreeSet::new();
+    for t in timelines {
+        if !ids.insert(t.id) {
+            return Err(AnalysisError::DuplicateFrame { frame: t.id });
+        }
+        for (i, &(stage, first)) in t.stamps.iter().enumerate() {
+            if let Some(&(_, second)) = t.stamps[i + 1..].iter().find(|&&(s, _)| s == stage) {
+                return Err(AnalysisError::DuplicateStage {
+                    frame: t.id,
+                    stage,
+                    first,
+                    second,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Per-hop and end-to-end latency and the critical path of every path taken by completed frames.
 pub fn latency_report(
     timelines: &[FrameTimeline],
     clock: Clock,
 ) -> Result<LatencyReport, AnalysisError> {
+    check_timelines(timelines)?;
     let measured = timelines
         .iter()
         .filter(|t| completed(&t.outcome))
@@ -322,23 +355,22 @@ fn bar(fraction: f64) -> String {
 impl LatencyReport {
     /// The report.txt section: per-hop table, then each path's end-to-end and critical path.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        let hop_width = self
+        let rows: Vec<(String, &LatencyStats)> = self
             .hops
             .iter()
-            .map(|h| h.hop.label().chars().count())
-            .chain(self.paths.iter().map(|p| {
-                Hop {
-                    from: p.from,
-                    to: p.to,
-                }
-                .label()
-                .chars()
-                .count()
-                    + 13
-            }))
+            .map(|h| (h.hop.label(), &h.stats))
+            .chain(
+                self.paths
+                    .iter()
+                    .map(|p| (format!("end-to-end {}", p.label()), &p.end_to_end)),
+            )
+            .collect();
+        let width = rows
+            .iter()
+            .map(|(l, _)| l.chars().count())
             .max()
             .unwrap_or(0);
+        let mut out = String::new();
         // Writing to a String cannot fail.
         let _ = writeln!(
             out,
@@ -347,36 +379,21 @@ impl LatencyReport {
         );
         let _ = writeln!(
             out,
-            "  {:<hop_width$} {:>8} {:>8} {:>8} {:>8} {:>8} | {:>10} {:>10} {:>10} {:>10}",
+            "  {:<width$} {:>8} {:>8} {:>8} {:>8} {:>8} | {:>10} {:>10} {:>10} {:>10}",
             "hop", "n", "min", "p50", "p99", "max", "min", "p50", "p99", "max"
         );
-        let row = |out: &mut String, label: &str, s: &LatencyStats| {
+        for (label, s) in &rows {
             let _ = writeln!(
                 out,
-                "  {label:<hop_width$} {:>8} {:>8} {:>8} {:>8} {:>8} | {:>10.1} {:>10.1} {:>10.1} {:>10.1}",
+                "  {label:<width$} {:>8} {:>8} {:>8} {:>8} {:>8} | {:>10.1} {:>10.1} {:>10.1} {:>10.1}",
                 s.count, s.min, s.p50, s.p99, s.max, s.min_ns, s.p50_ns, s.p99_ns, s.max_ns
             );
-        };
-        for h in &self.hops {
-            row(&mut out, &h.hop.label(), &h.stats);
-        }
-        for p in &self.paths {
-            let path = Hop {
-                from: p.from,
-                to: p.to,
-            }
-            .label();
-            row(&mut out, &format!("end-to-end {path}"), &p.end_to_end);
         }
         for p in &self.paths {
             let _ = writeln!(
                 out,
                 "\ncritical path {} ({} frames; hop mean / window mean end-to-end)",
-                Hop {
-                    from: p.from,
-                    to: p.to
-                }
-                .label(),
+                p.label(),
                 p.end_to_end.count
             );
             for c in &p.points {
@@ -388,7 +405,7 @@ impl LatencyReport {
                 for s in &c.shares {
                     let _ = writeln!(
                         out,
-                        "    {:<hop_width$} {:>5.1} % {} {:>10.1} ns",
+                        "    {:<width$} {:>5.1} % {} {:>10.1} ns",
                         s.hop.label(),
                         s.share * 100.0,
                         bar(s.share),

@@ -12,8 +12,10 @@
 //!   is the frame waiting in the RX FIFO, shown on MAC/FIFO;
 //! - TX DMA: likewise in ring order, from the doorbell write leaving the CPU (so it includes the posted
 //!   write's PCIe latency) or the previous frame's `tx_dma_done`;
-//! - MAC/FIFO, TX side: `tx_dma_done` to the first beat on `m_axis_tx`;
-//! - wire TX: first beat to the descriptor write-back, as no probe marks the last beat on the wire.
+//! - MAC/FIFO, TX side: `tx_dma_done` to the first beat on `m_axis_tx` (the TX FIFO is
+//!   store-and-forward, so this is the wait for the MAC);
+//! - wire TX: a zero-length slice at the first beat. No stamp marks the last beat, and the descriptor
+//!   write-back does not wait for the wire (tx_wb.v), so only measured spans give wire TX its length.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -92,32 +94,39 @@ fn serial(
 fn nic_spans(timelines: &[FrameTimeline], measured: &BTreeSet<&str>) -> Vec<Span> {
     let derive = |unit: &str| !measured.contains(unit);
     let mut out = Vec::new();
-    // A unit busy with the frame from one stamp to another; a FIFO wait is drawn only if it lasted.
-    let mut direct = |unit: &str, from: Stage, to: Stage, wait: Option<&str>| {
-        if !derive(unit) {
-            return;
-        }
-        for t in timelines {
-            if let (Some(a), Some(b)) = (stamp_of(t, from), stamp_of(t, to)) {
-                match wait {
-                    None if b >= a => {
-                        out.push(frame_span(unit, format!("frame {}", t.id), a, b, t.id))
-                    }
-                    Some(fifo) if b > a => out.push(frame_span(
-                        unit,
-                        format!("frame {} in {fifo}", t.id),
-                        a,
-                        b,
-                        t.id,
-                    )),
-                    _ => {}
-                }
+    for t in timelines {
+        let at = |stage| stamp_of(t, stage);
+        if let (true, Some(a), Some(b)) =
+            (derive(WIRE_RX), at(Stage::WireStart), at(Stage::FifoCommit))
+        {
+            if b >= a {
+                out.push(frame_span(WIRE_RX, format!("frame {}", t.id), a, b, t.id));
             }
         }
-    };
-    direct(WIRE_RX, Stage::WireStart, Stage::FifoCommit, None);
-    direct(MAC_FIFO, Stage::TxDmaDone, Stage::TxWire, Some("TX FIFO"));
-    direct(WIRE_TX, Stage::TxWire, Stage::TxWriteBack, None);
+        // A FIFO wait is drawn only if it lasted.
+        if let (true, Some(a), Some(b)) =
+            (derive(MAC_FIFO), at(Stage::TxDmaDone), at(Stage::TxWire))
+        {
+            if b > a {
+                out.push(frame_span(
+                    MAC_FIFO,
+                    format!("frame {} in TX FIFO", t.id),
+                    a,
+                    b,
+                    t.id,
+                ));
+            }
+        }
+        if let (true, Some(a)) = (derive(WIRE_TX), at(Stage::TxWire)) {
+            out.push(frame_span(
+                WIRE_TX,
+                format!("frame {} first beat", t.id),
+                a,
+                a,
+                t.id,
+            ));
+        }
+    }
     for (id, ready, start, end) in serial(timelines, Stage::FifoCommit, Stage::DmaWriteBack) {
         if derive(RX_DMA) {
             out.push(frame_span(RX_DMA, format!("frame {id}"), start, end, id));
@@ -713,6 +722,14 @@ mod tests {
             ],
             Outcome::Consumed(Consumer::Transmitted),
         );
+        let derived = trace_json(std::slice::from_ref(&tx), &[]);
+        check_well_formed(&derived);
+        let wire = slices_on(&derived, WIRE_TX);
+        assert_eq!(
+            (wire[0]["name"].as_str(), wire[0]["dur"].as_f64()),
+            (Some("frame 5 first beat"), Some(0.0))
+        );
+
         let measured = [cpu(WIRE_TX, "frame 5", 320, 420, Some(5))];
         let trace = trace_json(&[tx], &measured);
         check_well_formed(&trace);

@@ -120,7 +120,7 @@ pub fn latency_histograms(report: &LatencyReport, clock: Clock) -> Result<String
             report
                 .paths
                 .iter()
-                .map(|p| (format!("end-to-end {} → {}", p.from, p.to), &p.end_to_end)),
+                .map(|p| (format!("end-to-end {}", p.label()), &p.end_to_end)),
         )
         .collect();
     let rows = panels.len().div_ceil(HISTOGRAM_COLUMNS).max(1);

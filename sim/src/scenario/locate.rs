@@ -56,14 +56,18 @@ impl fmt::Display for Path {
 
 /// Line and column (both 1-based) of the node at `path`, or of its nearest existing ancestor.
 pub fn locate(text: &str, path: &Path) -> Option<(usize, usize)> {
-    (0..=path.0.len()).rev().find_map(|n| locate_exact(text, &path.0[..n]))
+    (0..=path.0.len())
+        .rev()
+        .find_map(|n| locate_exact(text, &path.0[..n]))
 }
 
 /// Marks the error the walker raises at its target, to tell it from a real syntax error.
 const FOUND: &str = "\u{1}nicsim-locate";
 
 fn locate_exact(text: &str, path: &[Seg]) -> Option<(usize, usize)> {
-    let err = Walker(path).deserialize(serde_norway::Deserializer::from_str(text)).err()?;
+    let err = Walker(path)
+        .deserialize(serde_norway::Deserializer::from_str(text))
+        .err()?;
     if !err.to_string().contains(FOUND) {
         return None;
     }
@@ -186,18 +190,29 @@ mod tests {
 
     #[test]
     fn finds_scalars_maps_and_flow_style_nodes() {
-        let p = Path::default().key("traffic").index(1).key("udp").key("size");
+        let p = Path::default()
+            .key("traffic")
+            .index(1)
+            .key("udp")
+            .key("size");
         assert_eq!(p.to_string(), "traffic[1].udp.size");
         assert_eq!(locate(DOC, &p), Some((5, 27)));
         let p = Path::default().key("traffic").index(0).key("udp");
         assert_eq!(locate(DOC, &p), Some((4, 7)));
-        let p = Path::default().key("expect").key("drops").key("socket_rcvbuf");
+        let p = Path::default()
+            .key("expect")
+            .key("drops")
+            .key("socket_rcvbuf");
         assert_eq!(locate(DOC, &p), Some((8, 20)));
     }
 
     #[test]
     fn a_missing_node_falls_back_to_its_parent() {
-        let p = Path::default().key("traffic").index(0).key("udp").key("rate");
+        let p = Path::default()
+            .key("traffic")
+            .index(0)
+            .key("udp")
+            .key("rate");
         assert_eq!(locate(DOC, &p), Some((4, 7)));
         assert_eq!(locate(DOC, &Path::default().key("nope")), Some((1, 1)));
     }

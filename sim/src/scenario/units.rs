@@ -69,8 +69,14 @@ impl FromStr for Rate {
             .iter()
             .find_map(|&(unit, bits, scale)| s.strip_suffix(unit).map(|n| (n.trim(), bits, scale)))
             .ok_or_else(bad)?;
-        let v = parse_decimal(num, scale).filter(|&v| v > 0).ok_or_else(bad)?;
-        Ok(if bits { Rate::BitsPerSecond(v) } else { Rate::MilliPps(v) })
+        let v = parse_decimal(num, scale)
+            .filter(|&v| v > 0)
+            .ok_or_else(bad)?;
+        Ok(if bits {
+            Rate::BitsPerSecond(v)
+        } else {
+            Rate::MilliPps(v)
+        })
     }
 }
 
@@ -112,7 +118,10 @@ pub struct Bound {
 
 impl Bound {
     pub fn exactly(n: u64) -> Bound {
-        Bound { min: Some(n), max: Some(n) }
+        Bound {
+            min: Some(n),
+            max: Some(n),
+        }
     }
 
     pub fn holds(&self, v: f64) -> bool {
@@ -186,7 +195,16 @@ mod tests {
         assert_eq!("2.5pps".parse(), Ok(Rate::MilliPps(2_500)));
         assert_eq!("1Mpps".parse(), Ok(Rate::MilliPps(1_000_000_000)));
         assert_eq!("3kpps".parse(), Ok(Rate::MilliPps(3_000_000)));
-        for bad in ["", "fast", "Gbps", "0pps", "-1Gbps", "1.2.3Gbps", "1.0001pps", "1e3pps"] {
+        for bad in [
+            "",
+            "fast",
+            "Gbps",
+            "0pps",
+            "-1Gbps",
+            "1.2.3Gbps",
+            "1.0001pps",
+            "1e3pps",
+        ] {
             assert!(bad.parse::<Rate>().is_err(), "{bad:?} accepted");
         }
     }
@@ -213,7 +231,10 @@ mod tests {
         assert!(b.holds(0.0) && b.holds(3.0) && !b.holds(3.5));
         assert_eq!(b.to_string(), "<= 3");
         for bad in ["-1", "{}", "{min: 4, max: 2}", "{mini: 1}", "x"] {
-            assert!(serde_norway::from_str::<Bound>(bad).is_err(), "{bad:?} accepted");
+            assert!(
+                serde_norway::from_str::<Bound>(bad).is_err(),
+                "{bad:?} accepted"
+            );
         }
     }
 }

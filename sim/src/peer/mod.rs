@@ -1,0 +1,615 @@
+//! The link partner: the box at the other end of the cable, as a small scriptable IPv4 host.
+//!
+//! It receives what the NIC sends (`m_axis_tx`, FCS checked by its MAC) and answers like a Linux box
+//! would at the protocol level: `arp_process` (answers requests for its address, learns from replies),
+//! `icmp_echo` (answers pings), UDP ports that echo (`inetd`'s echo service) or sink (`discard`), and
+//! `ip_defrag` for fragmented datagrams. It can also run `ping` against the host. Its own neighbour
+//! table resolves the host's MAC with real ARP unless `arp_cache` pins it.
+//!
+//! Every frame it receives gets one [`PeerVerdict`]: consumed (and how) or dropped (and why, named
+//! `peer_*` like the kernel's drop reasons). Responses leave `turnaround_ns` after the request's last
+//! byte arrived: the peer's own receive-to-send time, not modelled stage by stage.
+//!
+//! Scenario key `peer:` ([`PeerConfig`]):
+//! ```yaml
+//! peer:
+//!   mac: "02:00:00:00:00:fe"        # default
+//!   ip: 10.0.0.254                  # default: the host's address with last octet 254 (253 if taken)
+//!   turnaround_ns: 1000
+//!   answer_arp: true
+//!   answer_ping: true
+//!   udp: [{port: 7, mode: echo}, {port: 9, mode: sink}]
+//!   ping: {count: 10, interval_ns: 10000, size: 56, start_ns: 0}
+//!   arp_cache: [{ip: 10.0.0.1, mac: "02:00:00:00:00:01"}]   # else the peer ARPs first
+//! ```
+
+pub mod arp;
+pub mod icmp;
+mod reassembly;
+pub mod udp;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use host_driver::accounting::FrameId;
+use host_driver::host::Host;
+use host_driver::stack::config::{NeighConfig, NeighbourConfig};
+use host_driver::time::{Clock, Cycle};
+use host_driver::wire::build::{ipv4_frame, Ipv4FrameSpec};
+use host_driver::wire::ethernet::{ethertype, EthernetFrame, MacAddr};
+use host_driver::wire::ipv4::{fragment_slices, protocol, Ipv4Packet, Ipv4Repr, MIN_MTU};
+use host_driver::wire::WireError;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::traffic::{peer_ip, PEER_MAC};
+use crate::wire::{TxFrame, WireFault};
+use crate::world::World;
+
+use self::arp::{ArpStats, Neighbours, Output};
+use self::icmp::{PingConfig, PingStats, Pinger};
+use self::reassembly::{Reassembly, ReassemblyStats};
+use self::udp::{PortStats, UdpMode, UdpPort};
+
+/// The `peer:` section of a scenario.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PeerConfig {
+    #[serde(deserialize_with = "de_mac")]
+    pub mac: MacAddr,
+    /// Default: the host's address with the last octet 254 (253 if that is the host's).
+    pub ip: Option<Ipv4Addr>,
+    /// The peer's link MTU: it fragments larger replies to fit.
+    pub mtu: usize,
+    /// TTL of the packets it sends (Linux `ip_default_ttl`).
+    pub ttl: u8,
+    /// From a request's last byte on the wire to the response being ready to send. 1 µs is a
+    /// kernel-bypass responder (DPDK testpmd-style); a Linux box answering a ping takes ~5–20 µs.
+    pub turnaround_ns: u64,
+    /// Answer ARP requests for `ip` (off: a box with `arp_ignore=8`, silent to ARP).
+    pub answer_arp: bool,
+    /// Answer echo requests (off: `net.ipv4.icmp_echo_ignore_all=1`).
+    pub answer_ping: bool,
+    pub udp: Vec<UdpPort>,
+    /// The peer pings the host.
+    pub ping: Option<PingConfig>,
+    /// Permanent neighbour entries (`ip neigh add IP lladdr MAC nud permanent`); any other address
+    /// is resolved with ARP before the peer sends to it.
+    pub arp_cache: Vec<NeighbourConfig>,
+    /// ARP retransmission and queueing (`net.ipv4.neigh.eth0.*`); `unres_qlen_bytes` counts the bytes
+    /// of the IP packets held, since the peer has no skb truesize.
+    pub neigh: NeighConfig,
+    /// `net.ipv4.ipfrag_time`: an incomplete datagram is discarded after this long.
+    pub ipfrag_time_ms: u64,
+}
+
+impl Default for PeerConfig {
+    fn default() -> Self {
+        PeerConfig {
+            mac: PEER_MAC,
+            ip: None,
+            mtu: 1500,
+            ttl: 64,
+            turnaround_ns: 1000,
+            answer_arp: true,
+            answer_ping: true,
+            udp: Vec::new(),
+            ping: None,
+            arp_cache: Vec::new(),
+            neigh: NeighConfig::default(),
+            ipfrag_time_ms: 30_000,
+        }
+    }
+}
+
+fn de_mac<'de, D: Deserializer<'de>>(d: D) -> Result<MacAddr, D::Error> {
+    let s = String::deserialize(d)?;
+    s.parse().map_err(serde::de::Error::custom)
+}
+
+/// A peer configuration that cannot work, naming the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("peer.{field}: {why}")]
+pub struct PeerError {
+    pub field: String,
+    pub why: String,
+}
+
+fn bad(field: impl Into<String>, why: impl Into<String>) -> PeerError {
+    PeerError {
+        field: field.into(),
+        why: why.into(),
+    }
+}
+
+/// How the peer handled a frame it consumed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PeerConsumer {
+    /// An ARP request for the peer's address, answered.
+    ArpAnswered,
+    /// An ARP reply that resolved (or refreshed) a neighbour the peer was asking for.
+    ArpLearned,
+    /// An echo request, answered.
+    EchoAnswered,
+    /// The host's echo reply to one of the peer's pings.
+    PingReply,
+    /// Another ICMP message (e.g. port unreachable), read and counted.
+    Icmp,
+    /// A UDP datagram for an echo port, sent back.
+    UdpEchoed,
+    /// A UDP datagram for a sink port.
+    UdpSunk,
+    /// A fragment now held for reassembly (the fragment that completes a datagram gets the
+    /// datagram's verdict instead).
+    Fragment,
+}
+
+/// Why the peer dropped a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PeerDrop {
+    /// The FCS did not match (the peer MAC's `rx_crc_errors`).
+    BadFcs,
+    /// `m_axis_tx_tuser` flagged the frame (the NIC aborted it).
+    TxError,
+    /// Unicast to another MAC, or multicast.
+    NotOurMac,
+    /// Too short or inconsistent for the header it claims.
+    Malformed,
+    /// Neither IPv4 nor ARP.
+    UnknownEtherType,
+    /// `answer_arp` is off.
+    ArpDisabled,
+    /// An ARP request for another address.
+    ArpNotForUs,
+    /// An ARP reply nobody asked for (no `arp_accept`).
+    ArpUnsolicited,
+    /// An IPv4 packet for another address.
+    NotOurIp,
+    IpCsum,
+    IcmpCsum,
+    UdpCsum,
+    /// `answer_ping` is off.
+    PingDisabled,
+    /// An echo reply matching no ping the peer sent.
+    UnexpectedEchoReply,
+    /// No UDP port configured (a Linux box would count `NoPorts`).
+    NoListener,
+    UnknownIpProto,
+    /// A fragment identical to one already held.
+    DuplicateFragment,
+    /// A fragment overlapping another, or contradicting the datagram's end: the whole datagram is
+    /// discarded (the kernel's rule since FragmentSmack).
+    BadFragment,
+}
+
+impl PeerConsumer {
+    pub fn name(self) -> &'static str {
+        match self {
+            PeerConsumer::ArpAnswered => "arp_answered",
+            PeerConsumer::ArpLearned => "arp_learned",
+            PeerConsumer::EchoAnswered => "echo_answered",
+            PeerConsumer::PingReply => "ping_reply",
+            PeerConsumer::Icmp => "icmp",
+            PeerConsumer::UdpEchoed => "udp_echoed",
+            PeerConsumer::UdpSunk => "udp_sunk",
+            PeerConsumer::Fragment => "fragment",
+        }
+    }
+}
+
+impl PeerDrop {
+    pub fn name(self) -> &'static str {
+        match self {
+            PeerDrop::BadFcs => "peer_bad_fcs",
+            PeerDrop::TxError => "peer_tx_error",
+            PeerDrop::NotOurMac => "peer_not_our_mac",
+            PeerDrop::Malformed => "peer_malformed",
+            PeerDrop::UnknownEtherType => "peer_unknown_ether_type",
+            PeerDrop::ArpDisabled => "peer_arp_disabled",
+            PeerDrop::ArpNotForUs => "peer_arp_not_for_us",
+            PeerDrop::ArpUnsolicited => "peer_arp_unsolicited",
+            PeerDrop::NotOurIp => "peer_not_our_ip",
+            PeerDrop::IpCsum => "peer_ip_csum",
+            PeerDrop::IcmpCsum => "peer_icmp_csum",
+            PeerDrop::UdpCsum => "peer_udp_csum",
+            PeerDrop::PingDisabled => "peer_ping_disabled",
+            PeerDrop::UnexpectedEchoReply => "peer_unexpected_echo_reply",
+            PeerDrop::NoListener => "peer_no_listener",
+            PeerDrop::UnknownIpProto => "peer_unknown_ip_proto",
+            PeerDrop::DuplicateFragment => "peer_duplicate_fragment",
+            PeerDrop::BadFragment => "peer_bad_fragment",
+        }
+    }
+}
+
+/// What happened to one frame the NIC sent, at the peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum PeerVerdict {
+    Consumed(PeerConsumer),
+    Dropped(PeerDrop),
+}
+
+impl PeerVerdict {
+    /// Stable name for reports: the consumer's name, or the `peer_*` drop reason.
+    pub fn name(self) -> &'static str {
+        match self {
+            PeerVerdict::Consumed(c) => c.name(),
+            PeerVerdict::Dropped(d) => d.name(),
+        }
+    }
+}
+
+impl fmt::Display for PeerVerdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for PeerVerdict {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+/// Everything the peer counted.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct PeerStats {
+    /// Frames received from the NIC.
+    pub received: u64,
+    /// Received frames by verdict name.
+    pub verdicts: BTreeMap<&'static str, u64>,
+    /// Frames the peer sent.
+    pub sent: u64,
+    /// Of those, frames handed to the wire after the cycle they were due (the caller exchanged
+    /// frames with the peer less often than every `turnaround_ns`).
+    pub sent_late: u64,
+    pub arp: ArpStats,
+    /// Datagrams received per UDP port.
+    pub udp: BTreeMap<u16, PortStats>,
+    pub reassembly: ReassemblyStats,
+    pub ping: PingStats,
+}
+
+/// The link partner.
+#[derive(Debug)]
+pub struct Peer {
+    mac: MacAddr,
+    ip: Ipv4Addr,
+    mtu: usize,
+    ttl: u8,
+    answer_arp: bool,
+    answer_ping: bool,
+    turnaround: Cycle,
+    clock: Clock,
+    ports: BTreeMap<u16, UdpMode>,
+    neigh: Neighbours,
+    pinger: Option<Pinger>,
+    reassembly: Reassembly,
+    /// IP id of the next datagram the peer sends.
+    ip_ident: u16,
+    /// Frames ready for the wire with their earliest cycle, in the order they were made.
+    out: VecDeque<(Vec<u8>, Cycle)>,
+    verdicts: BTreeMap<FrameId, (PeerVerdict, Cycle)>,
+    stats: PeerStats,
+    /// Frames of `World::tx_frames` already delivered, and the frames the peer injected.
+    tx_seen: usize,
+    injected: Vec<(FrameId, Vec<u8>)>,
+}
+
+/// An IPv4 datagram the peer sends: header fields and the L4 bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Datagram {
+    dst: Ipv4Addr,
+    protocol: u8,
+    payload: Vec<u8>,
+}
+
+impl Peer {
+    /// A peer for a host at `host_ip`, on the clock `clock`; its scheduled times (`ping.start_ns`)
+    /// count from cycle `origin` (link up).
+    pub fn new(
+        cfg: &PeerConfig,
+        clock: Clock,
+        host_ip: Ipv4Addr,
+        origin: Cycle,
+    ) -> Result<Peer, PeerError> {
+        let ip = cfg.ip.unwrap_or_else(|| peer_ip(host_ip));
+        if ip.is_unspecified() || ip.is_broadcast() || ip.is_multicast() {
+            return Err(bad("ip", format!("{ip} is not a usable host address")));
+        }
+        if cfg.mac.is_multicast() || cfg.mac == MacAddr::ZERO {
+            return Err(bad(
+                "mac",
+                format!("{} is not a unicast station address", cfg.mac),
+            ));
+        }
+        if !(MIN_MTU..=usize::from(u16::MAX)).contains(&cfg.mtu) {
+            return Err(bad(
+                "mtu",
+                format!("{} is outside {MIN_MTU}..=65535", cfg.mtu),
+            ));
+        }
+        if cfg.ttl == 0 {
+            return Err(bad("ttl", "a TTL of 0 would be dropped by the first hop"));
+        }
+        let mut ports = BTreeMap::new();
+        for (i, p) in cfg.udp.iter().enumerate() {
+            if p.port == 0 {
+                return Err(bad(format!("udp[{i}].port"), "port 0 cannot be bound"));
+            }
+            if ports.insert(p.port, p.mode).is_some() {
+                return Err(bad(
+                    format!("udp[{i}].port"),
+                    format!("port {} is listed twice", p.port),
+                ));
+            }
+        }
+        let neigh =
+            Neighbours::new(&cfg.neigh, &cfg.arp_cache, clock).map_err(|(f, why)| bad(f, why))?;
+        let pinger = match &cfg.ping {
+            Some(p) => Some(
+                Pinger::new(p, clock, origin, host_ip)
+                    .map_err(|(f, why)| bad(format!("ping.{f}"), why))?,
+            ),
+            None => None,
+        };
+        Ok(Peer {
+            mac: cfg.mac,
+            ip,
+            mtu: cfg.mtu,
+            ttl: cfg.ttl,
+            answer_arp: cfg.answer_arp,
+            answer_ping: cfg.answer_ping,
+            turnaround: clock.ns_to_cycles(cfg.turnaround_ns),
+            clock,
+            ports,
+            neigh,
+            pinger,
+            reassembly: Reassembly::new(
+                clock.ns_to_cycles(cfg.ipfrag_time_ms.saturating_mul(1_000_000)),
+            ),
+            ip_ident: 0,
+            out: VecDeque::new(),
+            verdicts: BTreeMap::new(),
+            stats: PeerStats::default(),
+            tx_seen: 0,
+            injected: Vec::new(),
+        })
+    }
+
+    pub fn mac(&self) -> MacAddr {
+        self.mac
+    }
+
+    pub fn ip(&self) -> Ipv4Addr {
+        self.ip
+    }
+
+    /// A frame as the link partner's MAC received it: dropped on a bad FCS or a TX error flag,
+    /// else handled by [`Peer::on_frame`] at its last beat.
+    pub fn on_wire(&mut self, tx: &TxFrame) -> PeerVerdict {
+        let dropped = if !tx.fcs_ok {
+            Some(PeerDrop::BadFcs)
+        } else if tx.error {
+            Some(PeerDrop::TxError)
+        } else {
+            None
+        };
+        match dropped {
+            Some(d) => self.record(tx.id, tx.end, PeerVerdict::Dropped(d)),
+            None => self.on_frame(&tx.bytes, tx.id, tx.end),
+        }
+    }
+
+    /// Handles `frame` (Ethernet, FCS stripped) whose last byte arrived at cycle `at`; `id` is the
+    /// host's frame id when the platform knows it. Responses are queued for [`Peer::poll`].
+    pub fn on_frame(&mut self, frame: &[u8], id: Option<FrameId>, at: Cycle) -> PeerVerdict {
+        let verdict = self.receive(frame, id, at);
+        self.record(id, at, verdict)
+    }
+
+    fn record(&mut self, id: Option<FrameId>, at: Cycle, verdict: PeerVerdict) -> PeerVerdict {
+        self.stats.received += 1;
+        *self.stats.verdicts.entry(verdict.name()).or_default() += 1;
+        if let Some(id) = id {
+            self.verdicts.insert(id, (verdict, at));
+        }
+        verdict
+    }
+
+    /// `eth_type_trans` + `netif_receive_skb`: the MAC filter, then dispatch by EtherType.
+    fn receive(&mut self, frame: &[u8], id: Option<FrameId>, at: Cycle) -> PeerVerdict {
+        let Ok(eth) = EthernetFrame::new_checked(frame) else {
+            return PeerVerdict::Dropped(PeerDrop::Malformed);
+        };
+        if eth.dst() != self.mac && !eth.dst().is_broadcast() {
+            return PeerVerdict::Dropped(PeerDrop::NotOurMac);
+        }
+        match eth.ethertype() {
+            ethertype::ARP => self.arp_rcv(eth.payload(), at),
+            ethertype::IPV4 => self.ip_rcv(eth.payload(), id, at),
+            _ => PeerVerdict::Dropped(PeerDrop::UnknownEtherType),
+        }
+    }
+
+    /// `ip_rcv` + `ip_local_deliver`: header checks, our address, reassembly, `inet_protos`.
+    fn ip_rcv(&mut self, bytes: &[u8], id: Option<FrameId>, at: Cycle) -> PeerVerdict {
+        let Ok(ip) = Ipv4Packet::new_checked(bytes) else {
+            return PeerVerdict::Dropped(PeerDrop::Malformed);
+        };
+        if !ip.verify_checksum() {
+            return PeerVerdict::Dropped(PeerDrop::IpCsum);
+        }
+        if ip.dst() != self.ip {
+            return PeerVerdict::Dropped(PeerDrop::NotOurIp);
+        }
+        let repr = Ipv4Repr::parse(&ip);
+        if !ip.is_fragment() {
+            return self.deliver(&repr, ip.payload(), id, at);
+        }
+        match self.reassembly.add(&repr, ip.payload(), at) {
+            Ok(Some(datagram)) => {
+                let repr = Ipv4Repr {
+                    payload_len: datagram.len(),
+                    ..repr
+                };
+                self.deliver(&repr, &datagram, id, at)
+            }
+            Ok(None) => PeerVerdict::Consumed(PeerConsumer::Fragment),
+            Err(d) => PeerVerdict::Dropped(d),
+        }
+    }
+
+    fn deliver(
+        &mut self,
+        ip: &Ipv4Repr,
+        payload: &[u8],
+        id: Option<FrameId>,
+        at: Cycle,
+    ) -> PeerVerdict {
+        match ip.protocol {
+            protocol::ICMP => self.icmp_rcv(ip, payload, id, at),
+            protocol::UDP => self.udp_rcv(ip, payload, at),
+            _ => PeerVerdict::Dropped(PeerDrop::UnknownIpProto),
+        }
+    }
+
+    /// Sends `d`, ready at cycle `ready`: `ip_output` with fragmentation to the peer's MTU, through
+    /// `neigh_resolve_output` (held while the destination's MAC is being resolved).
+    fn ip_send(&mut self, d: Datagram, ready: Cycle) {
+        let dst = d.dst;
+        match self.neigh.output(d, ready) {
+            Output::Send(d, mac) => self.emit_datagram(&d, mac, ready),
+            Output::Held { request: true } => self.send_arp_request(dst, ready),
+            Output::Held { request: false } => {}
+        }
+    }
+
+    /// Builds the frames of `d` to `mac` and queues them for cycle `ready`.
+    fn emit_datagram(&mut self, d: &Datagram, mac: MacAddr, ready: Cycle) {
+        let ident = self.ip_ident;
+        self.ip_ident = self.ip_ident.wrapping_add(1);
+        let base = Ipv4Repr {
+            src: self.ip,
+            dst: d.dst,
+            protocol: d.protocol,
+            ttl: self.ttl,
+            tos: 0,
+            ident,
+            dont_frag: false,
+            more_frags: false,
+            frag_offset: 0,
+            payload_len: 0,
+        };
+        let frames: Result<Vec<Vec<u8>>, WireError> =
+            fragment_slices(d.payload.len(), self.mtu, 0, false).and_then(|slices| {
+                slices
+                    .into_iter()
+                    .map(|f| {
+                        ipv4_frame(&Ipv4FrameSpec {
+                            src_mac: self.mac,
+                            dst_mac: mac,
+                            ip: Ipv4Repr {
+                                frag_offset: f.offset,
+                                more_frags: f.more,
+                                ..base
+                            },
+                            payload: &d.payload[f.offset..f.offset + f.len],
+                        })
+                    })
+                    .collect()
+            });
+        // The peer only builds datagrams from payloads that arrived in one (≤ 65535-byte IPv4
+        // datagram) and an MTU checked in `new`, so building cannot fail.
+        let frames = frames.expect("peer datagrams fit IPv4");
+        for f in frames {
+            self.queue(f, ready);
+        }
+    }
+
+    fn queue(&mut self, frame: Vec<u8>, ready: Cycle) {
+        self.stats.sent += 1;
+        self.out.push_back((frame, ready));
+    }
+
+    /// Frames the peer wants on the wire, each with the cycle before which it must not start.
+    /// Runs the peer's timers due by `now` (pings, ARP retransmissions, reassembly expiry) first.
+    pub fn poll(&mut self, now: Cycle) -> Vec<(Vec<u8>, Cycle)> {
+        self.reassembly.expire(now);
+        self.neigh_timers(now);
+        self.ping_timers(now);
+        let late = self.out.iter().filter(|&&(_, nb)| nb < now).count() as u64;
+        self.stats.sent_late += late;
+        self.out.drain(..).collect()
+    }
+
+    /// The next cycle at which [`Peer::poll`] has timed work to do.
+    pub fn next_wake(&self) -> Option<Cycle> {
+        [
+            self.neigh.next_timer(),
+            self.pinger.as_ref().and_then(Pinger::next_send),
+            self.reassembly.next_timer(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Nothing to send and nothing scheduled, except expiry of incomplete datagrams (which would
+    /// otherwise keep a run going for `ipfrag_time`).
+    pub fn idle(&self) -> bool {
+        self.out.is_empty()
+            && self.neigh.next_timer().is_none()
+            && self.pinger.as_ref().and_then(Pinger::next_send).is_none()
+    }
+
+    pub fn stats(&self) -> PeerStats {
+        let mut s = self.stats.clone();
+        s.arp = self.neigh.stats;
+        s.reassembly = self.reassembly.stats();
+        if let Some(p) = &self.pinger {
+            s.ping = p.stats(self.clock);
+        }
+        s
+    }
+
+    /// The verdict and arrival cycle of every received frame that had an id.
+    pub fn verdicts(&self) -> &BTreeMap<FrameId, (PeerVerdict, Cycle)> {
+        &self.verdicts
+    }
+
+    /// Frames the peer put on the wire through [`Peer::exchange`], with their ids, in order.
+    pub fn injected(&self) -> &[(FrameId, Vec<u8>)] {
+        &self.injected
+    }
+
+    /// Hands the peer every frame the NIC finished sending since the last exchange and injects
+    /// what the peer has to send.
+    pub fn exchange(&mut self, world: &mut World) {
+        let frames = world.tx_frames();
+        let new: Vec<TxFrame> = frames[self.tx_seen.min(frames.len())..].to_vec();
+        self.tx_seen = frames.len();
+        for tx in &new {
+            self.on_wire(tx);
+        }
+        for (frame, not_before) in self.poll(world.cycle()) {
+            let id = world.inject(frame.clone(), not_before, WireFault::None);
+            self.injected.push((id, frame));
+        }
+    }
+
+    /// [`World::run_host`] with the peer on the wire: runs to `until`, exchanging frames at least
+    /// every `turnaround_ns` and at every peer timer, so each response leaves when it is due.
+    pub fn run_host(&mut self, world: &mut World, host: &mut Host, until: Cycle) {
+        let step = self.turnaround.max(1);
+        while world.cycle() < until {
+            let now = world.cycle();
+            let mut stop = (now + step).min(until);
+            if let Some(w) = self.next_wake() {
+                stop = stop.min(w.max(now + 1));
+            }
+            world.run_host(host, stop);
+            self.exchange(world);
+        }
+    }
+}
