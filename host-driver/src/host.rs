@@ -183,7 +183,7 @@ impl Host {
                     rps_cpus: &self.cfg.rps_cpus,
                     sysctl: &self.cfg.sysctl,
                 };
-                softirq::net_rx_action(&mut ctx, Some(&mut *adapter), &mut up);
+                softirq::net_rx_action(&mut ctx, adapter, &mut up);
                 // NET_TX_SOFTIRQ: replies queued by the stack, frames waiting for a woken queue.
                 adapter.xmit_queued(&mut ctx, &mut self.stack);
                 // A socket may have become readable, waking its reader.

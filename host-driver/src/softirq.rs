@@ -212,7 +212,7 @@ fn process_backlog(ctx: &mut Ctx, up: &mut RxPath) -> BacklogPoll {
 
 /// `net_rx_action`: poll every NAPI on this CPU's list until it is empty or `netdev_budget` packets /
 /// `netdev_budget_usecs` are spent; then count `time_squeeze` and leave the softirq raised.
-pub fn net_rx_action(ctx: &mut Ctx, mut adapter: Option<&mut Adapter>, up: &mut RxPath) {
+pub fn net_rx_action(ctx: &mut Ctx, adapter: &mut Adapter, up: &mut RxPath) {
     ctx.charge(ctx.costs.softirq_entry_ns);
     let cpu = ctx.cpu;
     up.softnet[cpu].raised_at = None;
@@ -223,14 +223,12 @@ pub fn net_rx_action(ctx: &mut Ctx, mut adapter: Option<&mut Adapter>, up: &mut 
     let mut budget = i64::from(up.sysctl.netdev_budget);
     let mut backlog_wait = None;
     while let Some(napi) = up.softnet[cpu].poll_list.pop_front() {
-        let (work, again) = match (napi, adapter.as_deref_mut()) {
-            (NapiRef::Device, Some(dev)) => {
-                let work = dev.poll(ctx, up);
-                (work, dev.napi.is_scheduled())
+        let (work, again) = match napi {
+            NapiRef::Device => {
+                let work = adapter.poll(ctx, up);
+                (work, adapter.napi.is_scheduled())
             }
-            // The device is not probed: nothing can have scheduled its NAPI.
-            (NapiRef::Device, None) => (0, false),
-            (NapiRef::Backlog, _) => match process_backlog(ctx, up) {
+            NapiRef::Backlog => match process_backlog(ctx, up) {
                 BacklogPoll::More(w) => (w, true),
                 BacklogPoll::Done(w) => (w, false),
                 BacklogPoll::WaitUntil(w, at) => {

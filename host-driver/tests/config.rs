@@ -14,7 +14,10 @@ fn yaml_overrides_defaults() {
     assert_eq!(cfg.cpus, 4);
     assert_eq!(cfg.napi_mode, NapiMode::PerPacket);
     assert_eq!(cfg.costs.irq_entry_ns, 1500);
-    assert_eq!(cfg.costs.mmio_write_ns, 100, "unset costs keep their default");
+    assert_eq!(
+        cfg.costs.mmio_write_ns, 100,
+        "unset costs keep their default"
+    );
     assert_eq!(cfg.sysctl.netdev_budget, 600);
     assert_eq!(cfg.sysctl.netdev_budget_usecs, 2000);
     cfg.validate().expect("consistent");

@@ -65,10 +65,26 @@ fn isr_reads_icr_masks_then_poll_unmasks_at_complete_done() {
     assert_conserved(&sim, &ids);
 
     let tr = sim.host.trace();
-    let at = |s| tr.stamp_of(ids[0], s).unwrap_or_else(|| panic!("no {s} stamp"));
-    assert_eq!(at(Stage::Irq), t, "the interrupt is taken the cycle the line rises on an idle CPU");
-    let order = [Stage::Irq, Stage::Isr, Stage::NapiPoll, Stage::GroReceive, Stage::NetifReceive];
-    assert!(order.windows(2).all(|w| at(w[0]) < at(w[1])), "stages out of order");
+    let at = |s| {
+        tr.stamp_of(ids[0], s)
+            .unwrap_or_else(|| panic!("no {s} stamp"))
+    };
+    assert_eq!(
+        at(Stage::Irq),
+        t,
+        "the interrupt is taken the cycle the line rises on an idle CPU"
+    );
+    let order = [
+        Stage::Irq,
+        Stage::Isr,
+        Stage::NapiPoll,
+        Stage::GroReceive,
+        Stage::NetifReceive,
+    ];
+    assert!(
+        order.windows(2).all(|w| at(w[0]) < at(w[1])),
+        "stages out of order"
+    );
 }
 
 #[test]
@@ -82,7 +98,11 @@ fn isr_timing_is_the_sum_of_its_costs_and_mmio_round_trips() {
     let clk = Clock::default();
     let rtt = 2 * PCIE_CYCLES + RESPONSE_CYCLES;
     // irq entry, ICR read, handler body, IMC write, STATUS flush read.
-    let isr = clk.ns_to_cycles(c.irq_entry_ns) + rtt + clk.ns_to_cycles(c.isr_ns) + clk.ns_to_cycles(c.mmio_write_ns) + rtt;
+    let isr = clk.ns_to_cycles(c.irq_entry_ns)
+        + rtt
+        + clk.ns_to_cycles(c.isr_ns)
+        + clk.ns_to_cycles(c.mmio_write_ns)
+        + rtt;
     let tr = sim.host.trace();
     assert_eq!(tr.stamp_of(ids[0], Stage::Isr), Some(t + isr));
     let report = sim.host.report();
@@ -110,7 +130,10 @@ fn polls_take_at_most_the_weight_and_one_softirq_run_spends_the_budget() {
     assert_eq!(r.driver.polls, 4);
     assert_eq!(r.driver.packets_per_poll[64], 3);
     assert_eq!(r.driver.packets_per_poll[8], 1);
-    assert_eq!(r.driver.interrupts, 1, "NAPI: one interrupt for the whole burst");
+    assert_eq!(
+        r.driver.interrupts, 1,
+        "NAPI: one interrupt for the whole burst"
+    );
     assert_eq!(r.cpus[0].stats.softirq_runs, 1);
     assert_eq!(r.cpus[0].softnet_stat.time_squeeze, 0);
     assert_eq!(r.cpus[0].softnet_stat.processed, 200);
@@ -121,7 +144,11 @@ fn polls_take_at_most_the_weight_and_one_softirq_run_spends_the_budget() {
 #[rstest]
 #[case::packet_budget(Sysctl { netdev_budget: 100, ..Sysctl::default() }, 100, 1)]
 #[case::time_budget(Sysctl { netdev_budget_usecs: 20, ..Sysctl::default() }, 1000, 3)]
-fn exhausted_budget_counts_time_squeeze(#[case] sysctl: Sysctl, #[case] per_packet_ns: u64, #[case] squeezes: u64) {
+fn exhausted_budget_counts_time_squeeze(
+    #[case] sysctl: Sysctl,
+    #[case] per_packet_ns: u64,
+    #[case] squeezes: u64,
+) {
     let cfg = HostConfig {
         sysctl,
         costs: Costs {
@@ -137,7 +164,10 @@ fn exhausted_budget_counts_time_squeeze(#[case] sysctl: Sysctl, #[case] per_pack
     let r = sim.host.report();
     assert_eq!(r.cpus[0].softnet_stat.time_squeeze, squeezes);
     assert_eq!(r.cpus[0].stats.softirq_runs, squeezes + 1);
-    assert_eq!(r.driver.polls, 4, "squeezing does not change the polls, only when they run");
+    assert_eq!(
+        r.driver.polls, 4,
+        "squeezing does not change the polls, only when they run"
+    );
     assert_eq!(r.driver.rx_packets, 200);
     assert_conserved(&sim, &ids);
 }
@@ -163,11 +193,18 @@ fn refill_writes_rdt_once_per_batch_and_wraps_the_ring() {
     sim.run_until(sim.nic.now + 1_000_000_000);
     let r = sim.host.report();
     assert_eq!(r.driver.rx_packets, 240, "six bursts wrap the 64-slot ring");
-    assert_eq!(*writes_to(&sim, RDT).last().expect("RDT writes"), (63 + 240) % 64);
+    assert_eq!(
+        *writes_to(&sim, RDT).last().expect("RDT writes"),
+        (63 + 240) % 64
+    );
     assert!(r.driver_faults.is_empty(), "{:?}", r.driver_faults);
     assert_conserved(&sim, &ids);
     let mem = sim.nic.memory();
-    assert_eq!(mem.bytes_in_use(), in_use, "every harvested buffer was freed and replaced");
+    assert_eq!(
+        mem.bytes_in_use(),
+        in_use,
+        "every harvested buffer was freed and replaced"
+    );
     assert_eq!(mem.mapping_count(), 63 + 2);
 }
 
@@ -198,7 +235,10 @@ fn per_packet_mode_takes_one_interrupt_per_frame() {
     let r = sim.host.report();
     assert_eq!(r.driver.interrupts, 10);
     assert_eq!(r.cpus[0].stats.hardirqs, 10);
-    assert_eq!(r.driver.irq_rearms, 9, "ICS re-raised RXT0 for each frame already waiting");
+    assert_eq!(
+        r.driver.irq_rearms, 9,
+        "ICS re-raised RXT0 for each frame already waiting"
+    );
     assert_eq!(r.driver.packets_per_poll[1], 10);
     assert_eq!(writes_to(&sim, ICS), vec![ICR_RXT0; 9]);
     assert_conserved(&sim, &ids);
@@ -216,23 +256,45 @@ fn device_access_outside_a_mapping_is_a_dma_fault() {
     let buf = slot0.addr.get();
     // Read from an RX buffer: mapped FROM_DEVICE only.
     let mut b = [0u8; 8];
-    assert_eq!(mem.device_read(buf, &mut b), Err(DmaFault { addr: buf, len: 8, dir: DmaDir::ToDevice }));
+    assert_eq!(
+        mem.device_read(buf, &mut b),
+        Err(DmaFault {
+            addr: buf,
+            len: 8,
+            dir: DmaDir::ToDevice
+        })
+    );
     // A burst running off the end of a buffer into its neighbour crosses two mappings.
     assert_eq!(
         mem.device_write(buf + 2040, &[0; 16]),
-        Err(DmaFault { addr: buf + 2040, len: 16, dir: DmaDir::FromDevice })
+        Err(DmaFault {
+            addr: buf + 2040,
+            len: 16,
+            dir: DmaDir::FromDevice
+        })
     );
     // A corrupted descriptor pointing at memory nobody mapped: the device's write faults.
     let wild = HostMemory::DEFAULT_BASE + (12 << 20);
-    mem.write_obj(base, &RxDesc::for_buffer(wild)).expect("corrupt descriptor");
+    mem.write_obj(base, &RxDesc::for_buffer(wild))
+        .expect("corrupt descriptor");
     let t = sim.nic.now + 10_000;
     let frame_len = {
         let ids = burst(&mut sim, t, 1);
         sim.run_until(t + 1_000_000);
-        assert!(sim.host.trace().outcome_of(ids[0]).is_none(), "the frame never reached the host");
+        assert!(
+            sim.host.trace().outcome_of(ids[0]).is_none(),
+            "the frame never reached the host"
+        );
         support::udp_to_host(sim.host.config().mac, 10_000, support::SINK_PORT, 64).len()
     };
-    assert_eq!(sim.nic.faults, vec![DmaFault { addr: wild, len: frame_len, dir: DmaDir::FromDevice }]);
+    assert_eq!(
+        sim.nic.faults,
+        vec![DmaFault {
+            addr: wild,
+            len: frame_len,
+            dir: DmaDir::FromDevice
+        }]
+    );
 }
 
 #[test]

@@ -304,3 +304,20 @@ fn echo_app_answers_the_sender() {
     let app = &b.counters().apps[0];
     assert_eq!((app.received, app.sent), (1, 1));
 }
+
+#[test]
+fn connected_sender_sends_without_an_address_and_gets_matched_replies() {
+    let app = "- {kind: udp_send, dst: 10.0.0.2, port: 7000, size: 10, count: 1, src_port: 6000, connect: true}\n";
+    let mut b = Bench::new(STATIC_PEER, app);
+    b.run_for(1000);
+    let tx = b.tx();
+    assert_eq!(parse(&tx[0].1).3, Some((6000, 7000)));
+    // A datagram from the connected peer is queued; from anyone else the port is closed.
+    let from_peer = b.rx(udp(7000, 6000, 4));
+    let from_other = b.rx(udp(7001, 6000, 4));
+    assert_eq!(b.outcome(from_peer), None, "queued on the connected socket");
+    assert_eq!(
+        b.outcome(from_other),
+        Some(Outcome::Dropped(DropReason::NoSocket))
+    );
+}

@@ -220,7 +220,10 @@ class Bench {
     unsigned txqe_count_ = 0;
 
     bool chance(unsigned pct) { return rng_() % 100 < pct; }
-    unsigned uniform(unsigned lo, unsigned hi) { return lo + rng_() % (hi - lo + 1); }
+    unsigned uniform(unsigned lo, unsigned hi) {
+        CHECK(lo <= hi, "testbench drew from the empty range %u..%u", lo, hi);
+        return lo + static_cast<unsigned>(rng_() % (hi - lo + 1));
+    }
 
     void step();
     void drive();
@@ -656,7 +659,7 @@ void Bench::phase_spacing() {
     for (int i = 0; i < 30; i++) {
         unsigned len = (i % 5 == 0) ? uniform(1, 59) : uniform(60, 500);
         bytes += (len + 7) & ~7u;
-        post_random(len, uniform(1, 2), false);
+        post_random(len, uniform(1, len < 2 ? len : 2), false);
     }
     CHECK(bytes < MAX_FRAME_BYTES, "spacing phase must fit in the FIFO");
     doorbell();
@@ -824,6 +827,7 @@ void Bench::run() {
 }  // namespace
 
 int main(int argc, char** argv) {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines stay in order with failures on stderr
     std::vector<uint64_t> seeds;
     for (int i = 1; i < argc; i++) seeds.push_back(std::strtoull(argv[i], nullptr, 0));
     if (seeds.empty()) seeds = {1, 2, 3};

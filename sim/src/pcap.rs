@@ -19,9 +19,12 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use host_driver::accounting::{FrameId, Stage};
 use host_driver::time::{Clock, Cycle};
 use pcap_file::pcap::{PcapHeader, PcapPacket, PcapWriter as FileWriter};
 use pcap_file::{DataLink, Endianness, PcapError, TsResolution};
+
+use crate::world::World;
 
 /// Largest frame the capture keeps whole (the pcap snaplen; tcpdump's default since 4.0 is larger,
 /// but no frame on this link exceeds the NIC's 2048-byte buffers).
@@ -133,4 +136,26 @@ fn error(path: &Path, frame: Option<(usize, Cycle)>, e: PcapError) -> PcapWriteE
         },
         (source, None) => PcapWriteError::Header { path, source },
     }
+}
+
+/// Writes the wire of a run to `path`: each frame injected towards the NIC (`rx`: the ids
+/// [`World::inject`] returned, with the bytes given to it) at the cycle its first beat entered the
+/// NIC, and every frame the NIC sent at its first beat. Injected frames that never reached the wire
+/// are left out. Returns the number of frames written.
+pub fn capture_world<'a>(
+    path: &Path,
+    world: &World,
+    rx: impl IntoIterator<Item = (FrameId, &'a [u8])>,
+) -> Result<usize, PcapWriteError> {
+    let mut pcap = PcapWriter::create(path, world.clock())?;
+    let records = world.nic_records();
+    for (id, bytes) in rx {
+        if let Some(at) = records.get(&id).and_then(|r| r.stamp_of(Stage::WireStart)) {
+            pcap.write(at, bytes);
+        }
+    }
+    for tx in world.tx_frames() {
+        pcap.write(tx.start, &tx.bytes);
+    }
+    pcap.finish()
 }

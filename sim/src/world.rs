@@ -304,6 +304,11 @@ impl World {
         self.pins.irq
     }
 
+    /// Every pin as sampled at the rising edge of the last cycle simulated (for bus observers).
+    pub fn pins(&self) -> &Pins {
+        &self.pins
+    }
+
     /// When a triggered window started before its trigger: the exact window to record in a re-run.
     pub fn wave_replay(&self) -> Option<&WaveConfig> {
         self.wave.as_ref().and_then(Wave::replay)

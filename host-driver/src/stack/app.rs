@@ -16,6 +16,7 @@ use super::socket::SocketId;
 use super::Stack;
 use crate::ctx::Ctx;
 use crate::time::Cycle;
+use crate::wire::build::Payload;
 
 /// What an application did, for the report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -121,6 +122,14 @@ impl App {
             AppConfig::UdpSend(c) => {
                 let sock = bind(stack, None, c.src_port.unwrap_or(0), None)?;
                 stack.sockets.get_mut(sock).tos = c.tos;
+                if c.connect {
+                    stack
+                        .sockets
+                        .connect(sock, SocketAddrV4::new(c.dst, c.port))
+                        .map_err(|e| {
+                            config_error(format!("apps[{index}].connect"), e.to_string())
+                        })?;
+                }
                 let kind = Kind::UdpSend {
                     sock,
                     cfg: c.clone(),
@@ -197,7 +206,7 @@ impl App {
             Kind::UdpEcho { sock } => {
                 let sock = *sock;
                 for d in self.read(stack, ctx, sock, 1, 0) {
-                    self.send(stack, ctx, sock, d.from, &d.payload);
+                    self.send(stack, ctx, sock, Some(d.from), &d.payload);
                 }
                 self.wake = keep_reading(stack, sock, ctx.now);
             }
@@ -206,14 +215,11 @@ impl App {
                 cfg,
                 interval,
             } => {
-                let (sock, dst, interval, count) = (
-                    *sock,
-                    SocketAddrV4::new(cfg.dst, cfg.port),
-                    *interval,
-                    cfg.count,
-                );
-                let payload: Vec<u8> = (0..cfg.size).map(|i| i as u8).collect();
-                self.send(stack, ctx, sock, dst, &payload);
+                // A connected socket sends without an address.
+                let dst = (!cfg.connect).then(|| SocketAddrV4::new(cfg.dst, cfg.port));
+                let (sock, interval, count) = (*sock, *interval, cfg.count);
+                let payload = Payload::Len(cfg.size);
+                self.send(stack, ctx, sock, dst, &payload.bytes());
                 self.wake = (self.sent + self.send_errors < count)
                     .then(|| ctx.now.max(self.wake.unwrap_or(0) + interval));
             }
@@ -257,16 +263,17 @@ impl App {
         got
     }
 
+    /// `sendto` (`dst` given) or `send` on a connected socket.
     fn send(
         &mut self,
         stack: &mut Stack,
         ctx: &mut Ctx,
         sock: SocketId,
-        dst: SocketAddrV4,
+        dst: Option<SocketAddrV4>,
         payload: &[u8],
     ) {
         self.syscalls += 1;
-        match stack.udp_sendto(ctx, sock, Some(dst), payload) {
+        match stack.udp_sendto(ctx, sock, dst, payload) {
             Ok(()) => self.sent += 1,
             Err(_) => self.send_errors += 1,
         }

@@ -373,6 +373,10 @@ pub struct UdpSendConfig {
     /// IP TOS byte (selects the pfifo_fast band).
     #[serde(default)]
     pub tos: u8,
+    /// `connect()` to the destination first and send without an address (replies are then
+    /// matched on the full 4-tuple).
+    #[serde(default)]
+    pub connect: bool,
 }
 
 /// `ping`: ICMP echo requests through a ping socket.

@@ -14,6 +14,7 @@ use crate::accounting::{Consumer, DropReason, Outcome, Stage};
 use crate::ctx::Ctx;
 use crate::skb::{PacketType, Skb};
 use crate::time::{Clock, Cycle};
+use crate::wire::build::Payload;
 use crate::wire::icmp::{exceeded, kind, unreach, IcmpPacket, IcmpRepr};
 use crate::wire::ipv4::{protocol, Ipv4Packet};
 
@@ -330,7 +331,8 @@ impl Stack {
         let entered = ctx.now;
         ctx.charge(ctx.costs.sendto_syscall_ns);
         let nh = self.route_output(dst)?;
-        let data: Vec<u8> = (0..size).map(|i| i as u8).collect();
+        let payload = Payload::Len(size);
+        let data = payload.bytes();
         let msg = IcmpRepr::EchoRequest {
             ident,
             seq,

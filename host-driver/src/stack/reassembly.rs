@@ -70,11 +70,6 @@ impl Reassembly {
     pub fn next_timer(&self) -> Option<Cycle> {
         self.queues.values().map(|q| q.expires).min()
     }
-
-    /// Bytes (truesize) held in all queues.
-    pub fn mem(&self) -> usize {
-        self.mem
-    }
 }
 
 /// How a new fragment relates to those already queued.

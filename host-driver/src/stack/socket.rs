@@ -180,11 +180,6 @@ impl SocketTable {
         &mut self.socks[id]
     }
 
-    /// Sockets in creation order.
-    pub fn iter(&self) -> impl Iterator<Item = &UdpSocket> {
-        self.socks.iter()
-    }
-
     /// Another socket holds `addr`'s port on an overlapping address (no SO_REUSEADDR).
     fn in_use(&self, except: SocketId, addr: SocketAddrV4) -> bool {
         self.socks.iter().enumerate().any(|(i, s)| {

@@ -9,7 +9,9 @@ use std::net::Ipv4Addr;
 
 use host_driver::accounting::{FrameId, Outcome};
 use host_driver::config::HostConfig;
-use host_driver::desc::{RxDesc, TxDesc, RXD_STAT_DD, RXD_STAT_EOP, TXD_CMD_EOP, TXD_CMD_RS, TXD_STAT_DD};
+use host_driver::desc::{
+    RxDesc, TxDesc, RXD_STAT_DD, RXD_STAT_EOP, TXD_CMD_EOP, TXD_CMD_RS, TXD_STAT_DD,
+};
 use host_driver::dma::{DmaFault, HostMemory};
 use host_driver::host::Host;
 use host_driver::platform::Platform;
@@ -114,7 +116,9 @@ impl FakeNic {
         }
         let (base, count) = self.ring(regs::RDBAL, regs::RDBAH, regs::RDLEN);
         while self.reg(regs::RDH) != self.reg(regs::RDT) {
-            let Some((id, frame)) = self.fifo.pop_front() else { break };
+            let Some((id, frame)) = self.fifo.pop_front() else {
+                break;
+            };
             let head = self.reg(regs::RDH) as u16;
             let daddr = base + u64::from(head) * 16;
             let mut raw = [0u8; 16];
@@ -163,7 +167,8 @@ impl FakeNic {
             let skip = (addr - start) as usize;
             frame.extend_from_slice(&beats[skip..skip + len]);
             if desc.cmd & TXD_CMD_EOP != 0 {
-                self.transmitted.push((self.tx_ids.remove(&head), std::mem::take(&mut frame)));
+                self.transmitted
+                    .push((self.tx_ids.remove(&head), std::mem::take(&mut frame)));
             }
             if desc.cmd & TXD_CMD_RS != 0 {
                 desc.status |= TXD_STAT_DD;
@@ -184,7 +189,11 @@ impl Platform for FakeNic {
     }
 
     fn mmio_read(&mut self, at: Cycle, off: u32) -> (u32, Cycle) {
-        assert!(at >= self.now, "MMIO read issued in the past: at {at} < now {}", self.now);
+        assert!(
+            at >= self.now,
+            "MMIO read issued in the past: at {at} < now {}",
+            self.now
+        );
         let val = match off {
             regs::ICR => std::mem::take(&mut self.icr),
             regs::IMS => self.ims,
@@ -338,8 +347,12 @@ impl Sim {
 
 /// `cfg` with a UDP sink on [`SINK_PORT`] whose receive buffer never fills.
 pub fn with_sink(cfg: HostConfig) -> HostConfig {
-    let app = serde_norway::from_str("kind: udp_sink\nport: 9000\nrcvbuf: 1000000000\n").expect("app config");
-    HostConfig { apps: vec![app], ..cfg }
+    let app = serde_norway::from_str("kind: udp_sink\nport: 9000\nrcvbuf: 1000000000\n")
+        .expect("app config");
+    HostConfig {
+        apps: vec![app],
+        ..cfg
+    }
 }
 
 /// Schedules `n` datagrams to the sink at cycle `at` (distinct source ports); returns their ids.
@@ -355,6 +368,9 @@ pub fn assert_conserved(sim: &Sim, ids: &[FrameId]) {
     let trace = sim.host.trace();
     assert_eq!(trace.conservation_errors(), &[]);
     for id in ids {
-        assert!(trace.outcome_of(*id).is_some(), "frame {id} has no terminal outcome");
+        assert!(
+            trace.outcome_of(*id).is_some(),
+            "frame {id} has no terminal outcome"
+        );
     }
 }
