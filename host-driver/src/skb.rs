@@ -304,13 +304,6 @@ impl Skb {
         self.network_off.map(|o| &self.buf[o..self.tail])
     }
 
-    /// Writable bytes from the network header to the tail (unshares a clone first).
-    pub fn network_header_mut(&mut self) -> Option<&mut [u8]> {
-        let off = self.network_off?;
-        let tail = self.tail;
-        Some(&mut self.buf_mut()[off..tail])
-    }
-
     /// Bytes from the transport header to the tail (`skb_transport_header`), if one was marked.
     pub fn transport_header(&self) -> Option<&[u8]> {
         self.transport_off.map(|o| &self.buf[o..self.tail])

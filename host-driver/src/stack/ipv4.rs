@@ -30,7 +30,6 @@ pub struct IpCounters {
     pub in_addr_errors: u64,
     pub forw_datagrams: u64,
     pub in_unknown_protos: u64,
-    pub in_discards: u64,
     pub in_delivers: u64,
     pub out_requests: u64,
     pub out_discards: u64,

@@ -33,7 +33,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use self::app::{App, AppCounters};
-pub use self::config::{AppConfig, StackConfig, StackConfigError};
+pub use self::config::{
+    AppConfig, PingConfig, StackConfig, StackConfigError, UdpEchoConfig, UdpSendConfig,
+    UdpSinkConfig,
+};
 use self::ethernet::{LinkCounters, PacketType};
 use self::icmp::{IcmpCounters, IcmpRateLimit, PingSocket};
 use self::ipv4::{InetProtos, IpCounters};
