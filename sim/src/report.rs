@@ -46,6 +46,8 @@ pub struct Report {
     pub polls: u64,
     /// RX frames harvested per driver poll, on average.
     pub packets_per_poll: f64,
+    /// Data copies per datagram an application received (the copy to user space included).
+    pub copies_per_packet: f64,
     /// Receive path wire start → application read, the headline latency.
     pub end_to_end: Option<LatencyStats>,
     /// Per-hop latency, every path's end-to-end and critical path.
@@ -95,11 +97,9 @@ impl Report {
             .enumerate()
             .map(|(n, &polls)| n as u64 * polls)
             .sum();
-        let packets_per_poll = if d.polls == 0 {
-            0.0
-        } else {
-            harvested as f64 / d.polls as f64
-        };
+        let apps = &i.host.stack.apps;
+        let received: u64 = apps.iter().map(|a| a.received).sum();
+        let copies: u64 = apps.iter().map(|a| a.received_copies).sum();
         Report {
             scenario: i.scenario.name.clone(),
             seed: i.scenario.seed,
@@ -115,13 +115,23 @@ impl Report {
             nic_stats: i.nic_stats,
             irqs: i.host.cpus.iter().map(|c| c.stats.hardirqs).sum(),
             polls: d.polls,
-            packets_per_poll,
+            packets_per_poll: ratio(harvested, d.polls),
+            copies_per_packet: ratio(copies, received),
             end_to_end: receive_end_to_end(&i.latency),
             latency: i.latency,
             driver: to_value(d),
             stack: to_value(&i.host.stack),
             cpus: to_value(&i.host.cpus),
         }
+    }
+}
+
+/// `n / d`, 0 when nothing was counted.
+fn ratio(n: u64, d: u64) -> f64 {
+    if d == 0 {
+        0.0
+    } else {
+        n as f64 / d as f64
     }
 }
 
@@ -205,8 +215,8 @@ impl Report {
         render_flat(&mut o, &self.driver);
         let _ = writeln!(
             o,
-            "\ninterrupts {}  polls {}  packets/poll {:.2}",
-            self.irqs, self.polls, self.packets_per_poll
+            "\ninterrupts {}  polls {}  packets/poll {:.2}  copies/packet {:.2}",
+            self.irqs, self.polls, self.packets_per_poll, self.copies_per_packet
         );
         let _ = writeln!(o);
         o.push_str(&self.latency.render());
@@ -234,23 +244,33 @@ fn render_flat(o: &mut String, v: &serde_json::Value) {
     }
 }
 
-/// `/proc/net/snmp` layout: for each protocol, a line of counter names and a line of values.
+/// `/proc/net/snmp` layout: for each protocol, a line of counter names and a line of values. A list
+/// (per-app or per-rule counters) gets one `name[i]: key=value ...` line per entry.
 fn render_snmp(o: &mut String, stack: &serde_json::Value) {
-    let Some(protos) = stack.as_object() else {
+    let Some(groups) = stack.as_object() else {
         return;
     };
     let _ = writeln!(o, "\nstack counters (/proc/net/snmp):");
-    for (proto, counters) in protos {
-        match counters.as_object() {
-            Some(cs) => {
-                let names: Vec<&str> = cs.keys().map(String::as_str).collect();
-                let values: Vec<String> = cs.values().map(scalar).collect();
-                let _ = writeln!(o, "    {proto}: {}", names.join(" "));
-                let _ = writeln!(o, "    {proto}: {}", values.join(" "));
+    for (group, counters) in groups {
+        if let Some(cs) = counters.as_object() {
+            let names: Vec<&str> = cs.keys().map(String::as_str).collect();
+            let values: Vec<String> = cs.values().map(scalar).collect();
+            let _ = writeln!(o, "    {group}: {}", names.join(" "));
+            let _ = writeln!(o, "    {group}: {}", values.join(" "));
+        } else if let Some(items) = counters.as_array() {
+            for (i, item) in items.iter().enumerate() {
+                let fields: Vec<String> = match item.as_object() {
+                    Some(m) => m
+                        .iter()
+                        .filter(|(_, v)| !v.is_null())
+                        .map(|(k, v)| format!("{k}={}", scalar(v)))
+                        .collect(),
+                    None => vec![scalar(item)],
+                };
+                let _ = writeln!(o, "    {group}[{i}]: {}", fields.join(" "));
             }
-            None => {
-                let _ = writeln!(o, "    {proto}: {}", scalar(counters));
-            }
+        } else {
+            let _ = writeln!(o, "    {group}: {}", scalar(counters));
         }
     }
 }
@@ -343,10 +363,14 @@ pub(crate) mod tests {
             irqs: 2,
             polls: 2,
             packets_per_poll: 1.5,
+            copies_per_packet: 1.0,
             end_to_end: receive_end_to_end(&latency),
             latency,
             driver: serde_json::json!({"interrupts": 2, "packets_per_poll": [0, 1, 1]}),
-            stack: serde_json::json!({"Udp": {"InDatagrams": 2, "RcvbufErrors": 1}}),
+            stack: serde_json::json!({
+                "Udp": {"InDatagrams": 2, "RcvbufErrors": 1},
+                "apps": [{"port": 9, "received": 2, "rtt_min": null}],
+            }),
             cpus: serde_json::json!([{"hardirqs": 2, "softnet_stat": {"processed": 3, "time_squeeze": 0}}]),
         }
     }
@@ -365,6 +389,8 @@ pub(crate) mod tests {
             "wire_start → ip_rcv",
             "Udp: InDatagrams RcvbufErrors",
             "Udp: 2 1",
+            "apps[0]: port=9 received=2\n",
+            "copies/packet 1.00",
             "hardirqs",
             "softnet_stat:",
             "time_squeeze",

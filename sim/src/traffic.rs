@@ -68,25 +68,26 @@ fn plan_udp(
             "count must be at least 1",
         ));
     }
-    let payload_len =
-        match (f.size, f.payload_len) {
-            (Some(_), Some(_)) => {
-                return Err(Problem::new(
-                    at.clone().key("payload_len"),
-                    "give `size` or `payload_len`, not both",
-                ))
-            }
-            (Some(size), None) if size < MIN_WIRE_FRAME => return Err(Problem::new(
+    let payload_len = match (f.size, f.payload_len) {
+        (Some(_), Some(_)) => {
+            return Err(Problem::new(
+                at.clone().key("payload_len"),
+                "give `size` or `payload_len`, not both",
+            ))
+        }
+        (Some(size), None) if size < MIN_WIRE_FRAME => {
+            return Err(Problem::new(
                 at.clone().key("size"),
                 format!(
                     "size {size} is below the {MIN_WIRE_FRAME}-byte minimum frame (FCS included)"
                 ),
-            )),
-            // Below 64 B the frame is padded, so sizes up to 64 carry as much payload as fits.
-            (Some(size), None) => size.saturating_sub(UDP_FRAME_OVERHEAD),
-            (None, Some(len)) => len,
-            (None, None) => MIN_WIRE_FRAME - UDP_FRAME_OVERHEAD,
-        };
+            ))
+        }
+        // Below 64 B the frame is padded, so sizes up to 64 carry as much payload as fits.
+        (Some(size), None) => size.saturating_sub(UDP_FRAME_OVERHEAD),
+        (None, Some(len)) => len,
+        (None, None) => MIN_WIRE_FRAME - UDP_FRAME_OVERHEAD,
+    };
     match (f.fault, f.every_nth) {
         (_, Some(0)) => {
             return Err(Problem::new(

@@ -2,7 +2,11 @@
 //!
 //! A *hop* is the time from one stamped stage to the next one that happened (`dma_write_back → irq`).
 //! Frames skip stages (a frame found by a poll already running has no `irq`), so hops are keyed by both
-//! ends. Only frames that completed a path are measured: received frames delivered to a socket and
+//! ends. A stamp earlier than a stage the frame must already have passed (an `irq` before the frame's
+//! own descriptor write-back) was not caused by the frame: it is left out of the frame's path and
+//! counted in [`LatencyReport::ignored`], so a misattributing stamp shows up instead of bending the
+//! numbers. The stages follow their declaration order, except that the NIC writes a TX descriptor
+//! back, and the driver reclaims it, without waiting for the frame to reach the wire. Only frames that completed a path are measured: received frames delivered to a socket and
 //! host frames the NIC transmitted. Frames are grouped into paths by their first and last stage, so the
 //! receive and send paths get their own end-to-end distribution and critical path.
 //!
@@ -143,11 +147,23 @@ impl CriticalPath {
     }
 }
 
+/// Stamps of one stage left out of frames' paths because they came before a stage the frame must
+/// already have passed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IgnoredStamps {
+    pub stage: Stage,
+    pub frames: usize,
+    /// The first such frame, to look at in the trace.
+    pub example: FrameId,
+}
+
 /// Latency results of one run.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LatencyReport {
     /// Frames measured (delivered or transmitted).
     pub frames: usize,
+    /// By stage; empty when every stamp fits its frame's path.
+    pub ignored: Vec<IgnoredStamps>,
     /// In path order: by destination stage, then source stage.
     pub hops: Vec<HopLatency>,
     /// By first, then last stage.
@@ -162,17 +178,38 @@ fn completed(outcome: &Outcome) -> bool {
     )
 }
 
-/// One measured frame: its hops and end-to-end latency.
+/// Whether a frame must have passed `earlier` before it can reach `later`.
+fn must_precede(earlier: Stage, later: Stage) -> bool {
+    let wire_independent =
+        earlier == Stage::TxWire && matches!(later, Stage::TxWriteBack | Stage::TxReclaim);
+    earlier < later && !wire_independent
+}
+
+/// One measured frame: its hops and end-to-end latency, and the stages whose stamps were ignored.
 struct Measured {
     id: FrameId,
     path: (Stage, Stage),
     end_to_end: Cycle,
     hops: Vec<(Hop, Cycle)>,
+    ignored: Vec<Stage>,
 }
 
 fn measure(t: &FrameTimeline) -> Result<Measured, AnalysisError> {
-    let mut stamps = t.stamps.clone();
-    // Stable: equal cycles keep the runner's path order.
+    let mut by_stage = t.stamps.clone();
+    by_stage.sort_unstable();
+    let mut stamps: Vec<(Stage, Cycle)> = Vec::with_capacity(by_stage.len());
+    let mut ignored = Vec::new();
+    for (stage, at) in by_stage {
+        let caused = stamps
+            .iter()
+            .all(|&(kept, kept_at)| kept_at <= at || !must_precede(kept, stage));
+        if caused {
+            stamps.push((stage, at));
+        } else {
+            ignored.push(stage);
+        }
+    }
+    // Stable: equal cycles keep path order.
     stamps.sort_by_key(|&(_, c)| c);
     let (&(first, start), &(last, end)) =
         stamps
@@ -199,6 +236,7 @@ fn measure(t: &FrameTimeline) -> Result<Measured, AnalysisError> {
         path: (first, last),
         end_to_end: end - start,
         hops,
+        ignored,
     })
 }
 
@@ -237,7 +275,18 @@ pub fn latency_report(
 
     let mut by_hop: BTreeMap<(Stage, Stage), Vec<Cycle>> = BTreeMap::new();
     let mut by_path: BTreeMap<(Stage, Stage), Vec<&Measured>> = BTreeMap::new();
+    let mut ignored: BTreeMap<Stage, IgnoredStamps> = BTreeMap::new();
     for m in &measured {
+        for &stage in &m.ignored {
+            ignored
+                .entry(stage)
+                .or_insert(IgnoredStamps {
+                    stage,
+                    frames: 0,
+                    example: m.id,
+                })
+                .frames += 1;
+        }
         for &(hop, d) in &m.hops {
             // Keyed (to, from) so hops list in path order of their destination.
             by_hop.entry((hop.to, hop.from)).or_default().push(d);
@@ -260,6 +309,7 @@ pub fn latency_report(
         .collect();
     Ok(LatencyReport {
         frames: measured.len(),
+        ignored: ignored.into_values().collect(),
         hops,
         paths,
     })
@@ -387,6 +437,23 @@ impl LatencyReport {
                 out,
                 "  {label:<width$} {:>8} {:>8} {:>8} {:>8} {:>8} | {:>10.1} {:>10.1} {:>10.1} {:>10.1}",
                 s.count, s.min, s.p50, s.p99, s.max, s.min_ns, s.p50_ns, s.p99_ns, s.max_ns
+            );
+        }
+        if !self.ignored.is_empty() {
+            let list: Vec<String> = self
+                .ignored
+                .iter()
+                .map(|i| {
+                    format!(
+                        "{} in {} frame(s), e.g. frame {}",
+                        i.stage, i.frames, i.example
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "  ignored stamps earlier than a stage their frame had to pass first: {}",
+                list.join("; ")
             );
         }
         for p in &self.paths {
@@ -577,6 +644,55 @@ mod tests {
             first_share.contains("dma_write_back → irq") && first_share.contains("89.3 %"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn stamps_before_a_stage_the_frame_had_to_pass_are_ignored_and_counted() {
+        // The interrupt that scheduled the poll fired before frame 2 even reached the wire.
+        let early = delivered(
+            2,
+            &[
+                (Irq, 100),
+                (Isr, 150),
+                (WireStart, 200),
+                (FifoCommit, 300),
+                (DmaWriteBack, 400),
+                (NapiPoll, 500),
+                (AppRead, 900),
+            ],
+        );
+        // The interrupt fired while frame 3 was still being written: it announced an earlier frame.
+        let during = delivered(
+            3,
+            &[
+                (WireStart, 0),
+                (FifoCommit, 100),
+                (Irq, 150),
+                (DmaWriteBack, 200),
+                (AppRead, 600),
+            ],
+        );
+        let r = latency_report(&[early, during, rx_frame(1, 40)], Clock::default()).unwrap();
+        let ignored: Vec<_> = r
+            .ignored
+            .iter()
+            .map(|i| (i.stage, i.frames, i.example))
+            .collect();
+        assert_eq!(ignored, [(Irq, 2, 2), (Isr, 1, 2)]);
+        assert_eq!(r.paths.len(), 1, "every frame measured from wire_start");
+        let hops: Vec<_> = r.hops.iter().map(|h| h.hop.label()).collect();
+        assert!(
+            hops.contains(&"dma_write_back → napi_poll".to_owned()),
+            "{hops:?}"
+        );
+        for misattributed in [
+            "irq → wire_start",
+            "irq → dma_write_back",
+            "isr → wire_start",
+        ] {
+            assert!(!hops.contains(&misattributed.to_owned()), "{hops:?}");
+        }
+        assert!(r.render().contains("ignored stamps earlier than a stage their frame had to pass first: irq in 2 frame(s), e.g. frame 2; isr in 1 frame(s), e.g. frame 2"));
     }
 
     #[test]
