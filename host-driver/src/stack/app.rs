@@ -220,8 +220,7 @@ impl App {
                 let (sock, interval, count) = (*sock, *interval, cfg.count);
                 let payload = Payload::Len(cfg.size);
                 self.send(stack, ctx, sock, dst, &payload.bytes());
-                self.wake = (self.sent + self.send_errors < count)
-                    .then(|| ctx.now.max(self.wake.unwrap_or(0) + interval));
+                self.wake = self.next_send(ctx.now, interval, count);
             }
             Kind::Ping {
                 ident,
@@ -236,10 +235,15 @@ impl App {
                     Ok(()) => self.sent += 1,
                     Err(_) => self.send_errors += 1,
                 }
-                self.wake = (self.sent + self.send_errors < count)
-                    .then(|| ctx.now.max(self.wake.unwrap_or(0) + interval));
+                self.wake = self.next_send(ctx.now, interval, count);
             }
         }
+    }
+
+    /// A sender's next turn: `interval` after the scheduled time of this one (a fixed rate), or
+    /// at once if sending took longer; `None` after `count` attempts.
+    fn next_send(&self, now: Cycle, interval: Cycle, count: u64) -> Option<Cycle> {
+        (self.sent + self.send_errors < count).then(|| now.max(self.wake.unwrap_or(0) + interval))
     }
 
     /// `recvmmsg` of up to `batch` datagrams, then `per_read_ns` of work on each.

@@ -387,6 +387,9 @@ fn critical_point(
     }
 }
 
+/// Hops below this share are summed into one line of the text rendering (the JSON keeps them all).
+const MIN_LISTED_SHARE: f64 = 0.01;
+
 /// Width of a 100 % bar, in characters.
 const BAR_WIDTH: usize = 24;
 
@@ -469,7 +472,13 @@ impl LatencyReport {
                     "  p{} end-to-end {} cycles = {:.1} ns; {} frame(s) around rank {}, mean {:.1} ns",
                     c.percentile, c.end_to_end, c.end_to_end_ns, c.window, c.rank, c.window_mean_ns
                 );
-                for s in &c.shares {
+                let (listed, rest) = c.shares.split_at(
+                    c.shares
+                        .iter()
+                        .take_while(|s| s.share >= MIN_LISTED_SHARE)
+                        .count(),
+                );
+                for s in listed {
                     let _ = writeln!(
                         out,
                         "    {:<width$} {:>5.1} % {} {:>10.1} ns",
@@ -477,6 +486,17 @@ impl LatencyReport {
                         s.share * 100.0,
                         bar(s.share),
                         s.mean_ns
+                    );
+                }
+                if !rest.is_empty() {
+                    let share: f64 = rest.iter().map(|s| s.share).sum();
+                    let mean_ns: f64 = rest.iter().map(|s| s.mean_ns).sum();
+                    let label = format!("{} other hops", rest.len());
+                    let _ = writeln!(
+                        out,
+                        "    {label:<width$} {:>5.1} % {} {mean_ns:>10.1} ns",
+                        share * 100.0,
+                        bar(share),
                     );
                 }
             }
@@ -642,6 +662,43 @@ mod tests {
         let first_share = tail.lines().nth(1).unwrap();
         assert!(
             first_share.contains("dma_write_back → irq") && first_share.contains("89.3 %"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn hops_under_one_percent_are_summed_in_the_text_only() {
+        let f = delivered(
+            1,
+            &[
+                (WireStart, 0),
+                (FifoCommit, 992),
+                (DmaWriteBack, 997),
+                (AppRead, 1000),
+            ],
+        );
+        let r = latency_report(&[f], Clock::default()).unwrap();
+        assert_eq!(
+            r.paths[0].points[0].shares.len(),
+            3,
+            "the JSON keeps every hop"
+        );
+        let text = r.render();
+        let p50: Vec<&str> = text
+            .split("p50 end-to-end")
+            .nth(1)
+            .unwrap()
+            .lines()
+            .skip(1)
+            .take(2)
+            .collect();
+        assert!(
+            p50[0].trim_start().starts_with("wire_start → fifo_commit")
+                && p50[0].contains("99.2 %"),
+            "{text}"
+        );
+        assert!(
+            p50[1].trim_start().starts_with("2 other hops") && p50[1].contains("0.8 %"),
             "{text}"
         );
     }
