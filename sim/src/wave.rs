@@ -274,7 +274,10 @@ pub fn grouped_signals(fst: &Path) -> Result<Vec<(&'static str, Vec<TraceSignal>
         // (FIFO storage) are bulk it names differently.
         let signal = matches!(
             var.var_type(),
-            wellen::VarType::Wire | wellen::VarType::Reg | wellen::VarType::Logic | wellen::VarType::Bit
+            wellen::VarType::Wire
+                | wellen::VarType::Reg
+                | wellen::VarType::Logic
+                | wellen::VarType::Bit
         );
         if !signal || var.name(h).starts_with('[') {
             continue;

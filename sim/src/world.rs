@@ -15,6 +15,7 @@ use crate::axi_mem::AxiMem;
 use crate::fault::Fault;
 use crate::mmio::MmioMaster;
 use crate::model::{Model, Pins};
+use crate::peer::Peer;
 use crate::probe::{NicRecord, Probes};
 use crate::wave::{Wave, WaveConfig, WaveError, WaveOutput};
 use crate::wire::{RxEvent, RxInjector, TxCapture, TxFrame, WireFault};
@@ -112,6 +113,9 @@ pub struct World {
     /// The host's requested wake-up and the irq level it last saw (kept across `run_host` calls).
     host_wake: Option<Cycle>,
     host_irq: bool,
+    /// The link partner, served every cycle so its frames start on the cycle they are due even
+    /// while the CPU stalls on an MMIO read.
+    peer: Option<Peer>,
 }
 
 impl World {
@@ -161,6 +165,7 @@ impl World {
             next_frame_id: 0,
             host_wake: None,
             host_irq: false,
+            peer: None,
         };
         world.pins.rst = true;
         world.run_until(RESET_CYCLES);
@@ -195,6 +200,9 @@ impl World {
     #[inline]
     pub fn step(&mut self) {
         let now = self.cycle;
+        if self.peer.as_ref().is_some_and(|p| p.due(now + 1, self.tx.frames().len())) {
+            self.serve_peer(now + 1);
+        }
         if let Some(w) = self.wave.as_mut() {
             if now >= w.next_event() {
                 if let Err(e) = w.at_cycle(now, &mut self.model) {
@@ -222,6 +230,26 @@ impl World {
             }
         }
         self.cycle = now + 1;
+    }
+
+    /// Gives the peer the frames the NIC finished and queues what it sends up to cycle `horizon`;
+    /// called before the injector drives `horizon`, so a frame due then starts then.
+    fn serve_peer(&mut self, horizon: Cycle) {
+        let Some(mut peer) = self.peer.take() else { return };
+        for (frame, not_before) in peer.exchange(horizon, self.tx.frames()) {
+            let id = self.inject(frame.clone(), not_before, WireFault::None);
+            peer.sent(id, frame);
+        }
+        self.peer = Some(peer);
+    }
+
+    /// Puts `peer` at the far end of the link (see [`crate::peer`]).
+    pub fn attach_peer(&mut self, peer: Peer) {
+        self.peer = Some(peer);
+    }
+
+    pub fn peer(&self) -> Option<&Peer> {
+        self.peer.as_ref()
     }
 
     /// Simulates up to (not including) cycle `until`, without the host.

@@ -43,7 +43,11 @@ impl BusLog {
             assert!(beats <= 16, "at most 16 beats");
             let addr = outputs.m_axi_awaddr;
             assert_eq!(addr % 8, 0, "aligned");
-            assert_eq!(addr / 4096, (addr + beats * 8 - 1) / 4096, "no 4 KiB crossing");
+            assert_eq!(
+                addr / 4096,
+                (addr + beats * 8 - 1) / 4096,
+                "no 4 KiB crossing"
+            );
             self.pending.push_back(self.writes.len());
             self.writes.push(Write {
                 addr,
@@ -53,7 +57,10 @@ impl BusLog {
             });
         }
         if inputs.m_axi_bvalid && outputs.m_axi_bready {
-            let i = self.pending.pop_front().expect("a B without an outstanding write");
+            let i = self
+                .pending
+                .pop_front()
+                .expect("a B without an outstanding write");
             self.writes[i].done = Some(at);
         }
         if outputs.rx_wb_valid {
@@ -103,23 +110,44 @@ fn payload_completes_before_descriptor_write_back_before_interrupt() {
             .filter(|wr| wr.addr >= buf && wr.addr < buf + regs::RX_BUFFER_SIZE as u64)
             .collect();
         let bytes: u64 = payload.iter().map(|wr| wr.beats * 8).sum();
-        assert!(bytes >= r.bytes.len() as u64, "slot {slot}: payload bursts cover the frame");
+        assert!(
+            bytes >= r.bytes.len() as u64,
+            "slot {slot}: payload bursts cover the frame"
+        );
         let desc_addr = ring.base + slot as u64 * DESC_SIZE as u64 + 8;
-        let wb: Vec<&Write> = log.writes.iter().filter(|wr| wr.addr == desc_addr).collect();
+        let wb: Vec<&Write> = log
+            .writes
+            .iter()
+            .filter(|wr| wr.addr == desc_addr)
+            .collect();
         assert_eq!(wb.len(), 1, "slot {slot}: one write-back beat at +8");
         let wb = wb[0];
         assert_eq!(wb.beats, 1);
-        let last_payload_b = payload.iter().map(|wr| wr.done.expect("payload B")).max().expect("payload");
+        let last_payload_b = payload
+            .iter()
+            .map(|wr| wr.done.expect("payload B"))
+            .max()
+            .expect("payload");
         assert!(
             wb.issued > last_payload_b,
             "slot {slot}: write-back issued at {} before the payload's last B at {last_payload_b}",
             wb.issued
         );
         let wb_done = wb.done.expect("write-back B");
-        let (_, probe) = log.rx_wb.iter().find(|(s, _)| *s == slot).expect("rx_wb pulse");
-        assert!(*probe > wb_done, "slot {slot}: rx_wb before the write-back's B");
+        let (_, probe) = log
+            .rx_wb
+            .iter()
+            .find(|(s, _)| *s == slot)
+            .expect("rx_wb pulse");
+        assert!(
+            *probe > wb_done,
+            "slot {slot}: rx_wb before the write-back's B"
+        );
     }
-    assert!(log.writes.iter().all(|wr| desc_area.contains(&wr.addr) || wr.done.is_some()));
+    assert!(log
+        .writes
+        .iter()
+        .all(|wr| desc_area.contains(&wr.addr) || wr.done.is_some()));
     let first_wb_done = log
         .writes
         .iter()
@@ -128,7 +156,10 @@ fn payload_completes_before_descriptor_write_back_before_interrupt() {
         .min()
         .expect("a write-back");
     let first_irq = *log.irq_rise.first().expect("RXT0 raised the interrupt");
-    assert!(first_irq > first_wb_done, "interrupt at {first_irq} before the first write-back B at {first_wb_done}");
+    assert!(
+        first_irq > first_wb_done,
+        "interrupt at {first_irq} before the first write-back B at {first_wb_done}"
+    );
     assert!(w.faults().is_empty(), "{:?}", w.faults());
 }
 
@@ -155,8 +186,16 @@ fn payload_lands_in_memory_no_earlier_than_its_b_response() {
         run_logged(&mut w, &mut log, 1);
         assert!(w.cycle() < now + 2000, "no payload write");
     }
-    let first_b = log.writes.first().and_then(|wr| wr.done).expect("the payload's B");
-    assert_eq!(visible_at, Some(first_b), "payload visible in the cycle its B response is given");
+    let first_b = log
+        .writes
+        .first()
+        .and_then(|wr| wr.done)
+        .expect("the payload's B");
+    assert_eq!(
+        visible_at,
+        Some(first_b),
+        "payload visible in the cycle its B response is given"
+    );
     support::settle(&mut w);
     assert_eq!(ring.harvest(&mut w)[0].bytes, data);
 }

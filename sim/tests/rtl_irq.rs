@@ -57,7 +57,11 @@ fn ims_and_imc_set_and_clear_only_the_written_bits() {
     w.write_reg(regs::IMC, regs::ICR_TXDW);
     assert_eq!(w.read_reg(regs::IMS), regs::ICR_RXT0 | regs::ICR_RXO);
     w.write_reg(regs::IMS, 0xFFFF_FFFF);
-    assert_eq!(w.read_reg(regs::IMS), regs::ICR_ALL, "only implemented causes");
+    assert_eq!(
+        w.read_reg(regs::IMS),
+        regs::ICR_ALL,
+        "only implemented causes"
+    );
 }
 
 /// Cycles from each `irq` rising edge to the next, over `cycles`.
@@ -91,7 +95,10 @@ fn itr_spaces_rising_edges() {
     });
     assert!(edges.len() >= 3, "edges: {edges:?}");
     for pair in edges.windows(2) {
-        assert!(pair[1] - pair[0] >= itr as Cycle * 40, "edges {pair:?} closer than ITR");
+        assert!(
+            pair[1] - pair[0] >= itr as Cycle * 40,
+            "edges {pair:?} closer than ITR"
+        );
     }
 }
 
@@ -120,7 +127,10 @@ fn rdtr_delays_rxt0_after_write_back(#[case] rdtr: u32) {
         .expect("written back before the interrupt");
     let delay = edge - wb;
     let timer = rdtr as Cycle * 160;
-    assert!(delay >= timer && delay <= timer + 8, "RXT0 {delay} cycles after write-back, RDTR {timer}");
+    assert!(
+        delay >= timer && delay <= timer + 8,
+        "RXT0 {delay} cycles after write-back, RDTR {timer}"
+    );
     assert_eq!(ring.harvest(&mut w).len(), 1);
     assert_ne!(w.read_reg(regs::ICR) & regs::ICR_RXT0, 0);
 }

@@ -33,7 +33,10 @@ fn pattern(i: usize) -> u32 {
 #[test]
 fn every_read_write_register_reads_back_at_its_offset() {
     let mut w = support::world();
-    let rw: Vec<_> = REGISTERS.iter().filter(|r| r.access == Access::ReadWrite).collect();
+    let rw: Vec<_> = REGISTERS
+        .iter()
+        .filter(|r| r.access == Access::ReadWrite)
+        .collect();
     assert!(rw.len() >= 20, "the map lists the e1000 RW registers");
     for (i, r) in rw.iter().enumerate() {
         w.write_reg(r.offset, pattern(i) & implemented_bits(r.name));
@@ -57,7 +60,9 @@ fn read_only_and_counters_after_reset() {
     for r in REGISTERS {
         let v = w.read_reg(r.offset);
         match (r.access, r.name) {
-            (Access::ReadOnly, "STATUS") => assert_eq!(v & regs::STATUS_LU, regs::STATUS_LU, "link up"),
+            (Access::ReadOnly, "STATUS") => {
+                assert_eq!(v & regs::STATUS_LU, regs::STATUS_LU, "link up")
+            }
             (Access::ReadWrite, "RLPML") => assert_eq!(v, regs::RLPML_DEFAULT),
             (Access::ReadWrite | Access::ReadClear | Access::WriteOnly, _) => {
                 assert_eq!(v, 0, "{} at {:#06x} is not 0 after reset", r.name, r.offset)
@@ -94,7 +99,11 @@ fn soft_reset_restores_reset_values_and_clears_itself() {
     w.write_reg(regs::RDT, 7);
     w.write_reg(regs::RLPML, 1000);
     w.write_reg(regs::CTRL, regs::CTRL_RST);
-    assert_eq!(w.read_reg(regs::CTRL) & regs::CTRL_RST, 0, "RST self-clears");
+    assert_eq!(
+        w.read_reg(regs::CTRL) & regs::CTRL_RST,
+        0,
+        "RST self-clears"
+    );
     assert_eq!(w.read_reg(regs::RDT), 0);
     assert_eq!(w.read_reg(regs::RLPML), regs::RLPML_DEFAULT);
 }

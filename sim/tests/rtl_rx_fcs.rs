@@ -24,12 +24,20 @@ fn fcs_is_checked_and_stripped_for_every_last_beat_ending(
     support::settle(&mut w);
 
     let got = ring.harvest(&mut w);
-    let rec = w.nic_records().get(&id).cloned().expect("a record for the frame");
+    let rec = w
+        .nic_records()
+        .get(&id)
+        .cloned()
+        .expect("a record for the frame");
     assert!(rec.stamp_of(Stage::WireStart).is_some());
     if fault == WireFault::None {
         assert_eq!(got.len(), 1, "one frame written back");
         assert_eq!(got[0].bytes, data, "payload without FCS, byte exact");
-        assert_eq!(got[0].id, Some(id), "rx_frame_id maps the slot to the wire frame");
+        assert_eq!(
+            got[0].id,
+            Some(id),
+            "rx_frame_id maps the slot to the wire frame"
+        );
         assert_eq!(rec.dropped, None);
         let (start, commit, wb) = (
             rec.stamp_of(Stage::WireStart).unwrap(),
@@ -39,7 +47,11 @@ fn fcs_is_checked_and_stripped_for_every_last_beat_ending(
         assert!(start < commit && commit < wb, "stages in order: {rec:?}");
         assert_eq!(w.read_reg(regs::GPRC), 1);
         assert_eq!(w.read_reg(regs::CRCERRS), 0);
-        assert_eq!(w.read_reg(regs::GORCL), len as u32 + 4, "good octets include the FCS");
+        assert_eq!(
+            w.read_reg(regs::GORCL),
+            len as u32 + 4,
+            "good octets include the FCS"
+        );
     } else {
         assert!(got.is_empty(), "a bad frame is never written to the host");
         assert_eq!(rec.dropped.map(|d| d.0), Some(DropReason::NicCrcError));
@@ -56,7 +68,13 @@ fn fcs_is_checked_and_stripped_for_every_last_beat_ending(
 #[case::oversize(1515, WireFault::None, 1518, DropReason::NicOversize, regs::ROC)]
 #[case::oversize_lower_rlpml(200, WireFault::None, 200, DropReason::NicOversize, regs::ROC)]
 #[case::phy_error(100, WireFault::PhyError, 1518, DropReason::NicPhyError, regs::RXERRC)]
-#[case::phy_error_beats_bad_length(30, WireFault::PhyError, 1518, DropReason::NicPhyError, regs::RXERRC)]
+#[case::phy_error_beats_bad_length(
+    30,
+    WireFault::PhyError,
+    1518,
+    DropReason::NicPhyError,
+    regs::RXERRC
+)]
 fn length_and_phy_errors_are_dropped_and_counted(
     #[case] len: usize,
     #[case] fault: WireFault,

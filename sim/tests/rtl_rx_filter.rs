@@ -28,7 +28,12 @@ fn mta_bit(dst: [u8; 6]) -> (u32, u32) {
 #[case::multicast_in_table(MULTICAST, 0, true, true)]
 #[case::multicast_promiscuous(MULTICAST, regs::RCTL_MPE, false, true)]
 #[case::broadcast_is_not_multicast_promiscuous(BROADCAST, regs::RCTL_MPE, false, false)]
-fn destination_filter(#[case] dst: [u8; 6], #[case] rctl: u32, #[case] in_mta: bool, #[case] accepted: bool) {
+fn destination_filter(
+    #[case] dst: [u8; 6],
+    #[case] rctl: u32,
+    #[case] in_mta: bool,
+    #[case] accepted: bool,
+) {
     let mut w = support::world();
     let mut ring = support::setup_rx(&mut w, 16, 15, rctl);
     if in_mta {
@@ -70,7 +75,10 @@ fn receiver_disabled_filters_everything() {
     support::settle(&mut w);
     assert!(ring.harvest(&mut w).is_empty());
     for id in [a, b] {
-        assert_eq!(w.nic_records()[&id].dropped.map(|d| d.0), Some(DropReason::NicAddressFilter));
+        assert_eq!(
+            w.nic_records()[&id].dropped.map(|d| d.0),
+            Some(DropReason::NicAddressFilter)
+        );
     }
     assert_eq!(w.read_reg(regs::FLTC), 2);
 }

@@ -23,7 +23,11 @@ fn outcomes(w: &World, ids: &[FrameId]) -> (Vec<FrameId>, Vec<FrameId>) {
         match (rec.dropped, rec.stamp_of(Stage::DmaWriteBack)) {
             (None, Some(_)) => written.push(id),
             (Some((DropReason::NicFifoFull, _)), None) => {
-                assert_eq!(rec.stamp_of(Stage::FifoCommit), None, "a missed frame was never committed");
+                assert_eq!(
+                    rec.stamp_of(Stage::FifoCommit),
+                    None,
+                    "a missed frame was never committed"
+                );
                 missed.push(id);
             }
             other => panic!("frame {id}: unexpected outcome {other:?}"),
@@ -45,16 +49,30 @@ fn exhausted_ring_counts_rnbc_once_then_missed_frames() {
         .collect();
     w.run_until(start + wire_cycles(n, len));
 
-    let committed = ids.iter().filter(|id| w.nic_records()[id].stamp_of(Stage::FifoCommit).is_some()).count();
-    assert!(committed > 0 && (committed as u64) < n, "the FIFO took some frames: {committed} of {n}");
+    let committed = ids
+        .iter()
+        .filter(|id| w.nic_records()[id].stamp_of(Stage::FifoCommit).is_some())
+        .count();
+    assert!(
+        committed > 0 && (committed as u64) < n,
+        "the FIFO took some frames: {committed} of {n}"
+    );
     assert!(
         committed * len <= RX_FIFO_DEPTH_BYTES as usize,
         "no more than the FIFO holds: {committed} frames"
     );
-    assert_eq!(w.read_reg(regs::RNBC), 1, "only the head frame waited for a descriptor");
+    assert_eq!(
+        w.read_reg(regs::RNBC),
+        1,
+        "only the head frame waited for a descriptor"
+    );
     let mpc = w.read_reg(regs::MPC) as usize;
     assert_eq!(mpc + committed, n as usize);
-    assert_ne!(w.read_reg(regs::ICR) & regs::ICR_RXO, 0, "receiver overrun cause");
+    assert_ne!(
+        w.read_reg(regs::ICR) & regs::ICR_RXO,
+        0,
+        "receiver overrun cause"
+    );
 
     // Hand the NIC descriptors: the waiting frames drain in wire order.
     w.write_reg(regs::RDT, 31);
@@ -87,7 +105,10 @@ fn slow_dma_overflows_the_fifo_with_descriptors_available() {
     support::settle(&mut w);
 
     let (written, missed) = outcomes(&w, &ids);
-    assert!(!missed.is_empty(), "50 µs DMA writes cannot keep up with line rate");
+    assert!(
+        !missed.is_empty(),
+        "50 µs DMA writes cannot keep up with line rate"
+    );
     assert_eq!(w.read_reg(regs::MPC) as usize, missed.len());
     assert_eq!(w.read_reg(regs::GPRC) as usize, written.len());
     assert_eq!(w.read_reg(regs::RNBC), 0, "descriptors were always there");

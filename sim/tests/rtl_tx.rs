@@ -66,15 +66,26 @@ fn back_to_back_frames_keep_the_line_rate_gap() {
     let mut w = support::world();
     let mut ring = support::setup_tx(&mut w, 64, 0);
     let n = 20;
-    let ids: Vec<_> = (0..n).map(|i| ring.send(&mut w, &frame(PEER_MAC, 60, i as u8)).0).collect();
+    let ids: Vec<_> = (0..n)
+        .map(|i| ring.send(&mut w, &frame(PEER_MAC, 60, i as u8)).0)
+        .collect();
     support::settle(&mut w);
     let sent = w.tx_frames();
-    assert_eq!(sent.iter().map(|f| f.id).collect::<Vec<_>>(), ids.iter().copied().map(Some).collect::<Vec<_>>());
+    assert_eq!(
+        sent.iter().map(|f| f.id).collect::<Vec<_>>(),
+        ids.iter().copied().map(Some).collect::<Vec<_>>()
+    );
     // 64 + 20 bytes per frame at 8 bytes per cycle: never faster than 10.5 cycles apart on average.
     let span = sent[n - 1].start - sent[0].start;
     let min_span = ((n as u64 - 1) * (64 + WIRE_OVERHEAD_BYTES)) / BEAT_BYTES;
-    assert!(span >= min_span, "{n} frames in {span} cycles, line rate needs {min_span}");
+    assert!(
+        span >= min_span,
+        "{n} frames in {span} cycles, line rate needs {min_span}"
+    );
     for pair in sent.windows(2) {
-        assert!(pair[1].start - pair[0].start >= 10, "gap below 10 cycles: {pair:?}");
+        assert!(
+            pair[1].start - pair[0].start >= 10,
+            "gap below 10 cycles: {pair:?}"
+        );
     }
 }

@@ -58,10 +58,18 @@ fn cycle_window_writes_fst_and_grouped_save_file() {
     assert_eq!((out.start, out.end, out.marker), (20, 900, Some(100)));
 
     // The hierarchy Verilator wrote, read independently of the save-file builder.
-    let header = wellen::viewers::read_header_from_file(&out.fst, &wellen::LoadOptions::default()).expect("FST");
+    let header = wellen::viewers::read_header_from_file(&out.fst, &wellen::LoadOptions::default())
+        .expect("FST");
     let h = &header.hierarchy;
     let names: Vec<String> = h.all_vars().map(|v| h[v].full_name(h)).collect();
-    for port in ["clk", "s_axis_rx_tdata", "m_axi_awaddr", "s_axil_araddr", "irq", "rx_evt_code"] {
+    for port in [
+        "clk",
+        "s_axis_rx_tdata",
+        "m_axi_awaddr",
+        "s_axil_araddr",
+        "irq",
+        "rx_evt_code",
+    ] {
         let want = format!("{TOP_SCOPE}.{port}");
         assert!(names.contains(&want), "{want} missing from the FST");
     }
@@ -73,20 +81,27 @@ fn cycle_window_writes_fst_and_grouped_save_file() {
     }
     for instance in ["rx_mac", "rx_fifo", "rx_dma", "tx_", "regs", "arbiter"] {
         assert!(
-            names.iter().any(|n| n.starts_with(&format!("{TOP_SCOPE}.")) && n.contains(instance)),
+            names
+                .iter()
+                .any(|n| n.starts_with(&format!("{TOP_SCOPE}.")) && n.contains(instance)),
             "no instance matching {instance}"
         );
     }
     // Every entry of the save file is a signal of the FST.
     let listed = save_file_signals(&out.gtkw);
-    assert!(listed.len() > 50, "save file lists {} signals", listed.len());
+    assert!(
+        listed.len() > 50,
+        "save file lists {} signals",
+        listed.len()
+    );
     for s in &listed {
         assert!(names.contains(s), "save file names {s}, not in the FST");
     }
     let text = std::fs::read_to_string(&out.gtkw).expect("save file");
     let marker_ps = (100 * 6400).to_string();
     assert!(
-        text.lines().any(|l| l.starts_with('*') && l.split(' ').nth(1) == Some(marker_ps.as_str())),
+        text.lines()
+            .any(|l| l.starts_with('*') && l.split(' ').nth(1) == Some(marker_ps.as_str())),
         "primary marker at cycle 100"
     );
 }
@@ -124,7 +139,9 @@ fn trigger_with_margin_hands_back_the_window_for_a_rerun() {
         let now = w.cycle();
         let id = w.inject(frame(OUR_MAC, 64, 1), now + 100, WireFault::None);
         support::settle(&mut w);
-        let start = w.nic_records()[&id].stamp_of(Stage::WireStart).expect("on the wire");
+        let start = w.nic_records()[&id]
+            .stamp_of(Stage::WireStart)
+            .expect("on the wire");
         (w, start)
     };
     let (mut first, wire_start) = run(
@@ -135,7 +152,11 @@ fn trigger_with_margin_hands_back_the_window_for_a_rerun() {
         },
         "wave_replay",
     );
-    assert_eq!(first.finish_wave().expect("wave"), None, "nothing recorded in the finding run");
+    assert_eq!(
+        first.finish_wave().expect("wave"),
+        None,
+        "nothing recorded in the finding run"
+    );
     let replay = first.wave_replay().cloned().expect("a replay window");
     assert_eq!(
         replay.window,

@@ -154,7 +154,15 @@ fn histogram_panel(area: &Area, label: &str, stats: &LatencyStats, clock: Clock)
         .log_scale()
         .with_key_points(log_ticks(x_lo, x_hi));
     let mut chart = ChartBuilder::on(area)
-        .caption(format!("{label}  (n = {})", stats.count), (FONT, 15))
+        .caption(
+            format!(
+                "{label}   n {}   p50 {}   p99 {}",
+                stats.count,
+                duration(stats.p50_ns),
+                duration(stats.p99_ns)
+            ),
+            (FONT, 14),
+        )
         .margin(8)
         .x_label_area_size(32)
         .y_label_area_size(48)
@@ -174,28 +182,32 @@ fn histogram_panel(area: &Area, label: &str, stats: &LatencyStats, clock: Clock)
             COLOURS[0].filled(),
         )
     }))?;
-    for (name, at, colour) in [
-        ("p50", stats.p50_ns, COLOURS[4]),
-        ("p99", stats.p99_ns, COLOURS[2]),
+    // Percentile markers, labelled on opposite sides so equal percentiles stay legible.
+    for (name, at, colour, side) in [
+        ("p50", stats.p50_ns, COLOURS[4], HPos::Right),
+        ("p99", stats.p99_ns, COLOURS[2], HPos::Left),
     ] {
         let x = at.max(left(first.lo));
-        chart
-            .draw_series(std::iter::once(PathElement::new(
-                vec![(x, 0), (x, top)],
-                colour.stroke_width(2),
-            )))?
-            .label(format!("{name} {at:.1} ns"))
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2))
-            });
+        let line = PathElement::new(vec![(x, 0), (x, top)], colour.stroke_width(2));
+        let style = TextStyle::from((FONT, 12).into_font())
+            .color(&colour)
+            .pos(Pos::new(side, VPos::Bottom));
+        let text = Text::new(format!(" {name} "), (x, top), style);
+        chart.draw_series(std::iter::once(line))?;
+        chart.draw_series(std::iter::once(text))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .label_font((FONT, 12))
-        .draw()
+    Ok(())
+}
+
+/// A latency for captions: ns below a microsecond, else µs or ms.
+fn duration(ns: f64) -> String {
+    if ns < 1e3 {
+        format!("{ns:.1} ns")
+    } else if ns < 1e6 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{:.2} ms", ns / 1e6)
+    }
 }
 
 /// One panel per series, stacked over a shared time axis in microseconds (`irq_polls.svg`). Each point
@@ -444,11 +456,12 @@ mod tests {
         let tags = check_xml(&svg);
         assert!(tags["rect"] >= 4 * 2, "bars in every panel: {tags:?}");
         for label in [
-            "wire_start → fifo_commit  (n = 50)",
-            "fifo_commit → dma_write_back  (n = 50)",
-            "dma_write_back → app_read  (n = 50)",
-            "end-to-end wire_start → app_read  (n = 50)",
-            "p99 ",
+            "wire_start → fifo_commit   n 50   p50 640.0 ns   p99 640.0 ns",
+            "fifo_commit → dma_write_back   n 50",
+            "dma_write_back → app_read   n 50",
+            "end-to-end wire_start → app_read   n 50   p50 12.80 µs",
+            " p50 ",
+            " p99 ",
         ] {
             assert!(svg.contains(label), "missing {label}");
         }
@@ -481,6 +494,13 @@ mod tests {
         let svg = time_series(&[], Clock::default()).unwrap();
         check_xml(&svg);
         assert!(svg.contains("no time series recorded"));
+    }
+
+    #[test]
+    fn durations_pick_a_readable_unit() {
+        assert_eq!(duration(640.0), "640.0 ns");
+        assert_eq!(duration(64_665.6), "64.67 µs");
+        assert_eq!(duration(2_500_000.0), "2.50 ms");
     }
 
     #[test]

@@ -33,7 +33,6 @@ use std::fmt;
 use std::net::Ipv4Addr;
 
 use host_driver::accounting::FrameId;
-use host_driver::host::Host;
 use host_driver::stack::config::{NeighConfig, NeighbourConfig};
 use host_driver::time::{Clock, Cycle};
 use host_driver::wire::build::{ipv4_frame, Ipv4FrameSpec};
@@ -43,8 +42,7 @@ use host_driver::wire::WireError;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::traffic::{peer_ip, PEER_MAC};
-use crate::wire::{TxFrame, WireFault};
-use crate::world::World;
+use crate::wire::TxFrame;
 
 use self::arp::{ArpStats, Neighbours, Output};
 use self::icmp::{PingConfig, PingStats, Pinger};
@@ -291,7 +289,7 @@ pub struct Peer {
     out: VecDeque<(Vec<u8>, Cycle)>,
     verdicts: BTreeMap<FrameId, (PeerVerdict, Cycle)>,
     stats: PeerStats,
-    /// Frames of `World::tx_frames` already delivered, and the frames the peer injected.
+    /// Frames of the NIC's TX capture already delivered, and the frames the peer injected.
     tx_seen: usize,
     injected: Vec<(FrameId, Vec<u8>)>,
 }
@@ -578,38 +576,31 @@ impl Peer {
         &self.verdicts
     }
 
-    /// Frames the peer put on the wire through [`Peer::exchange`], with their ids, in order.
+    /// Frames the peer put on the wire, with the ids the world gave them, in order.
     pub fn injected(&self) -> &[(FrameId, Vec<u8>)] {
         &self.injected
     }
 
-    /// Hands the peer every frame the NIC finished sending since the last exchange and injects
-    /// what the peer has to send.
-    pub fn exchange(&mut self, world: &mut World) {
-        let frames = world.tx_frames();
-        let new: Vec<TxFrame> = frames[self.tx_seen.min(frames.len())..].to_vec();
-        self.tx_seen = frames.len();
-        for tx in &new {
-            self.on_wire(tx);
-        }
-        for (frame, not_before) in self.poll(world.cycle()) {
-            let id = world.inject(frame.clone(), not_before, WireFault::None);
-            self.injected.push((id, frame));
-        }
+    /// Whether [`Peer::exchange`] has work at cycle `horizon`, given that the NIC has sent
+    /// `tx_frames` frames so far: a new frame arrived, a frame is waiting, or a timer is due.
+    pub fn due(&self, horizon: Cycle, tx_frames: usize) -> bool {
+        tx_frames > self.tx_seen || !self.out.is_empty() || self.next_wake().is_some_and(|w| w <= horizon)
     }
 
-    /// [`World::run_host`] with the peer on the wire: runs to `until`, exchanging frames at least
-    /// every `turnaround_ns` and at every peer timer, so each response leaves when it is due.
-    pub fn run_host(&mut self, world: &mut World, host: &mut Host, until: Cycle) {
-        let step = self.turnaround.max(1);
-        while world.cycle() < until {
-            let now = world.cycle();
-            let mut stop = (now + step).min(until);
-            if let Some(w) = self.next_wake() {
-                stop = stop.min(w.max(now + 1));
-            }
-            world.run_host(host, stop);
-            self.exchange(world);
+    /// One exchange with the wire, for the world to call each cycle [`Peer::due`] says so: hands the
+    /// peer the frames of `tx` (everything the NIC sent so far) it has not seen, then returns what
+    /// it sends up to cycle `horizon` (see [`Peer::poll`]). The caller injects them and reports each
+    /// one's id with [`Peer::sent`].
+    pub fn exchange(&mut self, horizon: Cycle, tx: &[TxFrame]) -> Vec<(Vec<u8>, Cycle)> {
+        for f in tx.get(self.tx_seen..).unwrap_or_default() {
+            self.on_wire(f);
         }
+        self.tx_seen = tx.len();
+        self.poll(horizon)
+    }
+
+    /// The world injected `frame` as `id`.
+    pub fn sent(&mut self, id: FrameId, frame: Vec<u8>) {
+        self.injected.push((id, frame));
     }
 }

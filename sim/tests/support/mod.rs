@@ -5,7 +5,9 @@
 #![allow(dead_code)] // each test binary uses a different part of it
 
 use host_driver::accounting::FrameId;
-use host_driver::desc::{RxDesc, TxDesc, DESC_SIZE, RXD_STAT_DD, RXD_STAT_EOP, TXD_CMD_EOP, TXD_CMD_IFCS, TXD_CMD_RS};
+use host_driver::desc::{
+    RxDesc, TxDesc, DESC_SIZE, RXD_STAT_DD, RXD_STAT_EOP, TXD_CMD_EOP, TXD_CMD_IFCS, TXD_CMD_RS,
+};
 use host_driver::dma::DmaDir;
 use host_driver::platform::Platform;
 use host_driver::regs;
@@ -66,13 +68,21 @@ pub struct Received {
 /// handed to the NIC (RDT), our MAC in RAL0/RAH0, RCTL = EN | `rctl`.
 pub fn setup_rx(w: &mut World, len: u16, posted: u16, rctl: u32) -> RxRing {
     let mem = w.memory();
-    let base = mem.alloc_coherent(len as usize * DESC_SIZE, 128).expect("ring");
+    let base = mem
+        .alloc_coherent(len as usize * DESC_SIZE, 128)
+        .expect("ring");
     let mut bufs = Vec::new();
     for slot in 0..len {
-        let buf = mem.alloc(regs::RX_BUFFER_SIZE, regs::RX_BUFFER_SIZE).expect("buffer");
-        mem.map(buf, regs::RX_BUFFER_SIZE, DmaDir::FromDevice).expect("map");
-        mem.write_obj(base + slot as u64 * DESC_SIZE as u64, &RxDesc::for_buffer(buf))
-            .expect("descriptor");
+        let buf = mem
+            .alloc(regs::RX_BUFFER_SIZE, regs::RX_BUFFER_SIZE)
+            .expect("buffer");
+        mem.map(buf, regs::RX_BUFFER_SIZE, DmaDir::FromDevice)
+            .expect("map");
+        mem.write_obj(
+            base + slot as u64 * DESC_SIZE as u64,
+            &RxDesc::for_buffer(buf),
+        )
+        .expect("descriptor");
         bufs.push(buf);
     }
     let mac = OUR_MAC;
@@ -81,8 +91,14 @@ pub fn setup_rx(w: &mut World, len: u16, posted: u16, rctl: u32) -> RxRing {
     w.write_reg(regs::RDLEN, len as u32 * DESC_SIZE as u32);
     w.write_reg(regs::RDH, 0);
     w.write_reg(regs::RDT, posted as u32);
-    w.write_reg(regs::RAL0, u32::from_le_bytes([mac[0], mac[1], mac[2], mac[3]]));
-    w.write_reg(regs::RAH0, u16::from_le_bytes([mac[4], mac[5]]) as u32 | regs::RAH_AV);
+    w.write_reg(
+        regs::RAL0,
+        u32::from_le_bytes([mac[0], mac[1], mac[2], mac[3]]),
+    );
+    w.write_reg(
+        regs::RAH0,
+        u16::from_le_bytes([mac[4], mac[5]]) as u32 | regs::RAH_AV,
+    );
     w.write_reg(regs::RCTL, regs::RCTL_EN | rctl);
     // A read drains the posted writes ahead of it: the NIC is configured when this returns.
     w.read_reg(regs::STATUS);
@@ -105,7 +121,11 @@ impl RxRing {
             if d.status & RXD_STAT_DD == 0 {
                 return out;
             }
-            assert_ne!(d.status & RXD_STAT_EOP, 0, "one buffer per frame: EOP always set");
+            assert_ne!(
+                d.status & RXD_STAT_EOP,
+                0,
+                "one buffer per frame: EOP always set"
+            );
             let bytes = w
                 .memory()
                 .slice(self.bufs[slot as usize], d.length.get() as usize)
@@ -159,7 +179,11 @@ impl TxRing {
         mem.write(buf, data).expect("copy");
         mem.map(buf, map_len, DmaDir::ToDevice).expect("map");
         let slot = self.next_to_use;
-        let desc = TxDesc::new(buf, data.len() as u16, TXD_CMD_EOP | TXD_CMD_IFCS | TXD_CMD_RS);
+        let desc = TxDesc::new(
+            buf,
+            data.len() as u16,
+            TXD_CMD_EOP | TXD_CMD_IFCS | TXD_CMD_RS,
+        );
         mem.write_obj(self.base + slot as u64 * DESC_SIZE as u64, &desc)
             .expect("descriptor");
         let id = w.new_frame_id();
@@ -174,7 +198,10 @@ impl TxRing {
 pub fn settle(w: &mut World) {
     let limit = w.cycle() + SETTLE_LIMIT;
     while !w.quiescent() {
-        assert!(w.cycle() < limit, "no quiescence within {SETTLE_LIMIT} cycles");
+        assert!(
+            w.cycle() < limit,
+            "no quiescence within {SETTLE_LIMIT} cycles"
+        );
         w.step();
     }
     // Let timers and the last register effects play out.
