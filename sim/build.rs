@@ -1,8 +1,8 @@
 //! Verilates `rtl/nic_top.v` and builds the model, the Verilator runtime and the cxx bridge.
 //!
 //! Facts this follows (see shared/VERILATOR-NOTES.md): the source list comes from the generated
-//! `Vnic_top_classes.mk`, never a glob; VM_TRACE* are defined in every translation unit; the C++ is
-//! built at -O2 with `-fno-semantic-interposition` in every profile; the runtime objects, which take
+//! `Vnic_top_classes.mk`, never a glob; VM_TRACE* are defined in every translation unit; the per-cycle
+//! C++ is built at -O2 with `-fno-semantic-interposition` in every profile; the runtime objects, which take
 //! most of the compile time, are cached keyed on the Verilator version and flags; link libraries are
 //! printed users before providers.
 
@@ -29,7 +29,6 @@ const VERILATOR_FLAGS: &[&str] = &[
 
 const CXX_FLAGS: &[&str] = &[
     "-std=gnu++17",
-    "-O2",
     "-fno-semantic-interposition",
     "-faligned-new",
     "-fcf-protection=none",
@@ -115,32 +114,35 @@ fn main() {
 
     let classes = fs::read_to_string(mdir.join(format!("V{TOP}_classes.mk")))
         .unwrap_or_else(|e| fail(&format!("Verilator wrote no V{TOP}_classes.mk: {e}")));
-    let model_units: Vec<PathBuf> = [
-        "VM_CLASSES_FAST",
-        "VM_CLASSES_SLOW",
-        "VM_SUPPORT_FAST",
-        "VM_SUPPORT_SLOW",
-    ]
-    .iter()
-    .flat_map(|var| mk_list(&classes, var))
-    .map(|name| mdir.join(format!("{name}.cpp")))
-    .collect();
-    let runtime_units: Vec<PathBuf> = ["VM_GLOBAL_FAST", "VM_GLOBAL_SLOW"]
-        .iter()
-        .flat_map(|var| mk_list(&classes, var))
-        .map(|name| include.join(format!("{name}.cpp")))
-        .collect();
+    let units = |vars: &[&str], dir: &Path| -> Vec<PathBuf> {
+        vars.iter()
+            .flat_map(|var| mk_list(&classes, var))
+            .map(|name| dir.join(format!("{name}.cpp")))
+            .collect()
+    };
+    let fast_units = units(&["VM_CLASSES_FAST", "VM_SUPPORT_FAST"], &mdir);
+    let slow_units = units(&["VM_CLASSES_SLOW", "VM_SUPPORT_SLOW"], &mdir);
+    let runtime_units = units(&["VM_GLOBAL_FAST", "VM_GLOBAL_SLOW"], &include);
 
     // Users before providers: bridge → model → runtime → system libraries.
     let mut bridge = cxx_build::bridge("src/model.rs");
-    configure(&mut bridge, &include, &[&mdir, &manifest.join("csrc")]);
+    configure(&mut bridge, FAST, &include, &[&mdir, &manifest.join("csrc")]);
     bridge
         .file(manifest.join("csrc/nic_model.cpp"))
         .compile("nic_bridge");
 
+    // Construction and trace set-up run once: Verilator's own makefile leaves them unoptimised too,
+    // and they are the largest files (about 3x quicker to compile at -O0). One archive for both
+    // halves, since they call each other.
+    let mut slow = cc::Build::new();
+    configure(&mut slow, SLOW, &include, &[&mdir]);
+    let slow_objects = slow.files(&slow_units).compile_intermediates();
     let mut model = cc::Build::new();
-    configure(&mut model, &include, &[&mdir]);
-    model.files(&model_units).compile("nic_model");
+    configure(&mut model, FAST, &include, &[&mdir]);
+    model
+        .files(&fast_units)
+        .objects(&slow_objects)
+        .compile("nic_model");
 
     link_runtime(&out, &include, &version, &runtime_units);
     for lib in ["stdc++", "z", "pthread", "atomic"] {
@@ -148,12 +150,17 @@ fn main() {
     }
 }
 
+/// Optimisation of the per-cycle code, in every profile: an unoptimised model is several times slower.
+const FAST: u32 = 2;
+/// Optimisation of code that runs once (constructors, trace declarations).
+const SLOW: u32 = 0;
+
 /// Common C++ settings. `cargo_metadata(false)`: the link order is printed by hand.
-fn configure(build: &mut cc::Build, include: &Path, extra_includes: &[&Path]) {
+fn configure(build: &mut cc::Build, opt: u32, include: &Path, extra_includes: &[&Path]) {
     build
         .cpp(true)
         .cargo_metadata(false)
-        .opt_level(2)
+        .opt_level(opt)
         .debug(false)
         .warnings(false)
         .include(include)
@@ -179,7 +186,7 @@ fn link_runtime(out: &Path, include: &Path, version: &str, units: &[PathBuf]) {
         fs::create_dir_all(&dir)
             .unwrap_or_else(|e| fail(&format!("cannot create {}: {e}", dir.display())));
         let mut rt = cc::Build::new();
-        configure(&mut rt, include, &[]);
+        configure(&mut rt, FAST, include, &[]);
         rt.out_dir(&dir).files(units).compile("verilated_rt");
     }
     println!("cargo:rustc-link-search=native={}", out.display());

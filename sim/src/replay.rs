@@ -16,7 +16,6 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use host_driver::accounting::FrameId;
 use host_driver::time::{Clock, Cycle};
 use host_driver::wire::ethernet::MIN_FRAME_LEN;
 use pcap_file::pcap::PcapReader;
@@ -24,9 +23,6 @@ use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption
 use pcap_file::pcapng::{Block, PcapNgReader};
 use pcap_file::{DataLink, PcapError};
 use serde::Deserialize;
-
-use crate::wire::WireFault;
-use crate::world::World;
 
 /// How replayed frames are spaced.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -165,20 +161,6 @@ pub fn plan(cfg: &ReplayConfig, clock: Clock) -> Result<Vec<ReplayFrame>, Replay
         });
     }
     Ok(frames)
-}
-
-/// Queues `frames` on the wire, their times counted from cycle `origin`; returns their ids in order.
-pub fn inject(world: &mut World, frames: Vec<ReplayFrame>, origin: Cycle) -> Vec<FrameId> {
-    frames
-        .into_iter()
-        .map(|f| {
-            world.inject(
-                f.bytes,
-                origin.saturating_add(f.not_before),
-                WireFault::None,
-            )
-        })
-        .collect()
 }
 
 /// Every frame of the pcap or pcapng file at `path` with its timestamp in picoseconds.

@@ -210,48 +210,28 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
     let clock = Clock {
         ps_per_cycle: scenario.nic.ps_per_cycle(),
     };
-    let host_cfg = HostConfig {
-        clock,
-        ..scenario.host.clone()
-    };
     let frames = traffic::plan(scenario).map_err(input)?;
     std::fs::create_dir_all(&opts.out_dir).map_err(|source| RunError::Output {
         path: opts.out_dir.clone(),
         source,
     })?;
-
-    let mut world = World::new(WorldConfig {
-        ps_per_cycle: clock.ps_per_cycle,
-        memory_bytes: scenario.bus.memory_bytes,
-        dma_read_latency_ns: scenario.bus.dma_read_latency_ns,
-        dma_write_latency_ns: scenario.bus.dma_write_latency_ns,
-        pcie_one_way_ns: host_cfg.costs.pcie_one_way_ns,
-        rx_fifo_bytes: None,
-        wave: opts
-            .wave
-            .then(|| wave_config(scenario, clock, opts.out_dir.join(WAVE_FST))),
-    })
-    .map_err(|e| input(Problem::new(DocPath::default().key("bus"), e.to_string())))?;
-    let mut host = Host::new(host_cfg)
-        .map_err(|e| input(Problem::new(DocPath::default().key("host"), e.to_string())))?;
-    host.probe(&mut world).map_err(|e| {
-        input(Problem::new(
-            DocPath::default().key("host"),
-            format!("driver probe failed: {e}"),
-        ))
-    })?;
-
-    // Traffic times count from the moment the interface is up (probe done).
-    let link_up = world.cycle();
-    let injected: Vec<FrameId> = frames
-        .into_iter()
-        .map(|f| world.inject(f.bytes, link_up + f.not_before, wire_fault(f.fault)))
-        .collect();
-    settle(scenario, clock, &mut world, &mut host, &injected)?;
-    if !world.faults().is_empty() {
-        return Err(RunError::Faults(world.faults().to_vec()));
+    let wave = opts
+        .wave
+        .then(|| wave_config(scenario, clock, opts.out_dir.join(WAVE_FST)));
+    let mut sim = simulate(scenario, clock, &frames, wave, &input)?;
+    // A window opening before its trigger can only be recorded by a second, identical run.
+    if let Some(replay) = sim.world.wave_replay().cloned() {
+        sim = simulate(scenario, clock, &frames, Some(replay), &input)?;
     }
+    let Simulated {
+        mut world,
+        host,
+        injected,
+        link_up,
+    } = sim;
     let wave = world.finish_wave()?;
+    // The statistics reads below take simulated time too; the run proper ends here.
+    let cycles = world.cycle();
 
     let nic_stats = nic_statistics()
         .into_iter()
@@ -270,7 +250,7 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
     let report = Report::new(ReportInputs {
         scenario,
         clock,
-        cycles: world.cycle(),
+        cycles,
         link_up,
         timelines: timelines.iter().filter(|t| wire.contains(&t.id)).collect(),
         nic_stats,
@@ -284,6 +264,60 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
         report,
         failures,
         wave,
+    })
+}
+
+/// A finished simulation, before its books are closed.
+struct Simulated {
+    world: World,
+    host: Host,
+    injected: Vec<FrameId>,
+    link_up: Cycle,
+}
+
+/// Builds the world and host, probes, injects `frames` and runs until everything settled.
+fn simulate(
+    scenario: &Scenario,
+    clock: Clock,
+    frames: &[traffic::PlannedFrame],
+    wave: Option<WaveConfig>,
+    input: &dyn Fn(Problem) -> RunError,
+) -> Result<Simulated, RunError> {
+    // The world and host check some values only when built; blame the section they come from.
+    let at = |section: &str, e: String| input(Problem::new(DocPath::default().key(section), e));
+    let host_cfg = HostConfig {
+        clock,
+        ..scenario.host.clone()
+    };
+    let mut world = World::new(WorldConfig {
+        ps_per_cycle: clock.ps_per_cycle,
+        memory_bytes: scenario.bus.memory_bytes,
+        dma_read_latency_ns: scenario.bus.dma_read_latency_ns,
+        dma_write_latency_ns: scenario.bus.dma_write_latency_ns,
+        pcie_one_way_ns: host_cfg.costs.pcie_one_way_ns,
+        rx_fifo_bytes: None,
+        wave,
+    })
+    .map_err(|e| at("bus", e.to_string()))?;
+    let mut host = Host::new(host_cfg).map_err(|e| at("host", e.to_string()))?;
+    host.probe(&mut world)
+        .map_err(|e| at("host", format!("driver probe failed: {e}")))?;
+
+    // Traffic times count from the moment the interface is up (probe done).
+    let link_up = world.cycle();
+    let injected: Vec<FrameId> = frames
+        .iter()
+        .map(|f| world.inject(f.bytes.clone(), link_up + f.not_before, wire_fault(f.fault)))
+        .collect();
+    settle(scenario, clock, &mut world, &mut host, &injected)?;
+    if !world.faults().is_empty() {
+        return Err(RunError::Faults(world.faults().to_vec()));
+    }
+    Ok(Simulated {
+        world,
+        host,
+        injected,
+        link_up,
     })
 }
 

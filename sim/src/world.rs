@@ -200,7 +200,11 @@ impl World {
     #[inline]
     pub fn step(&mut self) {
         let now = self.cycle;
-        if self.peer.as_ref().is_some_and(|p| p.due(now + 1, self.tx.frames().len())) {
+        if self
+            .peer
+            .as_ref()
+            .is_some_and(|p| p.due(now + 1, self.tx.frames().len()))
+        {
             self.serve_peer(now + 1);
         }
         if let Some(w) = self.wave.as_mut() {
@@ -235,7 +239,9 @@ impl World {
     /// Gives the peer the frames the NIC finished and queues what it sends up to cycle `horizon`;
     /// called before the injector drives `horizon`, so a frame due then starts then.
     fn serve_peer(&mut self, horizon: Cycle) {
-        let Some(mut peer) = self.peer.take() else { return };
+        let Some(mut peer) = self.peer.take() else {
+            return;
+        };
         for (frame, not_before) in peer.exchange(horizon, self.tx.frames()) {
             let id = self.inject(frame.clone(), not_before, WireFault::None);
             peer.sent(id, frame);

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 
 use host_driver::time::{Clock, Cycle};
 use host_driver::wire::build::{
-    arp_reply, arp_request, icmp_echo, udp_fragments, udp_frame, IcmpEchoSpec, Payload, UdpFrameSpec,
+    arp_reply, arp_request, icmp_echo, udp_fragments, udp_frame, IcmpEchoSpec, Payload,
+    UdpFrameSpec,
 };
 use host_driver::wire::ethernet::MacAddr;
 use sim::pcap::PcapWriter;
@@ -23,7 +24,9 @@ const HOST_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 1]);
 const HOST_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pcap_tshark").join(name);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("pcap_tshark")
+        .join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -31,8 +34,10 @@ fn scratch(name: &str) -> PathBuf {
 
 /// A conversation between host-built frames and the peer's answers, in wire order with cycles.
 fn conversation() -> Vec<(Cycle, Vec<u8>)> {
-    let cfg: PeerConfig =
-        serde_norway::from_str("udp: [{port: 7, mode: echo}]\nping: {count: 1, start_ns: 200000}\n").unwrap();
+    let cfg: PeerConfig = serde_norway::from_str(
+        "udp: [{port: 7, mode: echo}]\nping: {count: 1, start_ns: 200000}\n",
+    )
+    .unwrap();
     let mut peer = Peer::new(&cfg, CLOCK, HOST_IP, 0).unwrap();
     let (peer_mac, peer_ip) = (peer.mac(), peer.ip());
     let udp = |payload| UdpFrameSpec {
@@ -47,8 +52,11 @@ fn conversation() -> Vec<(Cycle, Vec<u8>)> {
         ip_id: 9,
     };
     let echo = |seq, reply, from_host: bool| {
-        let (src_mac, dst_mac, src_ip, dst_ip) =
-            if from_host { (HOST_MAC, peer_mac, HOST_IP, peer_ip) } else { (peer_mac, HOST_MAC, peer_ip, HOST_IP) };
+        let (src_mac, dst_mac, src_ip, dst_ip) = if from_host {
+            (HOST_MAC, peer_mac, HOST_IP, peer_ip)
+        } else {
+            (peer_mac, HOST_MAC, peer_ip, HOST_IP)
+        };
         icmp_echo(&IcmpEchoSpec {
             src_mac,
             dst_mac,
@@ -63,7 +71,11 @@ fn conversation() -> Vec<(Cycle, Vec<u8>)> {
         })
         .unwrap()
     };
-    let mut host_frames = vec![arp_request(HOST_MAC, HOST_IP, peer_ip), echo(1, false, true), udp_frame(&udp(Payload::Len(33))).unwrap()];
+    let mut host_frames = vec![
+        arp_request(HOST_MAC, HOST_IP, peer_ip),
+        echo(1, false, true),
+        udp_frame(&udp(Payload::Len(33))).unwrap(),
+    ];
     host_frames.extend(udp_fragments(&udp(Payload::Len(4000)), 1500).unwrap());
 
     let mut wire = Vec::new();
@@ -77,7 +89,11 @@ fn conversation() -> Vec<(Cycle, Vec<u8>)> {
     // The peer's ping, and the host's reply to it.
     let due = peer.next_wake().expect("the ping is scheduled");
     let ping: Vec<(Cycle, Vec<u8>)> = peer.poll(due).into_iter().map(|(f, nb)| (nb, f)).collect();
-    assert_eq!(ping.len(), 1, "the host's MAC is known from its ARP request");
+    assert_eq!(
+        ping.len(),
+        1,
+        "the host's MAC is known from its ARP request"
+    );
     wire.extend(ping);
     wire.push((due + 2000, echo(1, true, true)));
     // And a gratuitous exchange the other way round.
@@ -97,7 +113,11 @@ fn write(path: &Path, frames: &[(Cycle, Vec<u8>)]) {
 #[test]
 fn host_and_peer_frames_dissect_cleanly() {
     let frames = conversation();
-    assert!(frames.len() >= 16, "ARP, ICMP, UDP and fragments in both directions: {}", frames.len());
+    assert!(
+        frames.len() >= 16,
+        "ARP, ICMP, UDP and fragments in both directions: {}",
+        frames.len()
+    );
     let path = scratch("clean").join("wire.pcap");
     write(&path, &frames);
     tshark_check(&path).unwrap();
@@ -117,7 +137,14 @@ fn the_check_reports_bad_checksums_and_malformed_frames() {
     write(&path, &frames);
     let e = tshark_check(&path).unwrap_err();
     let lines: Vec<&str> = e.lines().skip(1).collect();
-    let numbers: Vec<String> = lines.iter().map(|l| l.split('\t').next().unwrap().to_owned()).collect();
-    assert_eq!(numbers, vec!["3".to_owned(), "5".to_owned(), n.to_string()], "{e}");
+    let numbers: Vec<String> = lines
+        .iter()
+        .map(|l| l.split('\t').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        numbers,
+        vec!["3".to_owned(), "5".to_owned(), n.to_string()],
+        "{e}"
+    );
     assert!(lines[0].contains("Bad checksum"), "{e}");
 }

@@ -3,11 +3,11 @@
 
 use std::net::Ipv4Addr;
 
-use etherparse::{Icmpv4Type, IcmpEchoHeader, LinkSlice, NetSlice, SlicedPacket, TransportSlice};
+use etherparse::{IcmpEchoHeader, Icmpv4Type, LinkSlice, NetSlice, SlicedPacket, TransportSlice};
 use host_driver::time::{Clock, Cycle};
 use host_driver::wire::build::{
-    arp_reply, arp_request, icmp_echo, ipv4_frame, udp_fragments, udp_frame, IcmpEchoSpec, Ipv4FrameSpec, Payload,
-    UdpFrameSpec,
+    arp_reply, arp_request, icmp_echo, ipv4_frame, udp_fragments, udp_frame, IcmpEchoSpec,
+    Ipv4FrameSpec, Payload, UdpFrameSpec,
 };
 use host_driver::wire::ethernet::MacAddr;
 use host_driver::wire::icmp::IcmpRepr;
@@ -52,8 +52,11 @@ fn udp_spec(dst_port: u16, payload: Payload) -> UdpFrameSpec {
 }
 
 fn echo_spec(seq: u16, reply: bool, from_host: bool) -> IcmpEchoSpec {
-    let (src_mac, dst_mac, src_ip, dst_ip) =
-        if from_host { (HOST_MAC, PEER_MAC, HOST_IP, PEER_IP) } else { (PEER_MAC, HOST_MAC, PEER_IP, HOST_IP) };
+    let (src_mac, dst_mac, src_ip, dst_ip) = if from_host {
+        (HOST_MAC, PEER_MAC, HOST_IP, PEER_IP)
+    } else {
+        (PEER_MAC, HOST_MAC, PEER_IP, HOST_IP)
+    };
     IcmpEchoSpec {
         src_mac,
         dst_mac,
@@ -78,11 +81,19 @@ fn host_reply(seq: u16) -> Vec<u8> {
 /// Ethernet addresses, the IPv4 header (checksum verified) and the transport of `frame`.
 fn parse_ipv4(frame: &[u8]) -> (MacAddr, MacAddr, etherparse::Ipv4Header, SlicedPacket<'_>) {
     let p = SlicedPacket::from_ethernet(frame).expect("etherparse reads the frame");
-    let Some(LinkSlice::Ethernet2(eth)) = &p.link else { panic!("not Ethernet II") };
+    let Some(LinkSlice::Ethernet2(eth)) = &p.link else {
+        panic!("not Ethernet II")
+    };
     let (src, dst) = (MacAddr(eth.source()), MacAddr(eth.destination()));
-    let Some(NetSlice::Ipv4(ip)) = &p.net else { panic!("not IPv4: {:?}", p.net) };
+    let Some(NetSlice::Ipv4(ip)) = &p.net else {
+        panic!("not IPv4: {:?}", p.net)
+    };
     let h = ip.header().to_header();
-    assert_eq!(ip.header().header_checksum(), h.calc_header_checksum(), "IPv4 header checksum");
+    assert_eq!(
+        ip.header().header_checksum(),
+        h.calc_header_checksum(),
+        "IPv4 header checksum"
+    );
     (src, dst, h, p)
 }
 
@@ -90,16 +101,23 @@ fn parse_ipv4(frame: &[u8]) -> (MacAddr, MacAddr, etherparse::Ipv4Header, Sliced
 fn arp_request_built_by_the_host_is_answered() {
     let mut p = peer("{}");
     let req = arp_request(HOST_MAC, HOST_IP, PEER_IP);
-    assert_eq!(p.on_frame(&req, Some(3), 1000), consumed(PeerConsumer::ArpAnswered));
+    assert_eq!(
+        p.on_frame(&req, Some(3), 1000),
+        consumed(PeerConsumer::ArpAnswered)
+    );
     let out = p.poll(1000);
     assert_eq!(out.len(), 1);
     let (reply, not_before) = &out[0];
     assert_eq!(*not_before, 1000 + TURNAROUND);
     let parsed = SlicedPacket::from_ethernet(reply).unwrap();
-    let Some(LinkSlice::Ethernet2(eth)) = &parsed.link else { panic!("not Ethernet II") };
+    let Some(LinkSlice::Ethernet2(eth)) = &parsed.link else {
+        panic!("not Ethernet II")
+    };
     assert_eq!((eth.source(), eth.destination()), (PEER_MAC.0, HOST_MAC.0));
     assert_eq!(eth.ether_type(), etherparse::EtherType::ARP);
-    let Some(NetSlice::Arp(arp)) = &parsed.net else { panic!("not ARP: {:?}", parsed.net) };
+    let Some(NetSlice::Arp(arp)) = &parsed.net else {
+        panic!("not ARP: {:?}", parsed.net)
+    };
     assert_eq!(arp.operation(), etherparse::ArpOperation::REPLY);
     assert_eq!(arp.hw_addr_type(), etherparse::ArpHardwareId::ETHERNET);
     assert_eq!(arp.proto_addr_type(), etherparse::EtherType::IPV4);
@@ -111,14 +129,27 @@ fn arp_request_built_by_the_host_is_answered() {
 
     // The request taught the peer the host's MAC: its echo reply needs no ARP of its own.
     let ping = icmp_echo(&echo_spec(1, false, true)).unwrap();
-    assert_eq!(p.on_frame(&ping, Some(4), 5000), consumed(PeerConsumer::EchoAnswered));
+    assert_eq!(
+        p.on_frame(&ping, Some(4), 5000),
+        consumed(PeerConsumer::EchoAnswered)
+    );
     let out = p.poll(5000);
     assert_eq!(out.len(), 1);
     let (_, dst, _, _) = parse_ipv4(&out[0].0);
     assert_eq!(dst, HOST_MAC);
     let s = p.stats();
-    assert_eq!((s.arp.requests_received, s.arp.replies_sent, s.arp.requests_sent), (1, 1, 0));
-    assert_eq!(p.verdicts().get(&3).copied(), Some((consumed(PeerConsumer::ArpAnswered), 1000)));
+    assert_eq!(
+        (
+            s.arp.requests_received,
+            s.arp.replies_sent,
+            s.arp.requests_sent
+        ),
+        (1, 1, 0)
+    );
+    assert_eq!(
+        p.verdicts().get(&3).copied(),
+        Some((consumed(PeerConsumer::ArpAnswered), 1000))
+    );
 }
 
 #[test]
@@ -127,12 +158,18 @@ fn arp_not_for_the_peer_or_when_disabled_is_dropped_silently() {
     let other = arp_request(HOST_MAC, HOST_IP, Ipv4Addr::new(10, 0, 0, 9));
     assert_eq!(p.on_frame(&other, None, 10), dropped(PeerDrop::ArpNotForUs));
     let unsolicited = arp_reply(HOST_MAC, HOST_IP, PEER_MAC, PEER_IP);
-    assert_eq!(p.on_frame(&unsolicited, None, 20), dropped(PeerDrop::ArpUnsolicited));
+    assert_eq!(
+        p.on_frame(&unsolicited, None, 20),
+        dropped(PeerDrop::ArpUnsolicited)
+    );
     assert!(p.poll(20).is_empty());
 
     let mut silent = peer("answer_arp: false\n");
     let req = arp_request(HOST_MAC, HOST_IP, PEER_IP);
-    assert_eq!(silent.on_frame(&req, None, 10), dropped(PeerDrop::ArpDisabled));
+    assert_eq!(
+        silent.on_frame(&req, None, 10),
+        dropped(PeerDrop::ArpDisabled)
+    );
     assert!(silent.poll(10).is_empty());
 }
 
@@ -143,27 +180,52 @@ fn the_peer_resolves_the_host_with_arp_before_its_first_ping() {
     assert_eq!(p.next_wake(), Some(start));
     assert!(!p.idle());
     let out = p.poll(start);
-    assert_eq!(out.len(), 1, "only the ARP request: the ping waits for the host's MAC");
+    assert_eq!(
+        out.len(),
+        1,
+        "only the ARP request: the ping waits for the host's MAC"
+    );
     let (req, nb) = &out[0];
     assert_eq!(*nb, start);
-    assert_eq!(req, &arp_request(PEER_MAC, PEER_IP, HOST_IP), "a broadcast who-has for the host");
+    assert_eq!(
+        req,
+        &arp_request(PEER_MAC, PEER_IP, HOST_IP),
+        "a broadcast who-has for the host"
+    );
 
     let reply = arp_reply(HOST_MAC, HOST_IP, PEER_MAC, PEER_IP);
-    assert_eq!(p.on_frame(&reply, Some(7), 900), consumed(PeerConsumer::ArpLearned));
+    assert_eq!(
+        p.on_frame(&reply, Some(7), 900),
+        consumed(PeerConsumer::ArpLearned)
+    );
     let out = p.poll(900);
     assert_eq!(out.len(), 1);
     let (ping, nb) = &out[0];
     assert_eq!(*nb, 900 + TURNAROUND);
     let (src, dst, ip, parsed) = parse_ipv4(ping);
     assert_eq!((src, dst), (PEER_MAC, HOST_MAC));
-    assert_eq!((ip.source, ip.destination), (PEER_IP.octets(), HOST_IP.octets()));
-    let Some(TransportSlice::Icmpv4(icmp)) = parsed.transport else { panic!("not ICMP") };
-    assert_eq!(icmp.icmp_type(), Icmpv4Type::EchoRequest(IcmpEchoHeader { id: 1, seq: 1 }));
-    assert_eq!(icmp.checksum(), icmp.header().icmp_type.calc_checksum(icmp.payload()));
+    assert_eq!(
+        (ip.source, ip.destination),
+        (PEER_IP.octets(), HOST_IP.octets())
+    );
+    let Some(TransportSlice::Icmpv4(icmp)) = parsed.transport else {
+        panic!("not ICMP")
+    };
+    assert_eq!(
+        icmp.icmp_type(),
+        Icmpv4Type::EchoRequest(IcmpEchoHeader { id: 1, seq: 1 })
+    );
+    assert_eq!(
+        icmp.checksum(),
+        icmp.header().icmp_type.calc_checksum(icmp.payload())
+    );
     assert_eq!(icmp.payload().len(), 56);
     assert!(p.idle());
 
-    assert_eq!(p.on_frame(&host_reply(1), Some(8), 2000), consumed(PeerConsumer::PingReply));
+    assert_eq!(
+        p.on_frame(&host_reply(1), Some(8), 2000),
+        consumed(PeerConsumer::PingReply)
+    );
     let ping = p.stats().ping;
     assert_eq!((ping.transmitted, ping.received, ping.lost), (1, 1, 0));
     // RTT counts from the ping's scheduled send, ARP resolution included.
@@ -185,8 +247,14 @@ fn unanswered_arp_is_retransmitted_then_the_held_ping_is_dropped() {
     assert_eq!(requests, vec![0, retrans, 2 * retrans]);
     assert!(p.idle());
     let s = p.stats();
-    assert_eq!((s.arp.requests_sent, s.arp.res_failed, s.arp.unres_discards), (3, 1, 1));
-    assert_eq!((s.ping.transmitted, s.ping.received, s.ping.lost), (1, 0, 1));
+    assert_eq!(
+        (s.arp.requests_sent, s.arp.res_failed, s.arp.unres_discards),
+        (3, 1, 1)
+    );
+    assert_eq!(
+        (s.ping.transmitted, s.ping.received, s.ping.lost),
+        (1, 0, 1)
+    );
     assert_eq!(s.ping.rtt, None);
 }
 
@@ -197,17 +265,31 @@ fn echo_reply_has_valid_checksums_and_mirrors_the_request() {
     spec.ident = 0xbeef;
     spec.payload = Payload::Len(100);
     let req = icmp_echo(&spec).unwrap();
-    assert_eq!(p.on_frame(&req, None, 300), consumed(PeerConsumer::EchoAnswered));
+    assert_eq!(
+        p.on_frame(&req, None, 300),
+        consumed(PeerConsumer::EchoAnswered)
+    );
     let out = p.poll(300);
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].1, 300 + TURNAROUND);
     let (src, dst, ip, parsed) = parse_ipv4(&out[0].0);
     assert_eq!((src, dst), (PEER_MAC, HOST_MAC));
-    assert_eq!((ip.source, ip.destination, ip.time_to_live), (PEER_IP.octets(), HOST_IP.octets(), 64));
+    assert_eq!(
+        (ip.source, ip.destination, ip.time_to_live),
+        (PEER_IP.octets(), HOST_IP.octets(), 64)
+    );
     assert_eq!(ip.protocol, etherparse::IpNumber::ICMP);
-    let Some(TransportSlice::Icmpv4(icmp)) = parsed.transport else { panic!("not ICMP") };
-    assert_eq!(icmp.icmp_type(), Icmpv4Type::EchoReply(IcmpEchoHeader { id: 0xbeef, seq: 7 }));
-    assert_eq!(icmp.checksum(), icmp.header().icmp_type.calc_checksum(icmp.payload()));
+    let Some(TransportSlice::Icmpv4(icmp)) = parsed.transport else {
+        panic!("not ICMP")
+    };
+    assert_eq!(
+        icmp.icmp_type(),
+        Icmpv4Type::EchoReply(IcmpEchoHeader { id: 0xbeef, seq: 7 })
+    );
+    assert_eq!(
+        icmp.checksum(),
+        icmp.header().icmp_type.calc_checksum(icmp.payload())
+    );
     assert_eq!(icmp.payload(), &Payload::Len(100).bytes()[..]);
 }
 
@@ -239,9 +321,17 @@ fn frames_the_peer_cannot_take_are_dropped_with_a_reason() {
         (icmp_echo(&other_ip).unwrap(), PeerDrop::NotOurIp),
         (req[..20].to_vec(), PeerDrop::Malformed),
         (req[..13].to_vec(), PeerDrop::Malformed),
-        (icmp_echo(&echo_spec(5, true, true)).unwrap(), PeerDrop::UnexpectedEchoReply),
+        (
+            icmp_echo(&echo_spec(5, true, true)).unwrap(),
+            PeerDrop::UnexpectedEchoReply,
+        ),
     ] {
-        assert_eq!(ping_on.on_frame(&frame, None, 1), dropped(why), "{}", why.name());
+        assert_eq!(
+            ping_on.on_frame(&frame, None, 1),
+            dropped(why),
+            "{}",
+            why.name()
+        );
     }
     assert!(ping_on.poll(1).is_empty());
     let s = ping_on.stats();
@@ -254,13 +344,30 @@ fn frames_the_peer_cannot_take_are_dropped_with_a_reason() {
 fn the_mac_drops_frames_with_a_bad_fcs_or_a_tx_error() {
     let mut p = peer(CACHED);
     let bytes = icmp_echo(&echo_spec(1, false, true)).unwrap();
-    let tx = |fcs_ok, error| TxFrame { id: Some(11), start: 50, end: 60, bytes: bytes.clone(), fcs_ok, error };
+    let tx = |fcs_ok, error| TxFrame {
+        id: Some(11),
+        start: 50,
+        end: 60,
+        bytes: bytes.clone(),
+        fcs_ok,
+        error,
+    };
     assert_eq!(p.on_wire(&tx(false, false)), dropped(PeerDrop::BadFcs));
     assert_eq!(p.on_wire(&tx(true, true)), dropped(PeerDrop::TxError));
     assert!(p.poll(60).is_empty());
-    assert_eq!(p.on_wire(&tx(true, false)), consumed(PeerConsumer::EchoAnswered));
-    assert_eq!(p.poll(60)[0].1, 60 + TURNAROUND, "the turnaround counts from the last beat");
-    assert_eq!(p.verdicts().get(&11), Some(&(consumed(PeerConsumer::EchoAnswered), 60)));
+    assert_eq!(
+        p.on_wire(&tx(true, false)),
+        consumed(PeerConsumer::EchoAnswered)
+    );
+    assert_eq!(
+        p.poll(60)[0].1,
+        60 + TURNAROUND,
+        "the turnaround counts from the last beat"
+    );
+    assert_eq!(
+        p.verdicts().get(&11),
+        Some(&(consumed(PeerConsumer::EchoAnswered), 60))
+    );
 }
 
 #[test]
@@ -274,14 +381,27 @@ fn ping_reports_min_avg_max_rtt_duplicates_and_losses() {
     assert_eq!(sent, vec![0, interval, 2 * interval, 3 * interval]);
     for (seq, rtt) in [(1u16, 100), (2, 200), (3, 300)] {
         let at = sent[usize::from(seq) - 1] + rtt;
-        assert_eq!(p.on_frame(&host_reply(seq), None, at), consumed(PeerConsumer::PingReply));
+        assert_eq!(
+            p.on_frame(&host_reply(seq), None, at),
+            consumed(PeerConsumer::PingReply)
+        );
     }
-    assert_eq!(p.on_frame(&host_reply(1), None, 9000), consumed(PeerConsumer::PingReply), "DUP!");
+    assert_eq!(
+        p.on_frame(&host_reply(1), None, 9000),
+        consumed(PeerConsumer::PingReply),
+        "DUP!"
+    );
     let mut corrupt = echo_spec(4, true, true);
     corrupt.payload = Payload::Bytes(vec![0xaa; 56]);
-    assert_eq!(p.on_frame(&icmp_echo(&corrupt).unwrap(), None, 3 * interval + 50), consumed(PeerConsumer::PingReply));
+    assert_eq!(
+        p.on_frame(&icmp_echo(&corrupt).unwrap(), None, 3 * interval + 50),
+        consumed(PeerConsumer::PingReply)
+    );
     let s = p.stats().ping;
-    assert_eq!((s.transmitted, s.received, s.duplicates, s.bad_data, s.lost), (4, 4, 1, 1, 0));
+    assert_eq!(
+        (s.transmitted, s.received, s.duplicates, s.bad_data, s.lost),
+        (4, 4, 1, 1, 0)
+    );
     let rtt = s.rtt.unwrap();
     assert_eq!((rtt.min_cycles, rtt.max_cycles), (50, 300));
     assert!((rtt.avg_cycles - 162.5).abs() < 1e-9);
@@ -291,18 +411,31 @@ fn ping_reports_min_avg_max_rtt_duplicates_and_losses() {
 
 #[test]
 fn udp_echo_swaps_addresses_and_ports_and_sink_counts() {
-    let mut p = peer(&format!("udp: [{{port: 7, mode: echo}}, {{port: 9, mode: sink}}]\n{CACHED}"));
+    let mut p = peer(&format!(
+        "udp: [{{port: 7, mode: echo}}, {{port: 9, mode: sink}}]\n{CACHED}"
+    ));
     let frame = udp_frame(&udp_spec(7, Payload::Len(200))).unwrap();
-    assert_eq!(p.on_frame(&frame, None, 40), consumed(PeerConsumer::UdpEchoed));
+    assert_eq!(
+        p.on_frame(&frame, None, 40),
+        consumed(PeerConsumer::UdpEchoed)
+    );
     let out = p.poll(40);
     assert_eq!(out.len(), 1);
     let (src, dst, ip, parsed) = parse_ipv4(&out[0].0);
     assert_eq!((src, dst), (PEER_MAC, HOST_MAC));
-    assert_eq!((ip.source, ip.destination), (PEER_IP.octets(), HOST_IP.octets()));
-    let Some(TransportSlice::Udp(u)) = parsed.transport else { panic!("not UDP") };
+    assert_eq!(
+        (ip.source, ip.destination),
+        (PEER_IP.octets(), HOST_IP.octets())
+    );
+    let Some(TransportSlice::Udp(u)) = parsed.transport else {
+        panic!("not UDP")
+    };
     assert_eq!((u.source_port(), u.destination_port()), (7, 40000));
     assert_eq!(u.payload(), &Payload::Len(200).bytes()[..]);
-    assert_eq!(u.checksum(), u.to_header().calc_checksum_ipv4(&ip, u.payload()).unwrap());
+    assert_eq!(
+        u.checksum(),
+        u.to_header().calc_checksum_ipv4(&ip, u.payload()).unwrap()
+    );
 
     let sink = udp_frame(&udp_spec(9, Payload::Len(30))).unwrap();
     assert_eq!(p.on_frame(&sink, None, 50), consumed(PeerConsumer::UdpSunk));
@@ -323,9 +456,15 @@ fn reassemble(frames: &[Vec<u8>]) -> (etherparse::Ipv4Header, Vec<u8>) {
     let mut data = Vec::new();
     let mut first = None;
     for f in frames {
-        assert!(f.len() <= 1514, "fragment of {} bytes exceeds the MTU", f.len());
+        assert!(
+            f.len() <= 1514,
+            "fragment of {} bytes exceeds the MTU",
+            f.len()
+        );
         let (_, _, ip, parsed) = parse_ipv4(f);
-        let Some(NetSlice::Ipv4(s)) = &parsed.net else { unreachable!() };
+        let Some(NetSlice::Ipv4(s)) = &parsed.net else {
+            unreachable!()
+        };
         let off = usize::from(ip.fragment_offset.value()) * 8;
         let payload = s.payload().payload;
         if data.len() < off + payload.len() {
@@ -346,13 +485,25 @@ fn fragmented_datagram_is_reassembled_and_its_echo_fragmented_again() {
     let mut frags = udp_fragments(&spec, 1500).unwrap();
     assert_eq!(frags.len(), 3);
     frags.swap(0, 2); // the last fragment first: order must not matter
-    let verdicts: Vec<PeerVerdict> = frags.iter().enumerate().map(|(i, f)| p.on_frame(f, None, 100 * i as Cycle)).collect();
+    let verdicts: Vec<PeerVerdict> = frags
+        .iter()
+        .enumerate()
+        .map(|(i, f)| p.on_frame(f, None, 100 * i as Cycle))
+        .collect();
     assert_eq!(
         verdicts,
-        vec![consumed(PeerConsumer::Fragment), consumed(PeerConsumer::Fragment), consumed(PeerConsumer::UdpEchoed)]
+        vec![
+            consumed(PeerConsumer::Fragment),
+            consumed(PeerConsumer::Fragment),
+            consumed(PeerConsumer::UdpEchoed)
+        ]
     );
     let out = p.poll(200);
-    assert_eq!(out.len(), 3, "3008 UDP bytes need three 1500-byte fragments");
+    assert_eq!(
+        out.len(),
+        3,
+        "3008 UDP bytes need three 1500-byte fragments"
+    );
     assert!(out.iter().all(|(_, nb)| *nb == 200 + TURNAROUND));
     let frames: Vec<Vec<u8>> = out.into_iter().map(|(f, _)| f).collect();
     let (ip, datagram) = reassemble(&frames);
@@ -361,7 +512,12 @@ fn fragmented_datagram_is_reassembled_and_its_echo_fragmented_again() {
     assert_eq!(udp.payload(), &Payload::Len(3000).bytes()[..]);
     let mut whole = ip.clone();
     whole.set_payload_len(datagram.len()).unwrap();
-    assert_eq!(udp.checksum(), udp.to_header().calc_checksum_ipv4(&whole, udp.payload()).unwrap());
+    assert_eq!(
+        udp.checksum(),
+        udp.to_header()
+            .calc_checksum_ipv4(&whole, udp.payload())
+            .unwrap()
+    );
     assert_eq!(p.stats().reassembly.datagrams, 1);
 }
 
@@ -388,12 +544,28 @@ fn duplicate_and_overlapping_fragments() {
         })
         .unwrap()
     };
-    assert_eq!(p.on_frame(&frag(0, 64, true), None, 1), consumed(PeerConsumer::Fragment));
-    assert_eq!(p.on_frame(&frag(0, 64, true), None, 2), dropped(PeerDrop::DuplicateFragment));
-    assert_eq!(p.on_frame(&frag(32, 64, true), None, 3), dropped(PeerDrop::BadFragment));
+    assert_eq!(
+        p.on_frame(&frag(0, 64, true), None, 1),
+        consumed(PeerConsumer::Fragment)
+    );
+    assert_eq!(
+        p.on_frame(&frag(0, 64, true), None, 2),
+        dropped(PeerDrop::DuplicateFragment)
+    );
+    assert_eq!(
+        p.on_frame(&frag(32, 64, true), None, 3),
+        dropped(PeerDrop::BadFragment)
+    );
     // The overlap discarded the queue: a new first fragment starts afresh.
-    assert_eq!(p.on_frame(&frag(0, 64, true), None, 4), consumed(PeerConsumer::Fragment));
-    assert_eq!(p.on_frame(&frag(64, 12, true), None, 5), dropped(PeerDrop::BadFragment), "not a multiple of 8");
+    assert_eq!(
+        p.on_frame(&frag(0, 64, true), None, 4),
+        consumed(PeerConsumer::Fragment)
+    );
+    assert_eq!(
+        p.on_frame(&frag(64, 12, true), None, 5),
+        dropped(PeerDrop::BadFragment),
+        "not a multiple of 8"
+    );
     let s = p.stats().reassembly;
     assert_eq!((s.datagrams, s.discarded), (0, 2));
 }
@@ -402,7 +574,10 @@ fn duplicate_and_overlapping_fragments() {
 fn incomplete_datagrams_expire_without_keeping_the_peer_busy() {
     let mut p = peer(&format!("ipfrag_time_ms: 1\n{CACHED}"));
     let frags = udp_fragments(&udp_spec(9, Payload::Len(2000)), 1500).unwrap();
-    assert_eq!(p.on_frame(&frags[0], None, 100), consumed(PeerConsumer::Fragment));
+    assert_eq!(
+        p.on_frame(&frags[0], None, 100),
+        consumed(PeerConsumer::Fragment)
+    );
     assert!(p.idle());
     assert_eq!(p.next_wake(), Some(100 + 156_250));
     assert!(p.poll(100 + 156_250).is_empty());
@@ -421,7 +596,14 @@ fn echoing_a_message_built_by_the_host_round_trips_through_icmp_repr() {
     let ip = host_driver::wire::ipv4::Ipv4Packet::new_checked(&reply[14..]).unwrap();
     let icmp = host_driver::wire::icmp::IcmpPacket::new_checked(ip.payload()).unwrap();
     assert!(icmp.verify_checksum());
-    assert_eq!(IcmpRepr::parse(&icmp), IcmpRepr::EchoReply { ident: 1, seq: 2, data: b"odd" });
+    assert_eq!(
+        IcmpRepr::parse(&icmp),
+        IcmpRepr::EchoReply {
+            ident: 1,
+            seq: 2,
+            data: b"odd"
+        }
+    );
 }
 
 #[test]
@@ -430,13 +612,22 @@ fn configuration_defaults_and_errors() {
     assert_eq!(cfg, PeerConfig::default());
     let p = Peer::new(&cfg, CLOCK, HOST_IP, 0).unwrap();
     assert_eq!((p.mac(), p.ip()), (PEER_MAC, PEER_IP));
-    assert_eq!(Peer::new(&cfg, CLOCK, PEER_IP, 0).unwrap().ip(), Ipv4Addr::new(10, 0, 0, 253));
+    assert_eq!(
+        Peer::new(&cfg, CLOCK, PEER_IP, 0).unwrap().ip(),
+        Ipv4Addr::new(10, 0, 0, 253)
+    );
 
-    let e = serde_norway::from_str::<PeerConfig>("anser_arp: true\n").unwrap_err().to_string();
+    let e = serde_norway::from_str::<PeerConfig>("anser_arp: true\n")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("unknown field `anser_arp`"), "{e}");
-    let e = serde_norway::from_str::<PeerConfig>("mac: \"zz\"\n").unwrap_err().to_string();
+    let e = serde_norway::from_str::<PeerConfig>("mac: \"zz\"\n")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("not a MAC address"), "{e}");
-    let e = serde_norway::from_str::<PeerConfig>("udp: [{port: 7, mode: reflect}]\n").unwrap_err().to_string();
+    let e = serde_norway::from_str::<PeerConfig>("udp: [{port: 7, mode: reflect}]\n")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("unknown variant `reflect`"), "{e}");
 
     for (yaml, field) in [

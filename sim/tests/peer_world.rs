@@ -32,8 +32,11 @@ ping: {count: 2, interval_ns: 20000, start_ns: 30000}
 #[test]
 fn host_and_peer_ping_each_other_and_the_capture_is_clean() {
     let mut host_cfg: HostConfig = serde_norway::from_str(HOST_YAML).unwrap();
-    let mut world = World::new(WorldConfig { pcie_one_way_ns: host_cfg.costs.pcie_one_way_ns, ..WorldConfig::default() })
-        .unwrap();
+    let mut world = World::new(WorldConfig {
+        pcie_one_way_ns: host_cfg.costs.pcie_one_way_ns,
+        ..WorldConfig::default()
+    })
+    .unwrap();
     let clock = world.clock();
     host_cfg.clock = clock;
     let host_ip = host_cfg.stack.address.addr;
@@ -45,7 +48,10 @@ fn host_and_peer_ping_each_other_and_the_capture_is_clean() {
 
     world.run_host(&mut host, link_up + clock.ns_to_cycles(150_000));
     let peer = world.peer().unwrap();
-    assert!(peer.idle() && world.quiescent(), "everything finished within 150 µs");
+    assert!(
+        peer.idle() && world.quiescent(),
+        "everything finished within 150 µs"
+    );
     assert!(world.faults().is_empty(), "{:?}", world.faults());
 
     let s = peer.stats();
@@ -57,8 +63,14 @@ fn host_and_peer_ping_each_other_and_the_capture_is_clean() {
     );
     assert_eq!((s.udp[&9].datagrams, s.udp[&9].bytes), (1, 3000));
     assert_eq!(s.sent_late, 0, "every response left on its cycle");
-    assert_eq!(s.arp.requests_sent, 0, "the host's own ARP request taught the peer its MAC");
-    assert_eq!((s.ping.transmitted, s.ping.received, s.ping.lost), (2, 2, 0));
+    assert_eq!(
+        s.arp.requests_sent, 0,
+        "the host's own ARP request taught the peer its MAC"
+    );
+    assert_eq!(
+        (s.ping.transmitted, s.ping.received, s.ping.lost),
+        (2, 2, 0)
+    );
     let rtt = s.ping.rtt.expect("two samples");
     // Two minimum frames on the wire each way alone take 2 × 84 bytes at 10 Gb/s (134.4 ns); the
     // host adds its interrupt, softirq and send path on top.
@@ -69,13 +81,20 @@ fn host_and_peer_ping_each_other_and_the_capture_is_clean() {
     let trace = host.trace();
     let mut ends = std::collections::BTreeMap::new();
     for (id, _) in peer.injected() {
-        let outcome = trace.outcome_of(*id).unwrap_or_else(|| panic!("frame {id} never ended"));
+        let outcome = trace
+            .outcome_of(*id)
+            .unwrap_or_else(|| panic!("frame {id} never ended"));
         *ends.entry(format!("{outcome:?}")).or_insert(0) += 1;
     }
     let consumed = |c| format!("{:?}", Outcome::Consumed(c));
     assert_eq!(
         ends,
-        [(consumed(Consumer::Arp), 1), (consumed(Consumer::IcmpEcho), 2), (consumed(Consumer::Ping), 2)].into(),
+        [
+            (consumed(Consumer::Arp), 1),
+            (consumed(Consumer::IcmpEcho), 2),
+            (consumed(Consumer::Ping), 2)
+        ]
+        .into(),
         "ARP reply, the peer's two echo requests and its two echo replies"
     );
 
@@ -96,6 +115,9 @@ fn host_and_peer_ping_each_other_and_the_capture_is_clean() {
     assert!(stamps.windows(2).all(|w| w[0] <= w[1]), "time order");
     for (id, _) in peer.injected() {
         let start = world.nic_records()[id].stamp_of(Stage::WireStart).unwrap();
-        assert!(stamps.contains(&clock.cycles_to_ns_floor(start)), "frame {id} at cycle {start}");
+        assert!(
+            stamps.contains(&clock.cycles_to_ns_floor(start)),
+            "frame {id} at cycle {start}"
+        );
     }
 }

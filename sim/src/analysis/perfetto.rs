@@ -29,8 +29,9 @@ pub const MAC_FIFO: &str = "MAC/FIFO";
 pub const RX_DMA: &str = "RX DMA";
 pub const TX_DMA: &str = "TX DMA";
 pub const WIRE_TX: &str = "wire TX";
-/// The NIC's tracks, in display order. Span tracks with other names belong to the host.
-pub const NIC_UNITS: [&str; 5] = [WIRE_RX, MAC_FIFO, RX_DMA, TX_DMA, WIRE_TX];
+/// The NIC's tracks, in display order (receive, then send, each in pipeline order). Span tracks with
+/// other names belong to the host.
+pub const NIC_UNITS: [&str; 5] = [WIRE_RX, RX_DMA, TX_DMA, MAC_FIFO, WIRE_TX];
 /// Host thread for drops that no host span of the frame locates on a CPU.
 pub const HOST_DROPS: &str = "drops";
 

@@ -156,7 +156,7 @@ fn histogram_panel(area: &Area, label: &str, stats: &LatencyStats, clock: Clock)
     let mut chart = ChartBuilder::on(area)
         .caption(
             format!(
-                "{label}   n {}   p50 {}   p99 {}",
+                "{label} · n {} · p50 {} · p99 {}",
                 stats.count,
                 duration(stats.p50_ns),
                 duration(stats.p99_ns)
@@ -456,10 +456,10 @@ mod tests {
         let tags = check_xml(&svg);
         assert!(tags["rect"] >= 4 * 2, "bars in every panel: {tags:?}");
         for label in [
-            "wire_start → fifo_commit   n 50   p50 640.0 ns   p99 640.0 ns",
-            "fifo_commit → dma_write_back   n 50",
-            "dma_write_back → app_read   n 50",
-            "end-to-end wire_start → app_read   n 50   p50 12.80 µs",
+            "wire_start → fifo_commit · n 50 · p50 793.6 ns · p99 953.6 ns",
+            "fifo_commit → dma_write_back · n 50",
+            "dma_write_back → app_read · n 50",
+            "end-to-end wire_start → app_read · n 50 · p50 12.80 µs",
             " p50 ",
             " p99 ",
         ] {

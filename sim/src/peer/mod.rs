@@ -584,7 +584,9 @@ impl Peer {
     /// Whether [`Peer::exchange`] has work at cycle `horizon`, given that the NIC has sent
     /// `tx_frames` frames so far: a new frame arrived, a frame is waiting, or a timer is due.
     pub fn due(&self, horizon: Cycle, tx_frames: usize) -> bool {
-        tx_frames > self.tx_seen || !self.out.is_empty() || self.next_wake().is_some_and(|w| w <= horizon)
+        tx_frames > self.tx_seen
+            || !self.out.is_empty()
+            || self.next_wake().is_some_and(|w| w <= horizon)
     }
 
     /// One exchange with the wire, for the world to call each cycle [`Peer::due`] says so: hands the

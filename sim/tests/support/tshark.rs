@@ -20,7 +20,12 @@ pub fn tshark_check(path: &Path) -> Result<(), String> {
     let out = Command::new("tshark")
         .args(["-n", "-r"])
         .arg(path)
-        .args(["-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE"])
+        .args([
+            "-o",
+            "ip.check_checksum:TRUE",
+            "-o",
+            "udp.check_checksum:TRUE",
+        ])
         .args(["-Y", &filter])
         .args(["-T", "fields", "-E", "occurrence=a", "-E", "aggregator=; "])
         .args(["-e", "frame.number", "-e", "_ws.expert.message"])
@@ -28,15 +33,27 @@ pub fn tshark_check(path: &Path) -> Result<(), String> {
         .map_err(|e| format!("cannot run tshark (Debian: apt install tshark): {e}"))?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     // tshark complains about running as root on stderr; anything else there is about the file.
-    let problems: Vec<&str> = stderr.lines().filter(|l| !l.starts_with("Running as user")).collect();
+    let problems: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.starts_with("Running as user"))
+        .collect();
     if !out.status.success() || !problems.is_empty() {
-        return Err(format!("tshark failed on {} ({}): {}", path.display(), out.status, problems.join(" / ")));
+        return Err(format!(
+            "tshark failed on {} ({}): {}",
+            path.display(),
+            out.status,
+            problems.join(" / ")
+        ));
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
     let frames: Vec<&str> = stdout.lines().filter(|l| !l.trim().is_empty()).collect();
     if frames.is_empty() {
         Ok(())
     } else {
-        Err(format!("tshark found problems in {}:\n{}", path.display(), frames.join("\n")))
+        Err(format!(
+            "tshark found problems in {}:\n{}",
+            path.display(),
+            frames.join("\n")
+        ))
     }
 }
