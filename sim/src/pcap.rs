@@ -12,7 +12,9 @@
 //! - a frame's timestamp is the cycle of its first beat at the MAC (the first byte of the destination
 //!   address, after preamble and SFD), as `cycle × ps_per_cycle` truncated to whole nanoseconds, counted
 //!   from reset (the epoch of the file is simulated time zero);
-//! - frames written with the same cycle keep the order they were given in.
+//! - frames written with the same cycle keep the order they were given in;
+//! - a frame the wire damaged on purpose (bad FCS, PHY error) appears with its bytes, since the
+//!   capture carries no FCS and no error flag.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};

@@ -164,7 +164,7 @@ pub fn plan(cfg: &ReplayConfig, clock: Clock) -> Result<Vec<ReplayFrame>, Replay
 }
 
 /// Every frame of the pcap or pcapng file at `path` with its timestamp in picoseconds.
-pub fn read(path: &Path) -> Result<Vec<Captured>, ReplayError> {
+fn read(path: &Path) -> Result<Vec<Captured>, ReplayError> {
     let io = |source| ReplayError::Io {
         path: path.to_owned(),
         source,

@@ -10,6 +10,11 @@
 //! `peer_*` like the kernel's drop reasons). Responses leave `turnaround_ns` after the request's last
 //! byte arrived: the peer's own receive-to-send time, not modelled stage by stage.
 //!
+//! In a run the peer is attached to the world ([`crate::world::World::attach_peer`]), which serves it
+//! every cycle through [`Peer::due`] / [`Peer::exchange`], so its frames start on the cycle they are
+//! due even while the host CPU stalls on an MMIO read. Stand-alone (tests, other drivers), feed it
+//! with [`Peer::on_frame`] and take its frames with [`Peer::poll`] at [`Peer::next_wake`].
+//!
 //! Scenario key `peer:` ([`PeerConfig`]):
 //! ```yaml
 //! peer:
