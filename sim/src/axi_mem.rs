@@ -362,3 +362,152 @@ impl AxiMem {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use host_driver::dma::DmaDir;
+
+    fn mem_with_buffer(dir: DmaDir) -> (HostMemory, u64) {
+        let mut mem = HostMemory::new(HostMemory::DEFAULT_BASE, 1 << 16).expect("memory");
+        let buf = mem.alloc(256, 4096).expect("buffer");
+        mem.write(buf, &(0..=255).collect::<Vec<u8>>())
+            .expect("fill");
+        mem.map(buf, 256, dir).expect("map");
+        (mem, buf)
+    }
+
+    /// Runs the slave for `cycles` with a master that presents `drive(cycle, pins)` each cycle.
+    fn run(
+        slave: &mut AxiMem,
+        mem: &mut HostMemory,
+        cycles: Cycle,
+        mut drive: impl FnMut(Cycle, &mut Pins),
+        mut seen: impl FnMut(Cycle, &Pins),
+    ) -> Vec<Fault> {
+        let mut pins = Pins::default();
+        AxiMem::init_pins(&mut pins);
+        pins.m_axi_rready = true;
+        pins.m_axi_bready = true;
+        let mut faults = Vec::new();
+        for c in 0..cycles {
+            drive(c, &mut pins);
+            seen(c, &pins);
+            slave.tick(&mut pins, c, mem, &mut faults);
+        }
+        faults
+    }
+
+    #[test]
+    fn read_burst_comes_after_the_latency_one_beat_per_cycle() {
+        let (mut mem, buf) = mem_with_buffer(DmaDir::ToDevice);
+        let mut slave = AxiMem::new(5, 5);
+        let mut beats = Vec::new();
+        let faults = run(
+            &mut slave,
+            &mut mem,
+            20,
+            |c, p| {
+                p.m_axi_arvalid = c == 2;
+                p.m_axi_araddr = buf + 8;
+                p.m_axi_arlen = 2;
+                p.m_axi_arsize = 3;
+                p.m_axi_arburst = 1;
+            },
+            |c, p| {
+                if p.m_axi_rvalid {
+                    beats.push((c, p.m_axi_rdata, p.m_axi_rlast, p.m_axi_rresp));
+                }
+            },
+        );
+        assert!(faults.is_empty());
+        let word = |i: u64| u64::from_le_bytes(std::array::from_fn(|b| (i * 8 + b as u64) as u8));
+        assert_eq!(
+            beats,
+            vec![
+                (7, word(1), false, 0),
+                (8, word(2), false, 0),
+                (9, word(3), true, 0)
+            ]
+        );
+        assert!(slave.idle());
+    }
+
+    #[test]
+    fn write_lands_with_its_strobes_at_b_time() {
+        let (mut mem, buf) = mem_with_buffer(DmaDir::FromDevice);
+        let mut slave = AxiMem::new(3, 4);
+        let mut b_at = None;
+        let faults = run(
+            &mut slave,
+            &mut mem,
+            12,
+            |c, p| {
+                p.m_axi_awvalid = c == 1;
+                p.m_axi_awaddr = buf;
+                p.m_axi_awlen = 1;
+                p.m_axi_awsize = 3;
+                p.m_axi_awburst = 1;
+                p.m_axi_wvalid = c == 1 || c == 2;
+                p.m_axi_wdata = u64::MAX;
+                // A hole in the first beat's strobes (lane 2), the second beat's low half only.
+                p.m_axi_wstrb = if c == 1 { 0b1111_1011 } else { 0b0000_1111 };
+                p.m_axi_wlast = c == 2;
+            },
+            |c, p| {
+                if p.m_axi_bvalid && b_at.is_none() {
+                    b_at = Some((c, p.m_axi_bresp));
+                }
+            },
+        );
+        assert!(faults.is_empty());
+        assert_eq!(b_at, Some((6, 0)), "B four cycles after WLAST");
+        let got = mem.slice(buf, 16).expect("slice");
+        assert_eq!(got[..8], [0xFF, 0xFF, 2, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]);
+        assert_eq!(got[8..], [0xFF, 0xFF, 0xFF, 0xFF, 12, 13, 14, 15]);
+    }
+
+    #[test]
+    fn unmapped_access_and_rule_breaks_are_faults_answered_slverr() {
+        let (mut mem, buf) = mem_with_buffer(DmaDir::FromDevice);
+        let mut slave = AxiMem::new(1, 1);
+        let mut resps = Vec::new();
+        let faults = run(
+            &mut slave,
+            &mut mem,
+            10,
+            |c, p| {
+                // cycle 1: a read of a write-only mapping; cycle 2: a read crossing 4 KiB.
+                p.m_axi_arvalid = c == 1 || c == 2;
+                p.m_axi_araddr = if c == 1 { buf } else { buf + 4096 - 8 };
+                p.m_axi_arlen = if c == 1 { 0 } else { 1 };
+                p.m_axi_arsize = 3;
+                p.m_axi_arburst = 1;
+            },
+            |_, p| {
+                if p.m_axi_rvalid && p.m_axi_rlast {
+                    resps.push(p.m_axi_rresp);
+                }
+            },
+        );
+        assert_eq!(resps, vec![RESP_SLVERR, RESP_SLVERR]);
+        // The first read is served (and faults) at cycle 2, the cycle the second is accepted.
+        assert_eq!(
+            faults,
+            vec![
+                Fault::Dma {
+                    cycle: 2,
+                    addr: buf,
+                    len: 8,
+                    dir: DmaDir::ToDevice
+                },
+                Fault::Protocol {
+                    cycle: 2,
+                    channel: AxiChannel::Read,
+                    addr: buf + 4096 - 8,
+                    violation: ProtocolViolation::Crosses4K
+                },
+            ]
+        );
+    }
+}

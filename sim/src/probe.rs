@@ -53,6 +53,15 @@ pub enum Trigger {
     Frame(FrameId),
 }
 
+/// What the probes know about one TX ring slot.
+#[derive(Debug, Clone, Copy, Default)]
+struct TxSlot {
+    /// The frame posted with its EOP here (kept until DD is written back: TX write-back stamp).
+    id: Option<FrameId>,
+    /// Posted and not yet read into the TX FIFO.
+    dma_pending: bool,
+}
+
 /// The probe observer and its per-frame records.
 #[derive(Debug, Default)]
 pub struct Probes {
@@ -63,8 +72,8 @@ pub struct Probes {
     rx_wb_wait: VecDeque<FrameId>,
     /// RX ring slot → frame the NIC last wrote there.
     rx_slot: Vec<Option<FrameId>>,
-    /// TX ring EOP slot → frame the driver posted there.
-    tx_slot: Vec<Option<FrameId>>,
+    /// TX ring EOP slot → frame the driver posted there, until its DD write-back.
+    tx_slot: Vec<TxSlot>,
     /// Posted TX frames whose DMA has not finished.
     tx_posted: usize,
     /// TX frames in the TX FIFO (DMA done), waiting for their first beat, in FIFO order.
@@ -116,11 +125,16 @@ impl Probes {
     pub fn tx_posted(&mut self, slot: u16, id: FrameId) {
         let s = slot as usize;
         if self.tx_slot.len() <= s {
-            self.tx_slot.resize(s + 1, None);
+            self.tx_slot.resize(s + 1, TxSlot::default());
         }
-        if self.tx_slot[s].replace(id).is_none() {
+        let entry = &mut self.tx_slot[s];
+        if !entry.dma_pending {
             self.tx_posted += 1;
         }
+        *entry = TxSlot {
+            id: Some(id),
+            dma_pending: true,
+        };
     }
 
     pub fn rx_frame_id(&self, slot: u16) -> Option<FrameId> {
@@ -161,24 +175,28 @@ impl Probes {
             }
         }
         if pins.tx_dma_valid {
-            let id = self
-                .tx_slot
-                .get(pins.tx_dma_slot as usize)
-                .copied()
-                .flatten();
+            // Frames the driver did not name (no `tx_frame_posted`) still hold their place in the FIFO.
+            let id = match self.tx_slot.get_mut(pins.tx_dma_slot as usize) {
+                Some(slot) if slot.dma_pending => {
+                    slot.dma_pending = false;
+                    self.tx_posted -= 1;
+                    slot.id
+                }
+                _ => None,
+            };
             if let Some(id) = id {
-                self.tx_posted -= 1;
                 self.stamp(id, Stage::TxDmaDone, now);
             }
             self.tx_fifo.push_back(id);
         }
         if pins.tx_wb_valid {
-            // The slot's frame is done with the ring: a later reuse of the slot posts a new one.
-            if let Some(id) = self
+            // The slot's frame is done with the ring; DD of a non-EOP descriptor names no frame.
+            let id = self
                 .tx_slot
                 .get_mut(pins.tx_wb_slot as usize)
-                .and_then(Option::take)
-            {
+                .filter(|slot| !slot.dma_pending)
+                .and_then(|slot| slot.id.take());
+            if let Some(id) = id {
                 self.stamp(id, Stage::TxWriteBack, now);
             }
         }
@@ -222,5 +240,107 @@ impl Probes {
     fn fire(&mut self, at: Cycle) {
         self.fired = Some(at);
         self.trigger = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pulse(f: impl FnOnce(&mut Pins)) -> Pins {
+        let mut p = Pins::default();
+        f(&mut p);
+        p
+    }
+
+    #[test]
+    fn rx_pulses_map_to_frames_in_wire_order() {
+        let mut pr = Probes::default();
+        let mut faults = Vec::new();
+        for (id, at) in [(10, 1), (11, 12), (12, 22)] {
+            pr.wire_start(id, at);
+        }
+        let accept = pulse(|p| p.rx_evt_valid = true);
+        let crc = pulse(|p| {
+            p.rx_evt_valid = true;
+            p.rx_evt_code = 1;
+        });
+        pr.observe(&accept, 9, &mut faults);
+        pr.observe(&crc, 20, &mut faults);
+        pr.observe(&accept, 30, &mut faults);
+        for (slot, at) in [(5, 40), (6, 41)] {
+            pr.observe(
+                &pulse(|p| {
+                    p.rx_wb_valid = true;
+                    p.rx_wb_slot = slot;
+                }),
+                at,
+                &mut faults,
+            );
+        }
+        assert!(faults.is_empty());
+        assert!(!pr.in_flight());
+        assert_eq!((pr.rx_frame_id(5), pr.rx_frame_id(6)), (Some(10), Some(12)));
+        let r = pr.records();
+        assert_eq!(r[&11].dropped, Some((DropReason::NicCrcError, 20)));
+        assert_eq!(
+            r[&12].stamps,
+            vec![
+                (Stage::WireStart, 22),
+                (Stage::FifoCommit, 30),
+                (Stage::DmaWriteBack, 41)
+            ]
+        );
+        // A pulse no frame explains is a fault, not a panic.
+        pr.observe(&accept, 50, &mut faults);
+        assert_eq!(
+            faults,
+            vec![Fault::ProbeOrder {
+                cycle: 50,
+                probe: "rx_evt_valid"
+            }]
+        );
+    }
+
+    #[test]
+    fn tx_slots_survive_reuse_without_rs() {
+        let mut pr = Probes::default();
+        let mut faults = Vec::new();
+        let dma = |slot| {
+            pulse(|p| {
+                p.tx_dma_valid = true;
+                p.tx_dma_slot = slot;
+            })
+        };
+        pr.tx_posted(3, 100);
+        pr.observe(&dma(3), 10, &mut faults);
+        assert_eq!(pr.tx_wire(15, &mut faults), Some(100));
+        // The slot is reused before any write-back (no RS): the new frame is tracked anew.
+        pr.tx_posted(3, 101);
+        assert!(pr.in_flight());
+        pr.observe(&dma(3), 30, &mut faults);
+        pr.observe(
+            &pulse(|p| {
+                p.tx_wb_valid = true;
+                p.tx_wb_slot = 3;
+            }),
+            31,
+            &mut faults,
+        );
+        assert_eq!(pr.tx_wire(35, &mut faults), Some(101));
+        assert!(!pr.in_flight() && faults.is_empty());
+        assert_eq!(pr.records()[&101].stamp_of(Stage::TxWriteBack), Some(31));
+        assert_eq!(pr.records()[&100].stamp_of(Stage::TxWriteBack), None);
+    }
+
+    #[test]
+    fn frame_trigger_fires_once_on_the_first_stage() {
+        let mut pr = Probes::default();
+        pr.arm(Trigger::Frame(7));
+        pr.wire_start(6, 3);
+        assert_eq!(pr.take_fired(), None);
+        pr.wire_start(7, 9);
+        assert_eq!(pr.take_fired(), Some(9));
+        assert_eq!(pr.take_fired(), None);
     }
 }

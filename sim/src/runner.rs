@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 
 use std::collections::BTreeSet;
 
-use host_driver::accounting::{FrameId, Outcome, Stage};
+use host_driver::accounting::{ConservationError, FrameId, FrameRecord, Outcome, Stage};
 use host_driver::config::HostConfig;
-use host_driver::host::{Host, HostReport};
+use host_driver::host::Host;
 use host_driver::regs::{Access, REGISTERS};
 use host_driver::time::{Clock, Cycle};
 
@@ -242,7 +242,12 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
         })
         .collect();
     let host_report = host.report();
-    let timelines = merge(&injected, world.nic_records(), &host_report)?;
+    let timelines = merge(
+        &injected,
+        world.nic_records(),
+        &host_report.frames,
+        &host_report.conservation_errors,
+    )?;
     // CPU spans and time series are not recorded by the host yet: the trace shows the frames alone.
     let analysis = analysis::analyse(&timelines, &[], &[], clock)?;
     analysis.write_outputs(&opts.out_dir)?;
@@ -401,20 +406,21 @@ fn write(path: &Path, contents: String) -> Result<(), RunError> {
 fn merge(
     injected: &[FrameId],
     nic: &BTreeMap<FrameId, NicRecord>,
-    host: &HostReport,
+    host: &BTreeMap<FrameId, FrameRecord>,
+    host_errors: &[ConservationError],
 ) -> Result<Vec<FrameTimeline>, RunError> {
     let wire: BTreeSet<FrameId> = injected.iter().copied().collect();
     let ids: BTreeSet<FrameId> = wire
         .iter()
         .chain(nic.keys())
-        .chain(host.frames.keys())
+        .chain(host.keys())
         .copied()
         .collect();
     let mut timelines = Vec::with_capacity(ids.len());
     let mut lost = Vec::new();
     for id in ids {
         let n = nic.get(&id);
-        let h = host.frames.get(&id);
+        let h = host.get(&id);
         let mut stamps: Vec<(Stage, Cycle)> = n.map(|r| r.stamps.clone()).unwrap_or_default();
         stamps.extend(h.iter().flat_map(|r| r.stamps.iter().copied()));
         // Path order: the stage enum lists the receive and send paths in order.
@@ -424,7 +430,7 @@ fn merge(
             .into_iter()
             .chain(h.and_then(|r| r.outcome))
             .chain(
-                host.conservation_errors
+                host_errors
                     .iter()
                     .filter(|e| e.id == id)
                     .map(|e| (e.second, e.at)),
@@ -454,6 +460,7 @@ fn merge(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use host_driver::accounting::{Consumer, DropReason};
 
     #[test]
     fn statistics_cover_the_counter_block_with_octet_pairs_joined() {
@@ -467,5 +474,119 @@ mod tests {
         assert!(!names.iter().any(|n| ["ICR", "GORCL", "GORCH"].contains(n)));
         let gorc = stats.iter().find(|r| r.name == "GORC").unwrap();
         assert_eq!((gorc.offset, gorc.high), (0x4088, Some(0x408C)));
+    }
+
+    fn nic(stamps: &[(Stage, Cycle)], dropped: Option<(DropReason, Cycle)>) -> NicRecord {
+        NicRecord {
+            stamps: stamps.to_vec(),
+            dropped,
+        }
+    }
+
+    fn host(stamps: &[(Stage, Cycle)], outcome: Option<(Outcome, Cycle)>) -> FrameRecord {
+        FrameRecord {
+            stamps: stamps.to_vec(),
+            outcome,
+        }
+    }
+
+    const DELIVERED: Outcome = Outcome::Delivered { port: 9 };
+
+    #[test]
+    fn nic_and_host_records_merge_into_one_timeline_per_frame() {
+        let nics = BTreeMap::from([
+            (
+                0,
+                nic(&[(Stage::WireStart, 1), (Stage::FifoCommit, 9)], None),
+            ),
+            (
+                1,
+                nic(
+                    &[(Stage::WireStart, 20)],
+                    Some((DropReason::NicCrcError, 28)),
+                ),
+            ),
+        ]);
+        let hosts = BTreeMap::from([
+            (
+                0,
+                host(
+                    &[(Stage::NapiPoll, 90), (Stage::AppRead, 300)],
+                    Some((DELIVERED, 200)),
+                ),
+            ),
+            // A frame the host created (a reply) and the NIC sent.
+            (
+                7,
+                host(
+                    &[(Stage::SendTo, 400)],
+                    Some((Outcome::Consumed(Consumer::Transmitted), 900)),
+                ),
+            ),
+            // One still in flight at the end: left out, not a conservation error.
+            (8, host(&[(Stage::SendTo, 950)], None)),
+        ]);
+        let t = merge(&[0, 1], &nics, &hosts, &[]).unwrap();
+        let ids: Vec<FrameId> = t.iter().map(|t| t.id).collect();
+        assert_eq!(ids, [0, 1, 7]);
+        assert_eq!(
+            t[0].stamps,
+            [
+                (Stage::WireStart, 1),
+                (Stage::FifoCommit, 9),
+                (Stage::NapiPoll, 90),
+                (Stage::AppRead, 300)
+            ]
+        );
+        assert_eq!(t[0].outcome, DELIVERED);
+        assert_eq!(t[1].outcome, Outcome::Dropped(DropReason::NicCrcError));
+    }
+
+    #[test]
+    fn a_frame_without_exactly_one_outcome_breaks_conservation() {
+        let nics = BTreeMap::from([
+            (
+                0,
+                nic(&[(Stage::WireStart, 1), (Stage::DmaWriteBack, 80)], None),
+            ),
+            (
+                1,
+                nic(
+                    &[(Stage::WireStart, 20)],
+                    Some((DropReason::NicFifoFull, 30)),
+                ),
+            ),
+            (2, nic(&[(Stage::WireStart, 40)], None)),
+        ]);
+        let hosts = BTreeMap::from([
+            (0, host(&[(Stage::NapiPoll, 90)], None)),
+            (1, host(&[], Some((DELIVERED, 99)))),
+            (2, host(&[], Some((DELIVERED, 120)))),
+        ]);
+        let second = ConservationError {
+            id: 2,
+            first: DELIVERED,
+            second: Outcome::Dropped(DropReason::SocketRcvbuf),
+            at: 130,
+        };
+        let Err(RunError::Conservation(lost)) = merge(&[0, 1, 2, 3], &nics, &hosts, &[second])
+        else {
+            panic!("conservation not checked")
+        };
+        let shown: Vec<String> = lost.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            shown,
+            [
+                "frame 0: last stage napi_poll at cycle 90, no outcome",
+                "frame 1: last stage wire_start at cycle 20, 2 outcomes: dropped:nic_fifo_full at cycle 30, delivered:9 at cycle 99",
+                "frame 2: last stage wire_start at cycle 40, 2 outcomes: delivered:9 at cycle 120, dropped:socket_rcvbuf at cycle 130",
+                "frame 3: never stamped, no outcome",
+            ]
+        );
+        let msg = RunError::Conservation(lost).to_string();
+        assert!(
+            msg.starts_with("BUG: conservation violated, 4 frame(s)"),
+            "{msg}"
+        );
     }
 }

@@ -341,9 +341,7 @@ impl Scenario {
         })?;
         traffic::plan(self).map(drop)
     }
-}
 
-impl Scenario {
     fn validate_trace(&self, at: Path) -> Result<(), Problem> {
         let t = &self.trace;
         let window = [
@@ -436,5 +434,44 @@ mod tests {
         assert!(e.starts_with("t.yaml:1:7: name:"), "{e}");
         let e = parse("name: x\nnic:\n  clock_mhz: 0\n").unwrap_err();
         assert!(e.starts_with("t.yaml:3:14: nic.clock_mhz:"), "{e}");
+    }
+
+    #[test]
+    fn host_values_checked_by_the_host_are_located_too() {
+        let e = parse("name: x\nhost:\n  rx_ring: 7\n").unwrap_err();
+        assert!(
+            e.starts_with("t.yaml:3:12: host.rx_ring: 7 descriptors"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn trace_windows_are_fixed_or_triggered_not_both() {
+        let s =
+            parse("name: x\ntrace:\n  trigger: {drop: nic_fifo_full}\n  pre_ns: 100\n").unwrap();
+        assert_eq!(
+            s.trace.trigger,
+            Some(TraceTrigger::Drop(DropReason::NicFifoFull))
+        );
+        let s = parse("name: x\ntrace: {trigger: {frame: 3}}\n").unwrap();
+        assert_eq!(s.trace.trigger, Some(TraceTrigger::Frame(3)));
+        let e = parse("name: x\ntrace:\n  trigger: {drop: nic_fifo_full}\n  start_ns: 5\n")
+            .unwrap_err();
+        assert!(
+            e.starts_with("t.yaml:4:13: trace.start_ns: `start_ns` belongs to a fixed window"),
+            "{e}"
+        );
+        let e = parse("name: x\ntrace:\n  pre_ns: 5\n").unwrap_err();
+        assert!(
+            e.starts_with("t.yaml:3:11: trace.pre_ns: `pre_ns` needs `trigger`"),
+            "{e}"
+        );
+        let e = parse("name: x\ntrace: {start_ns: 9, stop_ns: 9}\n").unwrap_err();
+        assert!(
+            e.contains("trace.stop_ns: stop_ns 9 must be after start_ns 9"),
+            "{e}"
+        );
+        let e = parse("name: x\ntrace: {trigger: {drop: bogus}}\n").unwrap_err();
+        assert!(e.starts_with("t.yaml:2:"), "{e}");
     }
 }

@@ -134,3 +134,32 @@ fn run_writes_reports_into_the_output_folder() {
     assert_eq!(json["delivered"], 1);
     assert!(stdout(&o).contains("expectations: all held"));
 }
+
+#[test]
+fn wave_records_the_window_around_a_trigger() {
+    let dir = out_dir("ring_too_small_wave");
+    let o = nicsim(&[
+        "run",
+        "../scenarios/ring_too_small.yaml",
+        "--wave",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    // trace: 2 µs either side of the first missed frame = 313 cycles each way at 6.4 ns.
+    let window = out
+        .lines()
+        .find_map(|l| l.strip_prefix("waveform: cycles "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|w| w.split_once(".."))
+        .map(|(a, b)| (a.parse::<u64>().unwrap(), b.parse::<u64>().unwrap()))
+        .unwrap_or_else(|| panic!("no waveform line in\n{out}"));
+    assert_eq!(window.1 - window.0, 626, "{out}");
+    for f in ["wave.fst", "wave.gtkw"] {
+        assert!(
+            std::fs::metadata(dir.join(f)).is_ok_and(|m| m.len() > 0),
+            "{f} missing"
+        );
+    }
+}

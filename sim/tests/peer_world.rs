@@ -77,6 +77,22 @@ fn host_and_peer_ping_each_other_and_the_capture_is_clean() {
     assert!(rtt.min_ns > 134.4, "{rtt:?}");
     assert!(rtt.max_ns < 50_000.0, "{rtt:?}");
 
+    // The peer is served every cycle: its answer to the host's ARP request (the NIC's first frame)
+    // starts exactly one turnaround (1 µs = 157 cycles) after the request's last beat, and its first
+    // ping exactly at its start time.
+    let wire_start = |id| world.nic_records()[&id].stamp_of(Stage::WireStart).unwrap();
+    let arp_request = &world.tx_frames()[0];
+    assert_eq!(arp_request.bytes[12..14], [0x08, 0x06]);
+    assert_eq!(wire_start(peer.injected()[0].0), arp_request.end + 157);
+    let is_echo_request = |f: &[u8]| f[12..14] == [8, 0] && f[14 + 9] == 1 && f[14 + 20] == 8;
+    let first_ping = peer
+        .injected()
+        .iter()
+        .find(|(_, f)| is_echo_request(f))
+        .unwrap()
+        .0;
+    assert_eq!(wire_start(first_ping), link_up + clock.ns_to_cycles(30_000));
+
     // Conservation for the peer's frames: every one entered the NIC and ended on the host.
     let trace = host.trace();
     let mut ends = std::collections::BTreeMap::new();
@@ -114,7 +130,7 @@ fn host_and_peer_ping_each_other_and_the_capture_is_clean() {
     }
     assert!(stamps.windows(2).all(|w| w[0] <= w[1]), "time order");
     for (id, _) in peer.injected() {
-        let start = world.nic_records()[id].stamp_of(Stage::WireStart).unwrap();
+        let start = wire_start(*id);
         assert!(
             stamps.contains(&clock.cycles_to_ns_floor(start)),
             "frame {id} at cycle {start}"
