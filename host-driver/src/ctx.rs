@@ -4,6 +4,7 @@
 //! CPU's local clock: it advances by charged costs and by MMIO reads, which stall until the response is back.
 
 use crate::accounting::{FrameId, Outcome, Stage, Trace};
+use crate::activity::{Activity, CpuSpan};
 use crate::costs::Costs;
 use crate::platform::Platform;
 use crate::time::{Clock, Cycle};
@@ -17,6 +18,7 @@ pub struct Ctx<'a> {
     pub costs: &'a Costs,
     pub clock: Clock,
     pub trace: &'a mut Trace,
+    pub activity: &'a mut Activity,
 }
 
 impl Ctx<'_> {
@@ -39,6 +41,17 @@ impl Ctx<'_> {
     /// Ends frame `id` with `outcome` at the current local time.
     pub fn end(&mut self, id: FrameId, outcome: Outcome) {
         self.trace.end(id, outcome, self.now);
+    }
+
+    /// This CPU ran `name` (for `frame`, if for exactly one) from `start` until now.
+    pub fn span(&mut self, name: &'static str, start: Cycle, frame: Option<FrameId>) {
+        self.activity.span(CpuSpan {
+            cpu: self.cpu,
+            name,
+            start,
+            end: self.now,
+            frame,
+        });
     }
 
     /// Uncached MMIO read: the CPU stalls until the response is back.

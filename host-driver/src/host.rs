@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::accounting::{ConservationError, FrameId, FrameRecord, Trace};
+use crate::activity::{Activity, CpuSpan};
 use crate::config::{ConfigError, HostConfig};
 use crate::cpu::{Cpu, CpuStats, Work};
 use crate::ctx::Ctx;
@@ -62,6 +63,7 @@ pub struct Host {
     adapter: Option<Adapter>,
     stack: Stack,
     trace: Trace,
+    activity: Activity,
     /// The next cycle the applications want to run.
     app_wake: Option<Cycle>,
 }
@@ -76,6 +78,7 @@ impl Host {
             adapter: None,
             stack,
             trace: Trace::default(),
+            activity: Activity::default(),
             app_wake: None,
             cfg,
         })
@@ -95,8 +98,10 @@ impl Host {
             costs: &self.cfg.costs,
             clock: self.cfg.clock,
             trace: &mut self.trace,
+            activity: &mut self.activity,
         };
         let adapter = driver::probe(&mut ctx, &self.cfg)?;
+        ctx.span("e1000_probe", start, None);
         let end = ctx.now;
         self.cpus[cpu].occupy(start, end);
         self.adapter = Some(adapter);
@@ -171,10 +176,13 @@ impl Host {
             costs: &self.cfg.costs,
             clock: self.cfg.clock,
             trace: &mut self.trace,
+            activity: &mut self.activity,
         };
         match work {
             Work::HardIrq => {
+                ctx.activity.irq(start);
                 adapter.intr(&mut ctx, &mut self.softnet[cpu]);
+                ctx.span("e1000_intr", start, None);
             }
             Work::NetRxSoftirq => {
                 let mut up = RxPath {
@@ -185,14 +193,19 @@ impl Host {
                 };
                 softirq::net_rx_action(&mut ctx, adapter, &mut up);
                 // NET_TX_SOFTIRQ: replies queued by the stack, frames waiting for a woken queue.
+                let tx = ctx.now;
                 adapter.xmit_queued(&mut ctx, &mut self.stack);
+                ctx.span("net_tx_action", tx, None);
                 // A socket may have become readable, waking its reader.
                 self.app_wake = self.stack.next_wake();
             }
             Work::App => {
                 self.softnet[cpu].task_ran();
                 self.stack.run_apps(&mut ctx);
+                // `__dev_queue_xmit` → `__qdisc_run` for what the applications queued.
+                let tx = ctx.now;
                 adapter.xmit_queued(&mut ctx, &mut self.stack);
+                ctx.span("qdisc_run", tx, None);
                 // A step that neither spent time nor waits for later would be re-run forever at this cycle.
                 self.app_wake = self.stack.next_wake().map(|w| w.max(start + 1));
             }
@@ -226,6 +239,22 @@ impl Host {
             frames: self.trace.frames().clone(),
             conservation_errors: self.trace.conservation_errors().to_vec(),
         }
+    }
+
+    /// What each CPU ran so far (see [`CpuSpan`] for the names), in the order the work finished.
+    pub fn cpu_spans(&self) -> &[CpuSpan] {
+        self.activity.spans()
+    }
+
+    /// Each device NAPI poll so far: the cycle it started and the RX descriptors it harvested.
+    pub fn poll_series(&self) -> &[(Cycle, u32)] {
+        self.activity.polls()
+    }
+
+    /// The cycle of each hard interrupt a CPU took so far (spurious ones included, as in
+    /// [`CpuStats::hardirqs`]).
+    pub fn irq_cycles(&self) -> &[Cycle] {
+        self.activity.irqs()
     }
 
     /// The per-frame trace so far (stamps and outcomes), without copying it.

@@ -11,7 +11,8 @@ use crate::skb::Skb;
 use crate::softirq::{self, RxPath, SoftnetData};
 use crate::time::Cycle;
 
-/// The interrupt that started the current NAPI round: frames the round harvests are stamped with it.
+/// The interrupt that started the current NAPI round: frames the round harvests that were written back
+/// before it reached the CPU are stamped with it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IrqRound {
     /// The CPU took the interrupt.

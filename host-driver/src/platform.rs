@@ -22,6 +22,8 @@ pub trait Platform {
     fn memory(&mut self) -> &mut HostMemory;
     /// Out-of-band record (a logic analyser's view): which wire frame the NIC wrote into RX slot `slot`.
     fn rx_frame_id(&mut self, slot: u16) -> Option<FrameId>;
+    /// Out-of-band: the cycle the NIC wrote back the descriptor of that frame (in RX slot `slot`).
+    fn rx_write_back_cycle(&mut self, slot: u16) -> Option<Cycle>;
     /// Out-of-band: the frame the driver just posted on the TX ring (EOP at `slot`).
     fn tx_frame_posted(&mut self, slot: u16, id: FrameId);
     /// A fresh id for a frame the host creates (ids are unique across wire and host).

@@ -116,7 +116,9 @@ pub fn netif_receive_skb(ctx: &mut Ctx, up: &mut RxPath, skb: Skb) {
 /// `__netif_receive_skb_core` on this CPU.
 fn deliver(ctx: &mut Ctx, up: &mut RxPath, skb: Skb) {
     up.softnet[ctx.cpu].stat.processed += 1;
+    let (start, id) = (ctx.now, skb.id);
     up.stack.netif_receive_skb(ctx, skb);
+    ctx.span("__netif_receive_skb_core", start, Some(id));
 }
 
 /// `get_rps_cpu`: `reciprocal_scale(flow hash, map length)`; no hash (not IPv4) means no steering, as the
@@ -213,6 +215,7 @@ fn process_backlog(ctx: &mut Ctx, up: &mut RxPath) -> BacklogPoll {
 /// `net_rx_action`: poll every NAPI on this CPU's list until it is empty or `netdev_budget` packets /
 /// `netdev_budget_usecs` are spent; then count `time_squeeze` and leave the softirq raised.
 pub fn net_rx_action(ctx: &mut Ctx, adapter: &mut Adapter, up: &mut RxPath) {
+    let start = ctx.now;
     ctx.charge(ctx.costs.softirq_entry_ns);
     let cpu = ctx.cpu;
     up.softnet[cpu].raised_at = None;
@@ -228,14 +231,19 @@ pub fn net_rx_action(ctx: &mut Ctx, adapter: &mut Adapter, up: &mut RxPath) {
                 let work = adapter.poll(ctx, up);
                 (work, adapter.napi.is_scheduled())
             }
-            NapiRef::Backlog => match process_backlog(ctx, up) {
-                BacklogPoll::More(w) => (w, true),
-                BacklogPoll::Done(w) => (w, false),
-                BacklogPoll::WaitUntil(w, at) => {
-                    backlog_wait = Some(at);
-                    (w, false)
+            NapiRef::Backlog => {
+                let poll_start = ctx.now;
+                let poll = process_backlog(ctx, up);
+                ctx.span("process_backlog", poll_start, None);
+                match poll {
+                    BacklogPoll::More(w) => (w, true),
+                    BacklogPoll::Done(w) => (w, false),
+                    BacklogPoll::WaitUntil(w, at) => {
+                        backlog_wait = Some(at);
+                        (w, false)
+                    }
                 }
-            },
+            }
         };
         budget -= i64::from(work);
         let sd = &mut up.softnet[cpu];
@@ -259,6 +267,7 @@ pub fn net_rx_action(ctx: &mut Ctx, adapter: &mut Adapter, up: &mut RxPath) {
         sd.schedule(NapiRef::Backlog, at);
     }
     net_rps_send_ipi(ctx, up);
+    ctx.span("net_rx_action", start, None);
 }
 
 /// `net_rps_send_ipi`: wake every CPU this run queued backlog work for.

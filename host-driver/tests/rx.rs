@@ -172,6 +172,63 @@ fn exhausted_budget_counts_time_squeeze(
     assert_conserved(&sim, &ids);
 }
 
+/// A frame written back while the NAPI round of an earlier interrupt is still going (interrupts masked,
+/// softirq squeezed and resumed) is harvested by that round but was not announced by its interrupt.
+#[test]
+fn only_frames_written_back_before_the_interrupt_carry_its_stamps() {
+    let cfg = HostConfig {
+        sysctl: Sysctl {
+            netdev_budget_usecs: 20,
+            ..Sysctl::default()
+        },
+        costs: Costs {
+            driver_rx_per_packet_ns: 1000,
+            ..Costs::default()
+        },
+        ..HostConfig::default()
+    };
+    let mut sim = sim(cfg);
+    let t = sim.nic.now + 10_000;
+    let early = burst(&mut sim, t, 200);
+    // 200 frames at 1 µs each keep the round busy for 200 µs; this one comes 100 µs in.
+    let late_at = t + Clock::default().ns_to_cycles(100_000);
+    let late = sim.arrive(
+        late_at,
+        support::udp_to_host(sim.host.config().mac, 1, 9000, 64),
+    );
+    sim.run_until(t + 100_000_000);
+    let all: Vec<_> = early.iter().copied().chain([late]).collect();
+    assert_conserved(&sim, &all);
+
+    assert!(sim.host.report().cpus[0].softnet_stat.time_squeeze > 0);
+    let tr = sim.host.trace();
+    // The first round harvests the late frame; its cause, latched in ICR while masked, raises a second
+    // interrupt once the round re-enables them, and that one finds nothing.
+    let [irq, second] = sim.host.irq_cycles() else {
+        panic!("two interrupts expected: {:?}", sim.host.irq_cycles());
+    };
+    let (irq, second) = (*irq, *second);
+    assert!(tr.stamp_of(late, Stage::NapiPoll) < Some(second));
+    assert_eq!(sim.host.poll_series().last().map(|p| p.1), Some(0));
+    for id in &early {
+        assert_eq!(tr.stamp_of(*id, Stage::Irq), Some(irq));
+        assert!(tr.stamp_of(*id, Stage::Isr).is_some());
+    }
+    let late_wb = sim
+        .nic
+        .write_back_of(late)
+        .expect("late frame written back");
+    assert!(late_wb > irq);
+    assert_eq!(tr.stamp_of(late, Stage::Irq), None);
+    assert_eq!(tr.stamp_of(late, Stage::Isr), None);
+    assert!(tr.stamp_of(late, Stage::NapiPoll) > Some(late_wb));
+    for id in &all {
+        if let Some(irq) = tr.stamp_of(*id, Stage::Irq) {
+            assert!(sim.nic.write_back_of(*id) <= Some(irq), "frame {id}");
+        }
+    }
+}
+
 #[test]
 fn refill_writes_rdt_once_per_batch_and_wraps_the_ring() {
     let mut sim = sim(HostConfig {

@@ -141,6 +141,13 @@ impl Probes {
         self.rx_slot.get(slot as usize).copied().flatten()
     }
 
+    /// When the descriptor of the frame last written to RX slot `slot` was written back.
+    pub fn rx_write_back_cycle(&self, slot: u16) -> Option<Cycle> {
+        self.records
+            .get(&self.rx_frame_id(slot)?)?
+            .stamp_of(Stage::DmaWriteBack)
+    }
+
     /// Frames between wire and write-back, or TX frames between posting and the wire.
     pub fn in_flight(&self) -> bool {
         !self.rx_evt_wait.is_empty()

@@ -13,7 +13,7 @@
 //! first frame).
 
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use host_driver::time::{Clock, Cycle};
@@ -57,10 +57,14 @@ pub enum ReplayError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{}: {len} bytes, too short to be a capture", path.display())]
+    TooSmall { path: PathBuf, len: usize },
     #[error("{}: not a pcap or pcapng file (magic {magic:08x})", path.display())]
     NotACapture { path: PathBuf, magic: u32 },
     #[error("{}: bad file header: {source}", path.display())]
     Header { path: PathBuf, source: PcapError },
+    #[error("{}: frame {index}: the file ends inside this frame (cut short?)", path.display())]
+    CutShort { path: PathBuf, index: usize },
     #[error("{}: frame {index}: {source}", path.display())]
     Parse {
         path: PathBuf,
@@ -140,7 +144,7 @@ pub fn plan(cfg: &ReplayConfig, clock: Clock) -> Result<Vec<ReplayFrame>, Replay
         }
         let not_before = match cfg.timing {
             Timing::LineRate => start,
-            Timing::Recorded if index > 0 && ps < prev_ps => {
+            Timing::Recorded if ps < prev_ps => {
                 let back_ns = u64::try_from((prev_ps - ps) / 1000).unwrap_or(u64::MAX);
                 return Err(ReplayError::TimeGoesBack {
                     path: path.to_owned(),
@@ -170,10 +174,15 @@ fn read(path: &Path) -> Result<Vec<Captured>, ReplayError> {
         source,
     };
     let mut file = BufReader::new(File::open(path).map_err(io)?);
-    let mut magic = [0u8; 4];
-    file.read_exact(&mut magic).map_err(io)?;
-    // Re-open rather than seek, so the readers see the file from its first byte.
-    let file = BufReader::new(File::open(path).map_err(io)?);
+    let mut head = Vec::with_capacity(4);
+    (&mut file).take(4).read_to_end(&mut head).map_err(io)?;
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    let Ok(magic) = <[u8; 4]>::try_from(head.as_slice()) else {
+        return Err(ReplayError::TooSmall {
+            path: path.to_owned(),
+            len: head.len(),
+        });
+    };
     let magic = u32::from_be_bytes(magic);
     if PCAP_MAGICS.contains(&magic) {
         read_pcap(path, file)
@@ -334,9 +343,17 @@ fn header_error(path: &Path, source: PcapError) -> ReplayError {
 }
 
 fn parse_error(path: &Path, index: usize, source: PcapError) -> ReplayError {
-    ReplayError::Parse {
-        path: path.to_owned(),
-        index,
-        source,
+    let path = path.to_owned();
+    match source {
+        PcapError::IncompleteBuffer => ReplayError::CutShort { path, index },
+        PcapError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            ReplayError::CutShort { path, index }
+        }
+        PcapError::IoError(source) => ReplayError::Io { path, source },
+        source => ReplayError::Parse {
+            path,
+            index,
+            source,
+        },
     }
 }

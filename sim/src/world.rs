@@ -398,6 +398,10 @@ impl Platform for World {
         self.probes.rx_frame_id(slot)
     }
 
+    fn rx_write_back_cycle(&mut self, slot: u16) -> Option<Cycle> {
+        self.probes.rx_write_back_cycle(slot)
+    }
+
     fn tx_frame_posted(&mut self, slot: u16, id: FrameId) {
         self.probes.tx_posted(slot, id);
     }

@@ -246,6 +246,14 @@ fn bad_captures_are_errors_naming_the_file_and_frame() {
         "not a pcap or pcapng file",
     );
 
+    let empty = dir.join("empty.pcap");
+    std::fs::write(&empty, "").unwrap();
+    assert_error(
+        plan(&empty, Timing::Recorded, 0),
+        &empty,
+        "0 bytes, too short to be a capture",
+    );
+
     let missing = dir.join("missing.pcap");
     assert_error(plan(&missing, Timing::Recorded, 0), &missing, "cannot read");
 
@@ -257,7 +265,11 @@ fn bad_captures_are_errors_naming_the_file_and_frame() {
     let mut bytes = std::fs::read(&cut).unwrap();
     bytes.truncate(bytes.len() - 10);
     std::fs::write(&cut, bytes).unwrap();
-    assert_error(plan(&cut, Timing::Recorded, 0), &cut, "frame 2:");
+    assert_error(
+        plan(&cut, Timing::Recorded, 0),
+        &cut,
+        "frame 2: the file ends inside this frame",
+    );
 
     let back = dir.join("back.pcap");
     let header = PcapHeader {

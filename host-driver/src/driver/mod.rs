@@ -87,6 +87,7 @@ impl Adapter {
     /// `e1000_clean`: reclaim TX (not charged to the budget), harvest RX up to the weight, and complete
     /// NAPI with the interrupt re-enabled if the work fit. Returns the RX work done.
     pub fn poll(&mut self, ctx: &mut Ctx, up: &mut RxPath) -> u32 {
+        let start = ctx.now;
         ctx.charge(ctx.costs.napi_poll_ns);
         let budget = match self.mode {
             NapiMode::Napi => self.napi.weight,
@@ -94,6 +95,7 @@ impl Adapter {
         };
         let tx_clean_complete = self.clean_tx_irq(ctx);
         let harvested = self.clean_rx_irq(ctx, up, budget);
+        ctx.activity.poll(start, harvested);
         self.stats.polls += 1;
         let bin = (harvested as usize).min(self.stats.packets_per_poll.len() - 1);
         self.stats.packets_per_poll[bin] += 1;
@@ -115,6 +117,7 @@ impl Adapter {
                 }
             }
         }
+        ctx.span("e1000_clean", start, None);
         work
     }
 }

@@ -69,9 +69,18 @@ impl Adapter {
                     ctx.plat.new_frame_id()
                 }
             };
+            // The round's interrupt announced only frames written back by the time it reached the CPU;
+            // a later one is found by a poll already under way (and a frame of unknown write-back time
+            // cannot be attributed to it).
             if let Some(round) = self.napi.round() {
-                ctx.trace.stamp(id, Stage::Irq, round.irq);
-                ctx.trace.stamp(id, Stage::Isr, round.isr);
+                if ctx
+                    .plat
+                    .rx_write_back_cycle(i)
+                    .is_some_and(|wb| wb <= round.irq)
+                {
+                    ctx.trace.stamp(id, Stage::Irq, round.irq);
+                    ctx.trace.stamp(id, Stage::Isr, round.isr);
+                }
             }
             ctx.stamp(id, Stage::NapiPoll);
 

@@ -172,6 +172,16 @@ impl App {
         }
     }
 
+    /// The application's kind as named in scenario files (`udp_sink`, `ping`, ...).
+    pub(super) fn kind(&self) -> &'static str {
+        match self.kind {
+            Kind::UdpSink { .. } => "udp_sink",
+            Kind::UdpEcho { .. } => "udp_echo",
+            Kind::UdpSend { .. } => "udp_send",
+            Kind::Ping { .. } => "ping",
+        }
+    }
+
     /// When the application next runs: its own timer, or the moment `sk_data_ready` woke it.
     pub(super) fn ready_at(&self, stack: &Stack) -> Option<Cycle> {
         let woken = self
@@ -284,11 +294,11 @@ impl App {
     }
 
     pub(super) fn counters(&self, stack: &Stack) -> AppCounters {
-        let (kind, sock) = match &self.kind {
-            Kind::UdpSink { sock, .. } => ("udp_sink", Some(*sock)),
-            Kind::UdpEcho { sock } => ("udp_echo", Some(*sock)),
-            Kind::UdpSend { sock, .. } => ("udp_send", Some(*sock)),
-            Kind::Ping { .. } => ("ping", None),
+        let sock = match &self.kind {
+            Kind::UdpSink { sock, .. } | Kind::UdpEcho { sock } | Kind::UdpSend { sock, .. } => {
+                Some(*sock)
+            }
+            Kind::Ping { .. } => None,
         };
         let sock = sock.map(|s| stack.sockets.get(s));
         let ping = match self.kind {
@@ -298,7 +308,7 @@ impl App {
         let replies = ping.map_or(0, |p| p.replies);
         AppCounters {
             app: self.index,
-            kind,
+            kind: self.kind(),
             port: sock.map_or(0, |s| s.local.port()),
             syscalls: self.syscalls,
             wakeups: self.wakeups,

@@ -181,11 +181,15 @@ impl Stack {
     /// [`Stack::run_timers`]), then one step of every application whose time has come. Returns
     /// when an application or a timer next wants to run ([`Stack::next_wake`]).
     pub fn run_apps(&mut self, ctx: &mut Ctx) -> Option<Cycle> {
+        let start = ctx.now;
         self.run_timers(ctx);
+        ctx.span("run_timer_softirq", start, None);
         let mut apps = std::mem::take(&mut self.apps);
         for app in &mut apps {
             if app.ready_at(self).is_some_and(|t| t <= ctx.now) {
+                let start = ctx.now;
                 app.step(self, ctx);
+                ctx.span(app.kind(), start, None);
             }
         }
         self.apps = apps;

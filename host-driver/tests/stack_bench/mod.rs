@@ -7,6 +7,7 @@
 use std::net::Ipv4Addr;
 
 use host_driver::accounting::{FrameId, Outcome, Stage, Trace};
+use host_driver::activity::Activity;
 use host_driver::costs::Costs;
 use host_driver::ctx::Ctx;
 use host_driver::skb::Skb;
@@ -29,6 +30,7 @@ pub struct Bench {
     pub stack: Stack,
     pub nic: FakeNic,
     pub trace: Trace,
+    pub activity: Activity,
     pub costs: Costs,
     pub clock: Clock,
     /// The CPU's local time.
@@ -55,6 +57,7 @@ impl Bench {
             stack: Stack::new(&cfg, HOST_MAC, &apps, clock).expect("valid stack"),
             nic: FakeNic::new(70, 4),
             trace: Trace::default(),
+            activity: Activity::default(),
             costs: Costs::default(),
             clock,
             now: 0,
@@ -70,6 +73,7 @@ impl Bench {
             costs: &self.costs,
             clock: self.clock,
             trace: &mut self.trace,
+            activity: &mut self.activity,
         };
         let r = f(&mut self.stack, &mut ctx);
         self.now = ctx.now;

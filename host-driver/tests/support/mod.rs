@@ -49,7 +49,10 @@ pub struct FakeNic {
     pub log: Vec<Mmio>,
     /// Frames waiting for an RX descriptor (the RX FIFO).
     fifo: VecDeque<(FrameId, Vec<u8>)>,
+    /// RX slot → the frame last written back there.
     rx_ids: HashMap<u16, FrameId>,
+    /// Frame → the cycle its RX descriptor was written back.
+    write_backs: HashMap<FrameId, Cycle>,
     tx_ids: HashMap<u16, FrameId>,
     next_host_id: FrameId,
     /// Drain the TX ring as soon as TDT is written.
@@ -74,6 +77,7 @@ impl FakeNic {
             log: Vec::new(),
             fifo: VecDeque::new(),
             rx_ids: HashMap::new(),
+            write_backs: HashMap::new(),
             tx_ids: HashMap::new(),
             next_host_id: 1 << 40,
             auto_tx: true,
@@ -97,7 +101,12 @@ impl FakeNic {
     /// A frame arrives from the wire.
     pub fn receive(&mut self, id: FrameId, frame: Vec<u8>) {
         self.fifo.push_back((id, frame));
-        self.dma_rx();
+        self.dma_rx(self.now);
+    }
+
+    /// The cycle frame `id`'s RX descriptor was written back.
+    pub fn write_back_of(&self, id: FrameId) -> Option<Cycle> {
+        self.write_backs.get(&id).copied()
     }
 
     pub fn fifo_len(&self) -> usize {
@@ -109,8 +118,9 @@ impl FakeNic {
         (base, (self.reg(len) / 16) as u16)
     }
 
-    /// Moves FIFO frames into posted RX buffers: payload, then descriptor write-back, then the cause.
-    fn dma_rx(&mut self) {
+    /// Moves FIFO frames into posted RX buffers at cycle `at`: payload, then descriptor write-back, then the
+    /// cause.
+    fn dma_rx(&mut self, at: Cycle) {
         if self.reg(regs::RCTL) & regs::RCTL_EN == 0 {
             return;
         }
@@ -138,6 +148,7 @@ impl FakeNic {
                 return;
             }
             self.rx_ids.insert(head, id);
+            self.write_backs.insert(id, at);
             self.regs.insert(regs::RDH, u32::from((head + 1) % count));
             self.icr |= regs::ICR_RXT0;
         }
@@ -219,7 +230,8 @@ impl Platform for FakeNic {
             }
         }
         match off {
-            regs::RDT | regs::RCTL => self.dma_rx(),
+            // The write takes effect when it reaches the device.
+            regs::RDT | regs::RCTL => self.dma_rx(at + self.pcie),
             regs::TDT if self.auto_tx => self.transmit(),
             _ => {}
         }
@@ -230,7 +242,12 @@ impl Platform for FakeNic {
     }
 
     fn rx_frame_id(&mut self, slot: u16) -> Option<FrameId> {
-        self.rx_ids.remove(&slot)
+        self.rx_ids.get(&slot).copied()
+    }
+
+    fn rx_write_back_cycle(&mut self, slot: u16) -> Option<Cycle> {
+        let id = self.rx_ids.get(&slot)?;
+        self.write_backs.get(id).copied()
     }
 
     fn tx_frame_posted(&mut self, slot: u16, id: FrameId) {
