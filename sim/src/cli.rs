@@ -37,7 +37,7 @@ pub enum Command {
         /// Also dump the NIC's signals as wave.fst with a GTKWave save file wave.gtkw.
         #[arg(long)]
         wave: bool,
-        /// Override the scenario's seed.
+        /// Override the scenario's seed (it drives traffic jitter).
         #[arg(long)]
         seed: Option<u64>,
     },
@@ -198,8 +198,14 @@ fn list(dir: &Path) -> Status {
     for p in entries {
         match Scenario::load(&p) {
             Ok(s) => {
-                let summary = s.description.lines().next().unwrap_or("");
-                println!("{:<32} {summary}", p.display());
+                // The first sentence is the summary.
+                let summary = s
+                    .description
+                    .split_inclusive(". ")
+                    .next()
+                    .unwrap_or("")
+                    .trim_end();
+                println!("{:<36} {summary}", p.display());
             }
             Err(e) => {
                 report_error(&anyhow::Error::new(e));

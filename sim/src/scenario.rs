@@ -5,15 +5,20 @@
 //! once (found by [`Scenario::validate`]) are located afterwards with [`locate`].
 //!
 //! Top-level keys (see `scenarios/*.yaml` for worked examples):
-//! - `name` (required; `[A-Za-z0-9_.-]`, names the output folder), `description`, `seed` (default 1).
-//! - `nic`: `clock_mhz` (default 156.25).
+//! - `name` (required; `[A-Za-z0-9_.-]`, names the output folder), `description` (its first sentence
+//!   is what `nicsim list` shows), `seed` (default 1; drives traffic jitter).
+//! - `nic`: the NIC as built: `clock_mhz` (default 156.25). What the driver programs (promiscuous
+//!   mode, ITR, RDTR/RADV, ring sizes) is driver configuration and lives under `host`, as e1000's
+//!   module parameters do.
 //! - `bus`: host memory and DMA timing of the platform: `memory_bytes`, `dma_read_latency_ns`,
-//!   `dma_write_latency_ns`. The PCIe one-way latency is `host.costs.pcie_one_way_ns`, one number for
-//!   both the host's cost model and the bus.
-//! - `host`: `host_driver::config::HostConfig` as is (addresses, costs, sysctls, apps, ...).
-//! - `traffic`: a list of flows, each `- udp: {...}` (see [`UdpFlow`]).
-//! - `run`: `drain_ns` (quiet time after the last event before the run stops), `timeout_ns`.
-//! - `trace`: waveform window, used by `nicsim run --wave`.
+//!   `dma_write_latency_ns`. The PCIe one-way latency is `host.costs.pcie_one_way_ns`: one number for
+//!   both the host's cost model and the MMIO path.
+//! - `host`: `host_driver::config::HostConfig` as is (MAC, driver parameters, costs, sysctls, `stack`,
+//!   `apps`).
+//! - `traffic`: a list of flows from the link partner, each `- udp: {...}` (see [`UdpFlow`]). Times
+//!   count from the end of the driver probe (link up).
+//! - `run`: `drain_ns` (time simulated after everything settled), `timeout_ns` (simulated time limit).
+//! - `trace`: the window `nicsim run --wave` records (see [`TraceConfig`]).
 //! - `expect`: see [`crate::expect::Expect`].
 
 pub mod locate;
