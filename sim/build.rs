@@ -126,7 +126,12 @@ fn main() {
 
     // Users before providers: bridge → model → runtime → system libraries.
     let mut bridge = cxx_build::bridge("src/model.rs");
-    configure(&mut bridge, FAST, &include, &[&mdir, &manifest.join("csrc")]);
+    configure(
+        &mut bridge,
+        FAST,
+        &include,
+        &[&mdir, &manifest.join("csrc")],
+    );
     bridge
         .file(manifest.join("csrc/nic_model.cpp"))
         .compile("nic_bridge");
