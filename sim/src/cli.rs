@@ -1,10 +1,13 @@
-//! The `nicsim` command line: `run`, `check` and `list`.
+//! The `nicsim` command line: `run`, `sweep`, `check` and `list`.
 //!
 //! Exit status: 0 the scenario ran and its expectations held (or the files are valid), 1 an expectation
 //! failed or the run broke an invariant (conservation, DMA fault, time-out), 2 bad input (a scenario
 //! that does not parse or validate, an unusable output folder). Errors print their whole cause chain.
+//! A sweep exits 0 when every run finished (missed expectations are only counted in sweep.csv, since
+//! the swept values move them), 1 when a run broke an invariant, 2 for a bad key or value.
 
 use std::io::IsTerminal;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -14,6 +17,7 @@ use clap::{Parser, Subcommand};
 use crate::report::Report;
 use crate::runner::{self, RunError, RunOptions};
 use crate::scenario::Scenario;
+use crate::sweep::{self, SweepOptions};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -40,6 +44,21 @@ pub enum Command {
         /// Override the scenario's seed (it drives traffic jitter).
         #[arg(long)]
         seed: Option<u64>,
+    },
+    /// Run a scenario for every combination of parameter values; write each run's reports into its own
+    /// folder, plus sweep.csv (one row per combination) and plots of p99 latency and drops.
+    Sweep {
+        scenario: PathBuf,
+        /// A key (path into the scenario: host.napi_weight, traffic[0].udp.rate) and its values,
+        /// comma-separated. Repeat for more keys; every combination runs.
+        #[arg(long = "set", value_name = "KEY=V1,V2,...", required = true)]
+        set: Vec<sweep::Param>,
+        /// Output folder (default: out/<scenario name>-sweep/).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Runs at once (default: the number of cores).
+        #[arg(long)]
+        jobs: Option<NonZeroUsize>,
     },
     /// Validate scenario files without running them.
     Check {
@@ -77,6 +96,12 @@ pub fn main() -> ExitCode {
             wave,
             seed,
         } => run(&scenario, out, wave, seed),
+        Command::Sweep {
+            scenario,
+            set,
+            out,
+            jobs,
+        } => sweep(&scenario, &set, out, jobs),
         Command::Check { scenarios } => check(&scenarios),
         Command::List { dir } => list(&dir),
     };
@@ -170,6 +195,70 @@ fn print_summary(r: &Report, dir: &Path) {
         println!("dropped {n} x {reason}");
     }
     println!("report: {}", dir.join(runner::REPORT_TXT).display());
+}
+
+fn sweep(
+    path: &Path,
+    params: &[sweep::Param],
+    out: Option<PathBuf>,
+    jobs: Option<NonZeroUsize>,
+) -> Status {
+    // The folder name needs the scenario's name; the sweep itself reports a file that does not load.
+    let dir = match out {
+        Some(d) => d,
+        None => match Scenario::load(path) {
+            Ok(s) => Path::new("out").join(format!("{}-sweep", s.name)),
+            Err(e) => {
+                report_error(&anyhow::Error::new(e));
+                return Status::BadInput;
+            }
+        },
+    };
+    let jobs = jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
+    });
+    let opts = SweepOptions {
+        out_dir: dir,
+        jobs,
+    };
+    let outcome = match sweep::sweep(path, params, &opts) {
+        Ok(o) => o,
+        Err(e) => {
+            let status = if e.is_bad_input() {
+                Status::BadInput
+            } else {
+                Status::Failed
+            };
+            report_error(&anyhow::Error::new(e).context(format!("sweeping {}", path.display())));
+            return status;
+        }
+    };
+    let mut status = Status::Ok;
+    for row in &outcome.rows {
+        match &row.result {
+            Ok(s) => println!(
+                "{}: delivered {}/{}, dropped {}, irqs {}, p99 {}",
+                row.combo.dir.display(),
+                s.delivered,
+                s.injected,
+                s.dropped,
+                s.irqs,
+                s.p99_ns.map_or("-".to_owned(), |ns| format!("{ns:.1} ns"))
+            ),
+            Err(e) => {
+                eprintln!("error: {}: {}", row.combo.dir.display(), e.message);
+                status = match (status, e.bad_input) {
+                    (Status::BadInput, _) | (_, true) => Status::BadInput,
+                    _ => Status::Failed,
+                };
+            }
+        }
+    }
+    println!("table: {}", outcome.csv.display());
+    for p in &outcome.plots {
+        println!("plot: {}", p.display());
+    }
+    status
 }
 
 fn check(paths: &[PathBuf]) -> Status {

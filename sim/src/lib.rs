@@ -19,4 +19,5 @@ pub mod expect;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod sweep;
 pub mod traffic;

@@ -126,6 +126,19 @@ impl Report {
     }
 }
 
+impl Report {
+    /// Per CPU, the share of the simulated cycles it spent busy, 0..=1. The driver probe, before
+    /// link-up, counts on the IRQ CPU: a short run shows it, a long one hardly.
+    pub fn busy_shares(&self) -> Vec<f64> {
+        self.cpus
+            .as_array()
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .map(|c| ratio(c["busy_cycles"].as_u64().unwrap_or(0), self.cycles))
+            .collect()
+    }
+}
+
 /// `n / d`, 0 when nothing was counted.
 fn ratio(n: u64, d: u64) -> f64 {
     if d == 0 {
