@@ -214,13 +214,9 @@ fn sweep(
             }
         },
     };
-    let jobs = jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
-    });
-    let opts = SweepOptions {
-        out_dir: dir,
-        jobs,
-    };
+    let jobs =
+        jobs.unwrap_or_else(|| std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN));
+    let opts = SweepOptions { out_dir: dir, jobs };
     let outcome = match sweep::sweep(path, params, &opts) {
         Ok(o) => o,
         Err(e) => {

@@ -40,6 +40,67 @@ pub struct Expect {
     /// reaches `napi_poll` from `dma_write_back`, one that raised an interrupt from `isr`).
     #[serde(default)]
     pub stages: BTreeMap<Stage, LatencyBounds>,
+    /// CPU number → bounds on its line of the report.
+    #[serde(default)]
+    pub cpus: BTreeMap<usize, CpuBounds>,
+    /// Driver `ethtool -S` counter (`tx_queue_stopped`, `tx_restart_queue`, ...) → value.
+    #[serde(default)]
+    pub driver: BTreeMap<String, Bound>,
+    /// Echo replies received by the host's `ping` applications, all together.
+    pub host_ping_received: Option<Bound>,
+    /// Link partner verdict (`echo_answered`, `udp_echoed`, `ping_reply`, `peer_bad_fcs`, ...) →
+    /// frames, plus `sent` and `ping_received`. Needs a `peer` section.
+    #[serde(default)]
+    pub peer: BTreeMap<String, Bound>,
+}
+
+/// Bounds on one CPU's line of the report: how busy it was, the work it ran, its softnet_stat.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CpuBounds {
+    /// Busy cycles in percent of the simulated cycles ([`Report::busy_shares`]).
+    pub busy_percent: Option<Bound>,
+    pub hardirqs: Option<Bound>,
+    pub softirq_runs: Option<Bound>,
+    pub app_runs: Option<Bound>,
+    #[serde(default)]
+    pub softnet_stat: SoftnetBounds,
+}
+
+impl CpuBounds {
+    /// The counters with a bound, by their name in the report.
+    fn counters(&self) -> impl Iterator<Item = (&'static str, &Bound)> {
+        [
+            ("hardirqs", &self.hardirqs),
+            ("softirq_runs", &self.softirq_runs),
+            ("app_runs", &self.app_runs),
+        ]
+        .into_iter()
+        .filter_map(|(n, b)| b.as_ref().map(|b| (n, b)))
+    }
+}
+
+/// Bounds on `/proc/net/softnet_stat` columns.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SoftnetBounds {
+    pub processed: Option<Bound>,
+    pub dropped: Option<Bound>,
+    pub time_squeeze: Option<Bound>,
+    pub received_rps: Option<Bound>,
+}
+
+impl SoftnetBounds {
+    fn counters(&self) -> impl Iterator<Item = (&'static str, &Bound)> {
+        [
+            ("processed", &self.processed),
+            ("dropped", &self.dropped),
+            ("time_squeeze", &self.time_squeeze),
+            ("received_rps", &self.received_rps),
+        ]
+        .into_iter()
+        .filter_map(|(n, b)| b.as_ref().map(|b| (n, b)))
+    }
 }
 
 /// Bounds on the statistics of a latency, each in nanoseconds.
@@ -150,13 +211,7 @@ impl Expect {
     pub fn check(&self, report: &Report) -> Vec<Failure> {
         let mut out = Vec::new();
         let mut count = |what: String, bound: Option<&Bound>, got: u64| {
-            if let Some(b) = bound.filter(|b| !b.holds(got as f64)) {
-                out.push(Failure {
-                    what,
-                    expected: b.to_string(),
-                    got: got.to_string(),
-                });
-            }
+            out.extend(bound.and_then(|b| miss(what, b, got as f64, got.to_string())));
         };
         count("injected".into(), self.injected.as_ref(), report.injected);
         count(
@@ -187,6 +242,8 @@ impl Expect {
         }
         count("irqs".into(), self.irqs.as_ref(), report.irqs);
         count("polls".into(), self.polls.as_ref(), report.polls);
+        self.check_cpus(report, &mut out);
+        self.check_send_path(report, &mut out);
 
         check_latency(
             &mut out,
@@ -215,6 +272,91 @@ impl Expect {
         }
         out
     }
+}
+
+impl Expect {
+    /// The driver's counters, the host's pings and the link partner's verdicts.
+    fn check_send_path(&self, report: &Report, out: &mut Vec<Failure>) {
+        for (name, bound) in &self.driver {
+            let what = format!("driver.{name}");
+            match report.driver[name].as_u64() {
+                Some(got) => out.extend(miss(what, bound, got as f64, got.to_string())),
+                None => out.push(Failure {
+                    what,
+                    expected: "a driver counter".into(),
+                    got: "no such counter".into(),
+                }),
+            }
+        }
+        if let Some(bound) = &self.host_ping_received {
+            let got: u64 = report.host_ping.iter().map(|p| p.received).sum();
+            out.extend(miss(
+                "host_ping_received".into(),
+                bound,
+                got as f64,
+                got.to_string(),
+            ));
+        }
+        for (name, bound) in &self.peer {
+            let what = format!("peer.{name}");
+            let Some(peer) = &report.peer else {
+                out.push(Failure {
+                    what,
+                    expected: "a link partner (`peer:`)".into(),
+                    got: "none".into(),
+                });
+                continue;
+            };
+            let got = match name.as_str() {
+                "sent" => peer.sent,
+                "ping_received" => peer.ping.received,
+                verdict => peer.verdicts.get(verdict).copied().unwrap_or(0),
+            };
+            out.extend(miss(what, bound, got as f64, got.to_string()));
+        }
+    }
+
+    fn check_cpus(&self, report: &Report, out: &mut Vec<Failure>) {
+        let lines = report.cpus.as_array().map_or(&[][..], Vec::as_slice);
+        let busy = report.busy_shares();
+        for (&cpu, b) in &self.cpus {
+            let what = |name: &str| format!("cpus.{cpu}.{name}");
+            let Some(line) = lines.get(cpu) else {
+                out.push(Failure {
+                    what: format!("cpus.{cpu}"),
+                    expected: "a CPU".into(),
+                    got: format!("{} CPU(s)", lines.len()),
+                });
+                continue;
+            };
+            if let Some(bound) = &b.busy_percent {
+                let pct = busy[cpu] * 100.0;
+                out.extend(miss(what("busy_percent"), bound, pct, format!("{pct:.1}")));
+            }
+            let softnet = &line["softnet_stat"];
+            for (name, bound, got) in b
+                .counters()
+                .map(|(n, bound)| (n.to_owned(), bound, &line[n]))
+                .chain(
+                    b.softnet_stat
+                        .counters()
+                        .map(|(n, bound)| (format!("softnet_stat.{n}"), bound, &softnet[n])),
+                )
+            {
+                let got = got.as_u64().unwrap_or(0);
+                out.extend(miss(what(&name), bound, got as f64, got.to_string()));
+            }
+        }
+    }
+}
+
+/// A failure of `what` when `got` (shown as `shown`) is outside `bound`.
+fn miss(what: String, bound: &Bound, got: f64, shown: String) -> Option<Failure> {
+    (!bound.holds(got)).then(|| Failure {
+        what,
+        expected: bound.to_string(),
+        got: shown,
+    })
 }
 
 fn check_latency(
@@ -287,6 +429,33 @@ mod tests {
     }
 
     #[test]
+    fn cpu_lines_are_checked_by_number() {
+        let mut r = sample();
+        // sample() simulates 1000 cycles.
+        r.cpus = serde_json::json!([
+            {"busy_cycles": 900, "hardirqs": 2, "softnet_stat": {"dropped": 0, "time_squeeze": 3}},
+            {"busy_cycles": 100, "hardirqs": 0, "softnet_stat": {"dropped": 7, "time_squeeze": 0}},
+        ]);
+        let e = expect(
+            "cpus: {0: {busy_percent: {min: 90}, hardirqs: 2, softnet_stat: {time_squeeze: 3}},\n\
+             1: {busy_percent: {max: 10}, softnet_stat: {dropped: 7}}}\n",
+        );
+        assert_eq!(e.check(&r), vec![]);
+        let e = expect(
+            "cpus: {0: {busy_percent: {max: 50}, softnet_stat: {dropped: 1}}, 2: {hardirqs: 0}}\n",
+        );
+        let got: Vec<String> = e.check(&r).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            got,
+            [
+                "cpus.0.busy_percent: expected <= 50, got 90.0",
+                "cpus.0.softnet_stat.dropped: expected 1, got 0",
+                "cpus.2: expected a CPU, got 2 CPU(s)",
+            ]
+        );
+    }
+
+    #[test]
     fn names_are_checked_while_parsing() {
         for bad in [
             "nic_stats: {GPRCX: 1}",
@@ -294,6 +463,8 @@ mod tests {
             "stages: {wire_begin: {p50_ns: 1}}",
             "stages: {ip_rcv: {p90_ns: 1}}",
             "delivred: 1",
+            "cpus: {0: {busy: 1}}",
+            "cpus: {0: {softnet_stat: {squeezed: 1}}}",
         ] {
             assert!(
                 serde_norway::from_str::<Expect>(bad).is_err(),

@@ -17,6 +17,7 @@ use host_driver::accounting::Outcome;
 use host_driver::host::HostReport;
 
 use crate::analysis::{FrameTimeline, LatencyReport, LatencyStats};
+use crate::peer::PeerStats;
 use crate::scenario::Scenario;
 
 /// The run's results. Field order is the JSON key order.
@@ -58,6 +59,22 @@ pub struct Report {
     pub stack: serde_json::Value,
     /// Per CPU: busy cycles, work counts and the `/proc/net/softnet_stat` columns.
     pub cpus: serde_json::Value,
+    /// Round trips of each host `ping` application, in ns.
+    pub host_ping: Vec<HostPing>,
+    /// What the link partner received (verdict per frame), sent, and its ping round trips.
+    pub peer: Option<PeerStats>,
+}
+
+/// One host `ping` application's summary, as `ping` prints it at exit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HostPing {
+    /// Position in the scenario's `apps` list.
+    pub app: usize,
+    pub transmitted: u64,
+    pub received: u64,
+    pub rtt_min_ns: Option<f64>,
+    pub rtt_avg_ns: Option<f64>,
+    pub rtt_max_ns: Option<f64>,
 }
 
 /// What [`Report::new`] is made from.
@@ -71,6 +88,7 @@ pub struct ReportInputs<'a> {
     pub nic_stats: BTreeMap<String, u64>,
     pub host: &'a HostReport,
     pub latency: LatencyReport,
+    pub peer: Option<PeerStats>,
 }
 
 impl Report {
@@ -122,6 +140,22 @@ impl Report {
             driver: to_value(d),
             stack: to_value(&i.host.stack),
             cpus: to_value(&i.host.cpus),
+            host_ping: apps
+                .iter()
+                .filter(|a| a.kind == "ping")
+                .map(|a| {
+                    let ns = |c: Cycle| i.clock.cycles_to_ns(c);
+                    HostPing {
+                        app: a.app,
+                        transmitted: a.sent,
+                        received: a.ping_replies,
+                        rtt_min_ns: a.rtt_min.map(ns),
+                        rtt_avg_ns: a.rtt_mean.map(|m| m * i.clock.ps_per_cycle as f64 / 1000.0),
+                        rtt_max_ns: a.rtt_max.map(ns),
+                    }
+                })
+                .collect(),
+            peer: i.peer,
         }
     }
 }
@@ -235,6 +269,46 @@ impl Report {
         o.push_str(&self.latency.render());
         render_snmp(&mut o, &self.stack);
         render_cpus(&mut o, &self.cpus);
+        let ns = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.1}"));
+        for p in &self.host_ping {
+            let _ = writeln!(
+                o,
+                "\nhost ping (apps[{}]): {} transmitted, {} received, rtt min/avg/max = {}/{}/{} ns",
+                p.app,
+                p.transmitted,
+                p.received,
+                ns(p.rtt_min_ns),
+                ns(p.rtt_avg_ns),
+                ns(p.rtt_max_ns)
+            );
+        }
+        if let Some(peer) = &self.peer {
+            let _ = writeln!(o, "\nlink partner:");
+            let _ = writeln!(
+                o,
+                "    received {}  sent {}  sent_late {}",
+                peer.received, peer.sent, peer.sent_late
+            );
+            for (verdict, n) in &peer.verdicts {
+                let _ = writeln!(o, "    {:<28}{n:>10}", format!("{verdict}:"));
+            }
+            render_flat(&mut o, &to_value(&peer.arp));
+            render_flat(&mut o, &to_value(&peer.reassembly));
+            for (port, st) in &peer.udp {
+                let _ = writeln!(o, "    udp port {port}: {}", scalar(&to_value(st)));
+            }
+            let ping = &peer.ping;
+            if ping.transmitted > 0 {
+                let rtt = ping.rtt.as_ref().map_or("-".to_owned(), |r| {
+                    format!("min/avg/max = {:.1}/{:.1}/{:.1} ns", r.min_ns, r.avg_ns, r.max_ns)
+                });
+                let _ = writeln!(
+                    o,
+                    "    ping: {} transmitted, {} received, {} lost, rtt {rtt}",
+                    ping.transmitted, ping.received, ping.lost
+                );
+            }
+        }
         o
     }
 }
@@ -385,6 +459,8 @@ pub(crate) mod tests {
                 "apps": [{"port": 9, "received": 2, "rtt_min": null}],
             }),
             cpus: serde_json::json!([{"hardirqs": 2, "softnet_stat": {"processed": 3, "time_squeeze": 0}}]),
+            host_ping: Vec::new(),
+            peer: None,
         }
     }
 

@@ -14,11 +14,14 @@ use std::collections::BTreeSet;
 use host_driver::accounting::{ConservationError, FrameId, FrameRecord, Outcome, Stage};
 use host_driver::config::HostConfig;
 use host_driver::host::Host;
+use host_driver::stack::config::AppConfig;
 use host_driver::regs::{Access, REGISTERS};
 use host_driver::time::{Clock, Cycle};
 
 use crate::analysis::{self, FrameTimeline};
 use crate::expect::Failure;
+use crate::pcap::{self, PcapWriteError};
+use crate::peer::Peer;
 use crate::probe::{NicRecord, Trigger};
 use crate::report::{Report, ReportInputs};
 use crate::scenario::{
@@ -33,6 +36,7 @@ use crate::world::{World, WorldConfig};
 pub const REPORT_JSON: &str = "report.json";
 pub const REPORT_TXT: &str = "report.txt";
 pub const WAVE_FST: &str = "wave.fst";
+pub const WIRE_PCAP: &str = "wire.pcap";
 
 /// Where a run writes and what it records besides the reports.
 #[derive(Debug, Clone)]
@@ -82,6 +86,9 @@ pub enum RunError {
     /// The waveform could not be written.
     #[error(transparent)]
     Wave(#[from] WaveError),
+    /// The wire capture could not be written.
+    #[error(transparent)]
+    Pcap(#[from] PcapWriteError),
 }
 
 fn list<T: std::fmt::Display>(items: &[T]) -> String {
@@ -229,6 +236,17 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
         injected,
         link_up,
     } = sim;
+    pcap::capture_world(
+        &opts.out_dir.join(WIRE_PCAP),
+        &world,
+        injected.iter().zip(&frames).map(|(&id, f)| (id, &f.bytes[..])),
+    )?;
+    // Every frame on the wire towards the NIC: the scenario's traffic and what the peer sent.
+    let wire: BTreeSet<FrameId> = injected
+        .iter()
+        .copied()
+        .chain(world.peer().into_iter().flat_map(|p| p.injected().iter().map(|&(id, _)| id)))
+        .collect();
     let wave = world.finish_wave()?;
     // The statistics reads below take simulated time too; the run proper ends here.
     let cycles = world.cycle();
@@ -242,8 +260,14 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
         })
         .collect();
     let host_report = host.report();
+    // Frames the host created (ARP, replies, sends) must end exactly once too.
+    let ended: Vec<FrameId> = wire
+        .iter()
+        .chain(host_report.frames.keys())
+        .copied()
+        .collect();
     let timelines = merge(
-        &injected,
+        &ended,
         world.nic_records(),
         &host_report.frames,
         &host_report.conservation_errors,
@@ -251,7 +275,6 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
     // CPU spans and time series are not recorded by the host yet: the trace shows the frames alone.
     let analysis = analysis::analyse(&timelines, &[], &[], clock)?;
     analysis.write_outputs(&opts.out_dir)?;
-    let wire: BTreeSet<FrameId> = injected.iter().copied().collect();
     let report = Report::new(ReportInputs {
         scenario,
         clock,
@@ -261,6 +284,7 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
         nic_stats,
         host: &host_report,
         latency: analysis.latency,
+        peer: world.peer().map(Peer::stats),
     });
     write(&opts.out_dir.join(REPORT_JSON), report.to_json())?;
     write(&opts.out_dir.join(REPORT_TXT), report.to_text())?;
@@ -310,6 +334,12 @@ fn simulate(
 
     // Traffic times count from the moment the interface is up (probe done).
     let link_up = world.cycle();
+    if let Some(cfg) = &scenario.peer {
+        let host_ip = scenario.host.stack.address.addr;
+        let peer =
+            Peer::new(cfg, clock, host_ip, link_up).map_err(|e| at("peer", e.to_string()))?;
+        world.attach_peer(peer);
+    }
     let injected: Vec<FrameId> = frames
         .iter()
         .map(|f| world.inject(f.bytes.clone(), link_up + f.not_before, wire_fault(f.fault)))
@@ -326,8 +356,9 @@ fn simulate(
     })
 }
 
-/// Runs until every frame is on the wire and has ended, every delivered datagram has been read, and
-/// the NIC and buses are idle; then `run.drain_ns` more, so late timers (ITR, RDTR/RADV) fire and
+/// Runs until every frame is on the wire and has ended, every delivered datagram has been read, the
+/// host's senders have sent everything, the peer has nothing left to do, and the NIC and buses are
+/// idle; then `run.drain_ns` more, so late timers (ITR, RDTR/RADV) fire and
 /// their effects are counted.
 fn settle(
     scenario: &Scenario,
@@ -370,7 +401,29 @@ fn pending(world: &World, host: &Host, injected: &[FrameId]) -> Option<String> {
     if !world.quiescent() {
         return Some("the NIC or a bus is busy".into());
     }
+    if !world.peer().is_none_or(Peer::idle) {
+        return Some("the link partner has frames or timers pending".into());
+    }
+    if let Some(app) = unfinished_sender(host) {
+        return Some(format!("application apps[{app}] has not sent everything"));
+    }
     let trace = host.trace();
+    // Frames the host holds, whoever sent them: a frame it created (ARP, reply, send) ends at TX
+    // reclaim or a drop; a delivered one when the application reads it.
+    let held = trace
+        .frames()
+        .iter()
+        .filter(|&(&id, r)| match r.outcome {
+            None => true,
+            Some((Outcome::Delivered { .. }, _)) => trace.stamp_of(id, Stage::AppRead).is_none(),
+            Some(_) => false,
+        })
+        .count();
+    if held > 0 {
+        return Some(format!(
+            "{held} frame(s) in the host not yet sent, ended or read"
+        ));
+    }
     let nic = world.nic_records();
     let open: Vec<FrameId> = injected
         .iter()
@@ -391,6 +444,29 @@ fn pending(world: &World, host: &Host, injected: &[FrameId]) -> Option<String> {
             if open.len() > 8 { ", ..." } else { "" }
         )
     })
+}
+
+/// The first `udp_send` or `ping` application that has not made all its sends.
+fn unfinished_sender(host: &Host) -> Option<usize> {
+    let wants: Vec<(usize, u64)> = host
+        .config()
+        .apps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| match a {
+            AppConfig::UdpSend(c) => Some((i, c.count)),
+            AppConfig::Ping(c) => Some((i, c.count)),
+            _ => None,
+        })
+        .collect();
+    if wants.is_empty() {
+        return None;
+    }
+    let apps = host.report().stack.apps;
+    wants
+        .into_iter()
+        .find(|&(i, count)| apps.get(i).is_some_and(|a| a.sent + a.send_errors < count))
+        .map(|(i, _)| i)
 }
 
 fn write(path: &Path, contents: String) -> Result<(), RunError> {

@@ -17,6 +17,8 @@
 //!   `apps`).
 //! - `traffic`: a list of flows from the link partner, each `- udp: {...}` (see [`UdpFlow`]). Times
 //!   count from the end of the driver probe (link up).
+//! - `peer`: the link partner that answers the host (ARP, ping, UDP echo/sink), see
+//!   [`crate::peer::PeerConfig`]; without it nothing answers what the host sends.
 //! - `run`: `drain_ns` (time simulated after everything settled), `timeout_ns` (simulated time limit).
 //! - `trace`: the window `nicsim run --wave` records (see [`TraceConfig`]).
 //! - `expect`: see [`crate::expect::Expect`].
@@ -36,6 +38,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
 use crate::expect::Expect;
+use crate::peer::PeerConfig;
 use crate::traffic;
 pub use locate::Path;
 use units::Rate;
@@ -74,6 +77,8 @@ pub struct Scenario {
     pub host: HostConfig,
     #[serde(default, with = "serde_norway::with::singleton_map_recursive")]
     pub traffic: Vec<Flow>,
+    #[serde(default)]
+    pub peer: Option<PeerConfig>,
     #[serde(default)]
     pub run: RunConfig,
     #[serde(default)]

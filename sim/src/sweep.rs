@@ -79,7 +79,8 @@ impl FromStr for Param {
 
 /// `host.costs.mmio_write_ns` or `traffic[0].udp.rate` as a document path.
 fn parse_key(key: &str) -> Result<DocPath, String> {
-    let bad = || format!("key `{key}` is not a path such as host.napi_weight or traffic[0].udp.rate");
+    let bad =
+        || format!("key `{key}` is not a path such as host.napi_weight or traffic[0].udp.rate");
     let mut path = DocPath::default();
     for part in key.split('.') {
         let (name, mut rest) = part.split_at(part.find('[').unwrap_or(part.len()));
@@ -261,8 +262,8 @@ pub fn combinations(
                 value: v.clone(),
                 why,
             };
-            let value: Yaml = serde_norway::from_str(v)
-                .map_err(|e| bad(format!("not a YAML value: {e}")))?;
+            let value: Yaml =
+                serde_norway::from_str(v).map_err(|e| bad(format!("not a YAML value: {e}")))?;
             let mut one = doc.clone();
             set(&mut one, &p.at.0, value.clone(), &mut DocPath::default()).map_err(&bad)?;
             apply(&one, path).map_err(bad)?;
@@ -335,9 +336,7 @@ fn set(node: &mut Yaml, path: &[Seg], value: Yaml, at: &mut DocPath) -> Result<(
             let Yaml::Mapping(map) = node else {
                 return Err(format!("{} is {}, not a map", here(), kind(node)));
             };
-            let child = map
-                .entry(Yaml::String(k.clone()))
-                .or_insert(Yaml::Null);
+            let child = map.entry(Yaml::String(k.clone())).or_insert(Yaml::Null);
             at.0.push(seg.clone());
             set(child, rest, value, at)
         }
@@ -526,12 +525,19 @@ struct Table {
 impl Table {
     fn new(params: &[Param], rows: &[Row]) -> Table {
         let ok = || rows.iter().filter_map(|r| r.result.as_ref().ok());
-        let reasons: BTreeSet<&str> = ok().flat_map(|s| s.drops.keys().map(String::as_str)).collect();
+        let reasons: BTreeSet<&str> = ok()
+            .flat_map(|s| s.drops.keys().map(String::as_str))
+            .collect();
         let cpus = ok().map(|s| s.busy.len()).max().unwrap_or(0);
         let mut columns: Vec<String> = params.iter().map(|p| p.key.clone()).collect();
         columns.extend(
             [
-                "status", "p50_ns", "p99_ns", "injected", "delivered", "dropped",
+                "status",
+                "p50_ns",
+                "p99_ns",
+                "injected",
+                "delivered",
+                "dropped",
             ]
             .map(String::from),
         );
@@ -694,7 +700,12 @@ mod tests {
         let c = combos(&["host.napi_weight=8,64", "host.costs.mmio_write_ns=100,300"]).unwrap();
         let got: Vec<(u32, u64)> = c
             .iter()
-            .map(|c| (c.scenario.host.napi_weight, c.scenario.host.costs.mmio_write_ns))
+            .map(|c| {
+                (
+                    c.scenario.host.napi_weight,
+                    c.scenario.host.costs.mmio_write_ns,
+                )
+            })
             .collect();
         assert_eq!(got, [(8, 100), (8, 300), (64, 100), (64, 300)]);
         assert_eq!(
@@ -720,10 +731,15 @@ mod tests {
         let e = combos(&["name.x=1"]).unwrap_err();
         assert_eq!(e, "--set name.x=1: `name` is a string, not a map");
         let e = combos(&["traffic[3].udp.count=1"]).unwrap_err();
-        assert_eq!(e, "--set traffic[3].udp.count=1: `traffic` has 1 entries, no [3]");
-        let e = combos(&["host.rx_ring=16,64", "host.rx_refill_batch=8,32"]).unwrap_err();
+        assert_eq!(
+            e,
+            "--set traffic[3].udp.count=1: `traffic` has 1 entries, no [3]"
+        );
+        let e = combos(&["host.rx_ring=32,64", "host.rx_refill_batch=8,48"]).unwrap_err();
         assert!(
-            e.starts_with("combination host.rx_ring=16,host.rx_refill_batch=32: host.rx_refill_batch:"),
+            e.starts_with(
+                "combination host.rx_ring=32,host.rx_refill_batch=48: host.rx_refill_batch:"
+            ),
             "{e}"
         );
         let e = combos(&["seed=1", "seed=2"]).unwrap_err();

@@ -28,12 +28,23 @@ fn gtkwave_displays_every_signal_of_the_save_file() {
         .arg("--wave")
         .output()
         .expect("run nicsim");
-    assert!(run.status.success(), "nicsim: {}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "nicsim: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
 
     let gtkw = fs::read_to_string(dir.join("wave.gtkw")).expect("wave.gtkw written");
     let listed = listed_signals(&gtkw);
-    assert!(listed.len() > 50, "save file lists only {} signals", listed.len());
-    let marker = gtkw.lines().find(|l| l.starts_with('*')).expect("zoom/marker line");
+    assert!(
+        listed.len() > 50,
+        "save file lists only {} signals",
+        listed.len()
+    );
+    let marker = gtkw
+        .lines()
+        .find(|l| l.starts_with('*'))
+        .expect("zoom/marker line");
     let marker_ps: i64 = marker.split_whitespace().nth(1).unwrap().parse().unwrap();
     assert!(marker_ps > 0, "no marker at the trigger: {marker}");
 
@@ -57,9 +68,14 @@ fn gtkwave_displays_every_signal_of_the_save_file() {
         .arg(dir.join("wave.gtkw"))
         .output()
         .expect("xvfb-run gtkwave (apt-get install xvfb xauth gtkwave)");
-    assert!(gtk.status.success(), "gtkwave: {}", String::from_utf8_lossy(&gtk.stderr));
+    assert!(
+        gtk.status.success(),
+        "gtkwave: {}",
+        String::from_utf8_lossy(&gtk.stderr)
+    );
 
-    let displayed = fs::read_to_string(&shown).expect("the Tcl script listed the displayed signals");
+    let displayed =
+        fs::read_to_string(&shown).expect("the Tcl script listed the displayed signals");
     let displayed: Vec<&str> = displayed.lines().collect();
     assert_eq!(
         displayed.len(),
@@ -68,5 +84,10 @@ fn gtkwave_displays_every_signal_of_the_save_file() {
         displayed.len(),
         listed.len()
     );
-    assert!(fs::metadata(&shot).map(|m| m.len() > 10_000).unwrap_or(false), "no screenshot");
+    assert!(
+        fs::metadata(&shot)
+            .map(|m| m.len() > 10_000)
+            .unwrap_or(false),
+        "no screenshot"
+    );
 }
