@@ -2,8 +2,9 @@
 //!
 //! An e1000-style driver ([`driver`]), NAPI and the NET_RX softirq ([`napi`], [`softirq`]), a Linux-like
 //! protocol stack ([`stack`]) over one [`skb::Skb`] type, sockets and applications, all running on
-//! simulated CPUs ([`cpu`], [`host`], traced in [`activity`]) whose time is charged from one cost table ([`costs`]). The device
-//! is reached only through [`platform::Platform`], so this crate has no Verilator dependency.
+//! simulated CPUs ([`cpu`], [`host`]; what they ran is kept in [`activity`]) whose time is charged from
+//! one cost table ([`costs`]). The device is reached only through [`platform::Platform`], so this crate
+//! has no Verilator dependency.
 
 pub mod accounting;
 pub mod activity;
