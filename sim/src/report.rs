@@ -300,7 +300,10 @@ impl Report {
             let ping = &peer.ping;
             if ping.transmitted > 0 {
                 let rtt = ping.rtt.as_ref().map_or("-".to_owned(), |r| {
-                    format!("min/avg/max = {:.1}/{:.1}/{:.1} ns", r.min_ns, r.avg_ns, r.max_ns)
+                    format!(
+                        "min/avg/max = {:.1}/{:.1}/{:.1} ns",
+                        r.min_ns, r.avg_ns, r.max_ns
+                    )
                 });
                 let _ = writeln!(
                     o,

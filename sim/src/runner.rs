@@ -14,8 +14,8 @@ use std::collections::BTreeSet;
 use host_driver::accounting::{ConservationError, FrameId, FrameRecord, Outcome, Stage};
 use host_driver::config::HostConfig;
 use host_driver::host::Host;
-use host_driver::stack::config::AppConfig;
 use host_driver::regs::{Access, REGISTERS};
+use host_driver::stack::config::AppConfig;
 use host_driver::time::{Clock, Cycle};
 
 use crate::analysis::{self, FrameTimeline};
@@ -23,9 +23,10 @@ use crate::expect::Failure;
 use crate::pcap::{self, PcapWriteError};
 use crate::peer::Peer;
 use crate::probe::{NicRecord, Trigger};
+use crate::replay::{self, ReplayConfig};
 use crate::report::{Report, ReportInputs};
 use crate::scenario::{
-    self, Fault, Path as DocPath, Problem, Scenario, ScenarioError, TraceTrigger,
+    self, Fault, Flow, Path as DocPath, Problem, Scenario, ScenarioError, TraceTrigger,
 };
 use crate::traffic;
 use crate::wave::{WaveConfig, WaveError, WaveOutput, WaveWindow};
@@ -217,7 +218,7 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
     let clock = Clock {
         ps_per_cycle: scenario.nic.ps_per_cycle(),
     };
-    let frames = traffic::plan(scenario).map_err(input)?;
+    let frames = planned_frames(scenario, path, clock).map_err(input)?;
     std::fs::create_dir_all(&opts.out_dir).map_err(|source| RunError::Output {
         path: opts.out_dir.clone(),
         source,
@@ -239,13 +240,27 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
     pcap::capture_world(
         &opts.out_dir.join(WIRE_PCAP),
         &world,
-        injected.iter().zip(&frames).map(|(&id, f)| (id, &f.bytes[..])),
+        injected
+            .iter()
+            .zip(&frames)
+            .map(|(&id, f)| (id, &f.bytes[..]))
+            .chain(
+                world
+                    .peer()
+                    .into_iter()
+                    .flat_map(|p| p.injected().iter().map(|(id, b)| (*id, &b[..]))),
+            ),
     )?;
     // Every frame on the wire towards the NIC: the scenario's traffic and what the peer sent.
     let wire: BTreeSet<FrameId> = injected
         .iter()
         .copied()
-        .chain(world.peer().into_iter().flat_map(|p| p.injected().iter().map(|&(id, _)| id)))
+        .chain(
+            world
+                .peer()
+                .into_iter()
+                .flat_map(|p| p.injected().iter().map(|&(id, _)| id)),
+        )
         .collect();
     let wave = world.finish_wave()?;
     // The statistics reads below take simulated time too; the run proper ends here.
@@ -272,8 +287,8 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
         &host_report.frames,
         &host_report.conservation_errors,
     )?;
-    // CPU spans and time series are not recorded by the host yet: the trace shows the frames alone.
-    let analysis = analysis::analyse(&timelines, &[], &[], clock)?;
+    let (spans, series) = host_activity(&host);
+    let analysis = analysis::analyse(&timelines, &spans, &series, clock)?;
     analysis.write_outputs(&opts.out_dir)?;
     let report = Report::new(ReportInputs {
         scenario,
@@ -294,6 +309,38 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
         failures,
         wave,
     })
+}
+
+/// The generated traffic and every replayed capture (a relative `file` taken from the scenario's
+/// folder), in the order they enter the wire.
+fn planned_frames(
+    scenario: &Scenario,
+    path: &Path,
+    clock: Clock,
+) -> Result<Vec<traffic::PlannedFrame>, Problem> {
+    let mut frames = traffic::plan(scenario)?;
+    for (flow, f) in scenario.traffic.iter().enumerate() {
+        let Flow::Pcap(cfg) = f else { continue };
+        let cfg = ReplayConfig {
+            file: path.parent().unwrap_or(Path::new("")).join(&cfg.file),
+            ..cfg.clone()
+        };
+        let at = DocPath::default()
+            .key("traffic")
+            .index(flow)
+            .key("pcap")
+            .key("file");
+        let replayed = replay::plan(&cfg, clock).map_err(|e| Problem::new(at, e.to_string()))?;
+        frames.extend(replayed.into_iter().map(|r| traffic::PlannedFrame {
+            not_before: r.not_before,
+            bytes: r.bytes,
+            fault: Fault::None,
+            flow,
+            seq: r.index as u64,
+        }));
+    }
+    frames.sort_by_key(|f| (f.not_before, f.flow, f.seq));
+    Ok(frames)
 }
 
 /// A finished simulation, before its books are closed.
@@ -665,4 +712,34 @@ mod tests {
             "{msg}"
         );
     }
+}
+
+/// What each CPU did (for the Perfetto trace) and the interrupt and packets-per-poll series (for the plot).
+fn host_activity(host: &Host) -> (Vec<analysis::Span>, Vec<analysis::Series>) {
+    let spans = host
+        .cpu_spans()
+        .iter()
+        .map(|s| analysis::Span {
+            track: format!("CPU{}", s.cpu),
+            name: s.name.to_string(),
+            start: s.start,
+            end: s.end,
+            frame: s.frame,
+        })
+        .collect();
+    let series = vec![
+        analysis::Series {
+            name: "interrupts".into(),
+            points: host.irq_cycles().iter().map(|&c| (c, 1.0)).collect(),
+        },
+        analysis::Series {
+            name: "packets per poll".into(),
+            points: host
+                .poll_series()
+                .iter()
+                .map(|&(c, n)| (c, f64::from(n)))
+                .collect(),
+        },
+    ];
+    (spans, series)
 }

@@ -15,8 +15,9 @@
 //!   both the host's cost model and the MMIO path.
 //! - `host`: `host_driver::config::HostConfig` as is (MAC, driver parameters, costs, sysctls, `stack`,
 //!   `apps`).
-//! - `traffic`: a list of flows from the link partner, each `- udp: {...}` (see [`UdpFlow`]). Times
-//!   count from the end of the driver probe (link up).
+//! - `traffic`: a list of flows from the link partner, each `- udp: {...}` (see [`UdpFlow`]) or
+//!   `- pcap: {file, timing, start_ns}` (a capture replayed; a relative `file` is taken from the
+//!   scenario's folder when the run starts). Times count from the end of the driver probe (link up).
 //! - `peer`: the link partner that answers the host (ARP, ping, UDP echo/sink), see
 //!   [`crate::peer::PeerConfig`]; without it nothing answers what the host sends.
 //! - `run`: `drain_ns` (time simulated after everything settled), `timeout_ns` (simulated time limit).
@@ -39,6 +40,7 @@ use serde::Deserialize;
 
 use crate::expect::Expect;
 use crate::peer::PeerConfig;
+use crate::replay::ReplayConfig;
 use crate::traffic;
 pub use locate::Path;
 use units::Rate;
@@ -185,6 +187,8 @@ pub enum TraceTrigger {
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub enum Flow {
     Udp(UdpFlow),
+    /// Replay of a capture file (`- pcap: {file, timing, start_ns}`), see [`crate::replay`].
+    Pcap(ReplayConfig),
 }
 
 /// `count` UDP datagrams of one size, sent to the host (by default) at `rate` from `start_ns`.

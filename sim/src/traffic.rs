@@ -45,7 +45,8 @@ pub fn plan(s: &Scenario) -> Result<Vec<PlannedFrame>, Problem> {
     let mut rng = SplitMix64::new(s.seed);
     let mut frames = Vec::new();
     for (i, flow) in s.traffic.iter().enumerate() {
-        let Flow::Udp(f) = flow;
+        // Captures are read when the run starts, relative to the scenario file (see `runner`).
+        let Flow::Udp(f) = flow else { continue };
         let at = Path::default().key("traffic").index(i).key("udp");
         plan_udp(s, f, i, &at, clock, &mut rng, &mut frames)?;
     }
