@@ -244,13 +244,13 @@ pub fn combinations(
     }
     let base = Scenario::parse(text, path)?;
     let doc: Yaml = serde_norway::from_str(text).map_err(|e| {
-        // The scenario parsed, so the document does too; keep the error typed regardless.
-        SweepError::Load(ScenarioError::Invalid {
+        let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+        ScenarioError::Invalid {
             path: path.to_owned(),
-            line: 1,
-            column: 1,
+            line,
+            column,
             message: e.to_string(),
-        })
+        }
     })?;
     // Each value alone first, so that a bad one is named rather than the first combination with it.
     let mut values: Vec<Vec<Yaml>> = Vec::with_capacity(params.len());
@@ -282,11 +282,6 @@ pub fn combinations(
             pick[i] = vs[rest % vs.len()].clone();
             rest /= vs.len();
         }
-        let mut combined = doc.clone();
-        for (p, v) in params.iter().zip(&pick) {
-            set(&mut combined, &p.at.0, v.clone(), &mut DocPath::default())
-                .expect("a key that takes a value alone takes it in combination");
-        }
         let folder: Vec<String> = params
             .iter()
             .zip(&pick)
@@ -299,10 +294,16 @@ pub fn combinations(
             dir,
         };
         let label = combo.label(params);
-        combo.scenario = apply(&combined, path).map_err(|why| SweepError::Combination {
+        let bad = |why: String| SweepError::Combination {
             combo: label.clone(),
             why,
-        })?;
+        };
+        // One key can sit inside another's value (`traffic` and `traffic[0].udp.count`).
+        let mut combined = doc.clone();
+        for (p, v) in params.iter().zip(&combo.values) {
+            set(&mut combined, &p.at.0, v.clone(), &mut DocPath::default()).map_err(bad)?;
+        }
+        combo.scenario = apply(&combined, path).map_err(bad)?;
         if let Some(a) = folders.insert(combo.dir.clone(), label.clone()) {
             return Err(SweepError::SameFolder {
                 a,
@@ -529,6 +530,7 @@ impl Table {
             .flat_map(|s| s.drops.keys().map(String::as_str))
             .collect();
         let cpus = ok().map(|s| s.busy.len()).max().unwrap_or(0);
+        let (x, _) = plot_axes(params);
         let mut columns: Vec<String> = params.iter().map(|p| p.key.clone()).collect();
         columns.extend(
             [
@@ -581,7 +583,7 @@ impl Table {
             let mut obj: Map<String, Json> = columns.iter().cloned().zip(fields).collect();
             obj.insert(SCENARIO.into(), json!(row.combo.scenario.name));
             obj.insert(COMBO.into(), json!(n));
-            obj.insert(SERIES.into(), json!(series_label(params, &row.combo)));
+            obj.insert(SERIES.into(), json!(series_label(params, &x, &row.combo)));
             json.push(Json::Object(obj));
         }
         Table {
@@ -607,8 +609,7 @@ impl Table {
 }
 
 /// The values of every key but the plot's x key, for the plot's series when there are several.
-fn series_label(params: &[Param], combo: &Combo) -> String {
-    let (x, _) = plot_axes(params);
+fn series_label(params: &[Param], x: &str, combo: &Combo) -> String {
     params
         .iter()
         .zip(&combo.values)
@@ -741,6 +742,11 @@ mod tests {
                 "combination host.rx_ring=32,host.rx_refill_batch=48: host.rx_refill_batch:"
             ),
             "{e}"
+        );
+        let e = combos(&["traffic=[]", "traffic[0].udp.count=3"]).unwrap_err();
+        assert_eq!(
+            e,
+            "combination traffic=[],traffic[0].udp.count=3: `traffic` has 0 entries, no [0]"
         );
         let e = combos(&["seed=1", "seed=2"]).unwrap_err();
         assert_eq!(e, "--set seed: key given twice");
