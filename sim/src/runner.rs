@@ -580,6 +580,36 @@ fn merge(
     }
 }
 
+/// What each CPU did (for the Perfetto trace) and the interrupt and packets-per-poll series (for the plot).
+fn host_activity(host: &Host) -> (Vec<analysis::Span>, Vec<analysis::Series>) {
+    let spans = host
+        .cpu_spans()
+        .iter()
+        .map(|s| analysis::Span {
+            track: format!("CPU{}", s.cpu),
+            name: s.name.to_string(),
+            start: s.start,
+            end: s.end,
+            frame: s.frame,
+        })
+        .collect();
+    let series = vec![
+        analysis::Series {
+            name: "interrupts".into(),
+            points: host.irq_cycles().iter().map(|&c| (c, 1.0)).collect(),
+        },
+        analysis::Series {
+            name: "packets per poll".into(),
+            points: host
+                .poll_series()
+                .iter()
+                .map(|&(c, n)| (c, f64::from(n)))
+                .collect(),
+        },
+    ];
+    (spans, series)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -712,34 +742,4 @@ mod tests {
             "{msg}"
         );
     }
-}
-
-/// What each CPU did (for the Perfetto trace) and the interrupt and packets-per-poll series (for the plot).
-fn host_activity(host: &Host) -> (Vec<analysis::Span>, Vec<analysis::Series>) {
-    let spans = host
-        .cpu_spans()
-        .iter()
-        .map(|s| analysis::Span {
-            track: format!("CPU{}", s.cpu),
-            name: s.name.to_string(),
-            start: s.start,
-            end: s.end,
-            frame: s.frame,
-        })
-        .collect();
-    let series = vec![
-        analysis::Series {
-            name: "interrupts".into(),
-            points: host.irq_cycles().iter().map(|&c| (c, 1.0)).collect(),
-        },
-        analysis::Series {
-            name: "packets per poll".into(),
-            points: host
-                .poll_series()
-                .iter()
-                .map(|&(c, n)| (c, f64::from(n)))
-                .collect(),
-        },
-    ];
-    (spans, series)
 }
