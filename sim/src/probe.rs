@@ -62,6 +62,14 @@ struct TxSlot {
     dma_pending: bool,
 }
 
+/// What the probes know about one RX ring slot.
+#[derive(Debug, Clone, Copy)]
+struct RxSlot {
+    id: FrameId,
+    /// The driver has harvested it: the entry is the previous lap's until the next write-back.
+    taken: bool,
+}
+
 /// The probe observer and its per-frame records.
 #[derive(Debug, Default)]
 pub struct Probes {
@@ -70,8 +78,8 @@ pub struct Probes {
     rx_evt_wait: VecDeque<FrameId>,
     /// Accepted frames waiting for their descriptor write-back.
     rx_wb_wait: VecDeque<FrameId>,
-    /// RX ring slot → frame the NIC last wrote there.
-    rx_slot: Vec<Option<FrameId>>,
+    /// RX ring slot → frame the NIC last wrote there, and whether the driver has taken it.
+    rx_slot: Vec<Option<RxSlot>>,
     /// TX ring EOP slot → frame the driver posted there, until its DD write-back.
     tx_slot: Vec<TxSlot>,
     /// Posted TX frames whose DMA has not finished.
@@ -137,15 +145,26 @@ impl Probes {
         };
     }
 
-    pub fn rx_frame_id(&self, slot: u16) -> Option<FrameId> {
-        self.rx_slot.get(slot as usize).copied().flatten()
+    /// The frame written back into RX slot `slot` since the driver last took it from there, marked taken.
+    pub fn take_rx_frame_id(&mut self, slot: u16) -> Option<FrameId> {
+        let entry = self.rx_slot.get_mut(slot as usize)?.as_mut()?;
+        (!std::mem::replace(&mut entry.taken, true)).then_some(entry.id)
+    }
+
+    /// True if RX slot `slot` holds a written-back frame the driver has not taken yet.
+    pub fn rx_slot_fresh(&self, slot: u16) -> bool {
+        matches!(self.rx_slot.get(slot as usize), Some(Some(e)) if !e.taken)
+    }
+
+    /// Accepted frames whose descriptor write-back the probes have not seen yet.
+    pub fn rx_write_back_pending(&self) -> bool {
+        !self.rx_wb_wait.is_empty()
     }
 
     /// When the descriptor of the frame last written to RX slot `slot` was written back.
     pub fn rx_write_back_cycle(&self, slot: u16) -> Option<Cycle> {
-        self.records
-            .get(&self.rx_frame_id(slot)?)?
-            .stamp_of(Stage::DmaWriteBack)
+        let id = self.rx_slot.get(slot as usize).copied().flatten()?.id;
+        self.records.get(&id)?.stamp_of(Stage::DmaWriteBack)
     }
 
     /// Frames between wire and write-back, or TX frames between posting and the wire.
@@ -172,7 +191,7 @@ impl Probes {
                     if self.rx_slot.len() <= s {
                         self.rx_slot.resize(s + 1, None);
                     }
-                    self.rx_slot[s] = Some(id);
+                    self.rx_slot[s] = Some(RxSlot { id, taken: false });
                     self.stamp(id, Stage::DmaWriteBack, now);
                 }
                 None => faults.push(Fault::ProbeOrder {

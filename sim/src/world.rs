@@ -20,6 +20,9 @@ use crate::probe::{NicRecord, Probes};
 use crate::wave::{Wave, WaveConfig, WaveError, WaveOutput};
 use crate::wire::{RxEvent, RxInjector, TxCapture, TxFrame, WireFault};
 
+
+/// Cycles between a descriptor write-back landing in memory and its `rx_wb` probe pulse, with margin.
+const RX_WB_PROBE_LAG_MAX: u32 = 8;
 /// RX FIFO depth the model was Verilated with (`NICSIM_RX_FIFO_BYTES` at build time, default 16384):
 /// a Verilog parameter is fixed when the model is built, so a scenario can only check it.
 pub const RX_FIFO_DEPTH_BYTES: u32 = parse_u32(env!("NICSIM_RX_FIFO_BYTES"));
@@ -395,7 +398,16 @@ impl Platform for World {
     }
 
     fn rx_frame_id(&mut self, slot: u16) -> Option<FrameId> {
-        self.probes.rx_frame_id(slot)
+        // The write-back lands in host memory when the bus raises B; the NIC takes B at the next edge and
+        // its registered `rx_wb` pulse names the slot a cycle later. A poll that sees DD inside that
+        // window runs the world (the CPU is ahead of it anyway) until the record catches up.
+        for _ in 0..RX_WB_PROBE_LAG_MAX {
+            if self.probes.rx_slot_fresh(slot) || !self.probes.rx_write_back_pending() {
+                break;
+            }
+            self.step();
+        }
+        self.probes.take_rx_frame_id(slot)
     }
 
     fn rx_write_back_cycle(&mut self, slot: u16) -> Option<Cycle> {
