@@ -306,7 +306,15 @@ mod tests {
         }
         assert!(faults.is_empty());
         assert!(!pr.in_flight());
-        assert_eq!((pr.rx_frame_id(5), pr.rx_frame_id(6)), (Some(10), Some(12)));
+        assert!(pr.rx_slot_fresh(5) && pr.rx_slot_fresh(6));
+        assert_eq!(
+            (pr.take_rx_frame_id(5), pr.take_rx_frame_id(6)),
+            (Some(10), Some(12))
+        );
+        // Taken once: until the next write-back the slot holds the previous lap's frame, never handed out again.
+        assert_eq!(pr.take_rx_frame_id(5), None);
+        assert!(!pr.rx_slot_fresh(5));
+        assert_eq!(pr.rx_write_back_cycle(5), Some(40));
         let r = pr.records();
         assert_eq!(r[&11].dropped, Some((DropReason::NicCrcError, 20)));
         assert_eq!(

@@ -20,7 +20,6 @@ use crate::probe::{NicRecord, Probes};
 use crate::wave::{Wave, WaveConfig, WaveError, WaveOutput};
 use crate::wire::{RxEvent, RxInjector, TxCapture, TxFrame, WireFault};
 
-
 /// Cycles between a descriptor write-back landing in memory and its `rx_wb` probe pulse, with margin.
 const RX_WB_PROBE_LAG_MAX: u32 = 8;
 /// RX FIFO depth the model was Verilated with (`NICSIM_RX_FIFO_BYTES` at build time, default 16384):
