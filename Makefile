@@ -4,7 +4,7 @@ CARGO    ?= cargo
 NICSIM   := target/release/nicsim
 BENCH_FRAMES ?= 200000
 
-.PHONY: sim test lint bench wave deps clean
+.PHONY: sim test lint rtl-selftest bench wave deps clean
 
 deps:
 	@tools/ensure-deps.sh
@@ -18,12 +18,22 @@ sim: $(NICSIM)
 test: deps
 	@tools/ensure-deps.sh gtkwave tshark xvfb
 	$(MAKE) lint
+	$(MAKE) rtl-selftest
 	$(CARGO) test --release --workspace
 
 lint:
 	verilator --lint-only -Wall -Irtl rtl/nic_top.v --top-module nic_top
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
+
+# The RTL's own C++ self-checking testbenches (no Rust): the whole NIC with a minimal driver, and the
+# TX engine alone against randomised bus timing.
+rtl-selftest: deps
+	$$(sim/bench/build_cpp_harness.sh) --selfcheck
+	verilator --cc --exe --build -j 2 --no-timing -Wall -Irtl --top-module tx_engine \
+	  --Mdir target/tx_tb rtl/tx_engine.v "$$PWD/sim/bench/tx_tb.cpp" -o tx_tb >target/tx_tb.log 2>&1 \
+	  || { cat target/tx_tb.log; exit 1; }
+	target/tx_tb/tx_tb
 
 bench: deps
 	tools/bench.sh $(BENCH_FRAMES)
