@@ -226,7 +226,7 @@ impl Host {
         HostReport {
             driver,
             driver_faults,
-            stack: self.stack.counters(),
+            stack: self.stack_counters(),
             cpus: self
                 .cpus
                 .iter()
@@ -239,6 +239,11 @@ impl Host {
             frames: self.trace.frames().clone(),
             conservation_errors: self.trace.conservation_errors().to_vec(),
         }
+    }
+
+    /// The stack's `/proc/net/snmp`-style counters alone, without copying every frame's record.
+    pub fn stack_counters(&self) -> StackCounters {
+        self.stack.counters()
     }
 
     /// What each CPU ran so far (see [`CpuSpan`] for the names), in the order the work finished.

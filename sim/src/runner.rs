@@ -509,7 +509,7 @@ fn unfinished_sender(host: &Host) -> Option<usize> {
     if wants.is_empty() {
         return None;
     }
-    let apps = host.report().stack.apps;
+    let apps = host.stack_counters().apps;
     wants
         .into_iter()
         .find(|&(i, count)| apps.get(i).is_some_and(|a| a.sent + a.send_errors < count))
