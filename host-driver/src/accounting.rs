@@ -4,11 +4,8 @@
 //! frame the host touches ends exactly once, delivered, consumed or dropped with a named reason. The
 //! simulator merges these host records with the NIC's own by [`FrameId`] and checks conservation.
 
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::time::Cycle;
 
@@ -24,7 +21,9 @@ pub struct UnknownName {
 }
 
 /// Declares a fieldless enum whose variants have stable snake_case names, used in reports and YAML.
-/// The names are the one source for `name()`, `FromStr`, `Display` and serde.
+/// The names are the one source for `name()`, `FromStr`, `Display` and serde. Exported, so that every
+/// crate naming verdicts, reasons or stages (the link partner's included) declares them the same way.
+#[macro_export]
 macro_rules! named_enum {
     ($(#[$m:meta])* pub enum $ty:ident ($kind:literal) { $( $(#[$vm:meta])* $v:ident => $n:literal, )* }) => {
         $(#[$m])*
@@ -41,33 +40,33 @@ macro_rules! named_enum {
             }
         }
 
-        impl FromStr for $ty {
-            type Err = UnknownName;
-            fn from_str(s: &str) -> Result<Self, UnknownName> {
+        impl ::std::str::FromStr for $ty {
+            type Err = $crate::accounting::UnknownName;
+            fn from_str(s: &str) -> Result<Self, $crate::accounting::UnknownName> {
                 $ty::ALL
                     .iter()
                     .copied()
                     .find(|v| v.name() == s)
-                    .ok_or_else(|| UnknownName { kind: $kind, name: s.to_owned() })
+                    .ok_or_else(|| $crate::accounting::UnknownName { kind: $kind, name: s.to_owned() })
             }
         }
 
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.name())
             }
         }
 
-        impl Serialize for $ty {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        impl ::serde::Serialize for $ty {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(self.name())
             }
         }
 
-        impl<'de> Deserialize<'de> for $ty {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-                s.parse().map_err(serde::de::Error::custom)
+        impl<'de> ::serde::Deserialize<'de> for $ty {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <::std::borrow::Cow<'de, str> as ::serde::Deserialize>::deserialize(d)?;
+                s.parse().map_err(::serde::de::Error::custom)
             }
         }
     };

@@ -3,7 +3,7 @@
 //! Every struct is `deny_unknown_fields` with documented defaults; [`HostConfig::validate`] turns bad
 //! values into a [`ConfigError`] naming the field, before anything runs.
 
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use crate::costs::Costs;
 use crate::stack::{AppConfig, StackConfig};
@@ -55,10 +55,8 @@ impl Default for Sysctl {
 #[serde(default, deny_unknown_fields)]
 pub struct HostConfig {
     /// Station address programmed into RAL0/RAH0.
-    #[serde(deserialize_with = "de_mac")]
     pub mac: MacAddr,
     /// Multicast groups whose hash bits are set in the MTA (`e1000_set_rx_mode`).
-    #[serde(deserialize_with = "de_macs")]
     pub multicast: Vec<MacAddr>,
     /// RCTL.UPE: accept every unicast frame.
     pub promiscuous: bool,
@@ -216,16 +214,4 @@ impl HostConfig {
             rate => (1_000_000_000 / (u64::from(rate) * crate::regs::ITR_UNIT_NS)) as u32,
         }
     }
-}
-
-fn de_mac<'de, D: Deserializer<'de>>(d: D) -> Result<MacAddr, D::Error> {
-    let s = String::deserialize(d)?;
-    s.parse().map_err(serde::de::Error::custom)
-}
-
-fn de_macs<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<MacAddr>, D::Error> {
-    Vec::<String>::deserialize(d)?
-        .iter()
-        .map(|s| s.parse().map_err(serde::de::Error::custom))
-        .collect()
 }

@@ -119,6 +119,60 @@ register_map! {
     RAH0 = 0x5404, ReadWrite;
 }
 
+/// One statistics counter as `ethtool -S` shows it (`e1000_gstrings_stats` in
+/// drivers/net/ethernet/intel/e1000/e1000_ethtool.c): a 32-bit register, or a 64-bit low/high pair
+/// read low first (`e1000_update_stats` reads GORCL before GORCH).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatCounter {
+    /// Register name as reports and `expect: nic_stats` use it; a pair drops its L/H suffix.
+    pub name: &'static str,
+    /// The counter's `ethtool -S` name.
+    pub ethtool: &'static str,
+    pub offset: u32,
+    /// The high half of a 64-bit pair.
+    pub high: Option<u32>,
+}
+
+const fn stat(name: &'static str, ethtool: &'static str, offset: u32) -> StatCounter {
+    StatCounter {
+        name,
+        ethtool,
+        offset,
+        high: None,
+    }
+}
+
+/// The statistics block: every read-clear counter from 0x4000 on, pairs joined, the one place their
+/// report and `ethtool -S` names live.
+pub const STATISTICS: &[StatCounter] = &[
+    stat("CRCERRS", "rx_crc_errors", CRCERRS),
+    stat("RXERRC", "rx_errors", RXERRC),
+    stat("MPC", "rx_missed_errors", MPC),
+    stat("GPRC", "rx_packets", GPRC),
+    stat("BPRC", "rx_broadcast", BPRC),
+    stat("MPRC", "multicast", MPRC),
+    stat("GPTC", "tx_packets", GPTC),
+    StatCounter {
+        high: Some(GORCH),
+        ..stat("GORC", "rx_bytes", GORCL)
+    },
+    StatCounter {
+        high: Some(GOTCH),
+        ..stat("GOTC", "tx_bytes", GOTCL)
+    },
+    stat("RNBC", "rx_no_buffer_count", RNBC),
+    stat("RUC", "rx_short_length_errors", RUC),
+    stat("ROC", "rx_long_length_errors", ROC),
+    stat("TPR", "rx_total_packets", TPR),
+    stat("TPT", "tx_total_packets", TPT),
+    stat("FLTC", "rx_filtered", FLTC),
+];
+
+/// The statistics counter named `name` (`GPRC`, `GORC`, ...).
+pub fn statistic(name: &str) -> Option<&'static StatCounter> {
+    STATISTICS.iter().find(|s| s.name == name)
+}
+
 /// Multicast table array base; [`MTA_LEN`] 32-bit entries, read/write.
 pub const MTA: u32 = 0x5200;
 /// Entries in the multicast table array (4096 hash bits).
@@ -198,6 +252,32 @@ pub const RX_DELAY_UNIT_NS: u64 = 1024;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statistics_cover_every_read_clear_counter_once() {
+        let mut covered: Vec<u32> = STATISTICS
+            .iter()
+            .flat_map(|s| std::iter::once(s.offset).chain(s.high))
+            .collect();
+        covered.sort_unstable();
+        let mut counters: Vec<u32> = REGISTERS
+            .iter()
+            .filter(|r| r.access == Access::ReadClear && r.offset >= 0x4000)
+            .map(|r| r.offset)
+            .collect();
+        counters.sort_unstable();
+        assert_eq!(covered, counters);
+        for s in STATISTICS {
+            let reg = |o: u32| REGISTERS.iter().find(|r| r.offset == o).unwrap().name;
+            match s.high {
+                Some(h) => {
+                    assert_eq!(reg(s.offset), format!("{}L", s.name));
+                    assert_eq!(reg(h), format!("{}H", s.name));
+                }
+                None => assert_eq!(reg(s.offset), s.name),
+            }
+        }
+    }
 
     #[test]
     fn offsets_are_unique_aligned_and_inside_the_bar() {

@@ -14,10 +14,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::report::Report;
 use crate::runner::{self, RunError, RunOptions};
-use crate::scenario::Scenario;
 use crate::sweep::{self, SweepOptions};
+use nicsim_scenario::report::Report;
+use nicsim_scenario::scenario::Scenario;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -14,24 +14,25 @@ use std::collections::BTreeSet;
 use host_driver::accounting::{ConservationError, FrameId, FrameRecord, Outcome, Stage};
 use host_driver::config::HostConfig;
 use host_driver::host::Host;
-use host_driver::regs::{Access, REGISTERS};
+use host_driver::regs::STATISTICS;
 use host_driver::stack::config::AppConfig;
 use host_driver::time::{Clock, Cycle};
 
-use crate::analysis::{self, FrameTimeline};
-use crate::expect::Failure;
-use crate::pcap::{self, PcapWriteError};
-use crate::peer::Peer;
-use crate::probe::{NicRecord, Trigger};
-use crate::replay::{self, ReplayConfig};
-use crate::report::{Report, ReportInputs};
-use crate::scenario::{
-    self, Fault, Flow, Path as DocPath, Problem, Scenario, ScenarioError, TraceTrigger,
-};
-use crate::traffic;
-use crate::wave::{WaveConfig, WaveError, WaveOutput, WaveWindow};
-use crate::wire::WireFault;
-use crate::world::{World, WorldConfig};
+use nicsim_scenario::expect::Failure;
+use nicsim_scenario::latency::{outcome_label, FrameTimeline};
+use nicsim_scenario::replay::{self, ReplayConfig};
+use nicsim_scenario::report::{Report, ReportInputs};
+use nicsim_scenario::scenario::locate::{Path as DocPath, Problem};
+use nicsim_scenario::scenario::{self, Scenario, ScenarioError};
+use nicsim_scenario::traffic::{self, Flow, WireFault};
+use nicsim_world::capture::{self, PcapWriteError};
+use nicsim_world::fault::Fault;
+use nicsim_world::observer::NicRecord;
+use nicsim_world::peer::Peer;
+use nicsim_world::wave::{WaveConfig, WaveError, WaveOutput, WaveWindow};
+use nicsim_world::world::{World, WorldConfig};
+
+use crate::analysis;
 
 /// Files a run writes into its output folder.
 pub const REPORT_JSON: &str = "report.json";
@@ -73,7 +74,7 @@ pub enum RunError {
     Conservation(Vec<Unaccounted>),
     /// The NIC or the host broke a bus rule (DMA outside a mapping, AXI protocol, MMIO error).
     #[error("the run hit {} bus fault(s):\n{}", .0.len(), list(.0))]
-    Faults(Vec<crate::fault::Fault>),
+    Faults(Vec<Fault>),
     /// The system was still busy when the scenario's time ran out.
     #[error("not quiet after {cycles} cycles (run.timeout_ns = {timeout_ns}): {pending}")]
     Timeout {
@@ -123,63 +124,9 @@ impl std::fmt::Display for Unaccounted {
         let all: Vec<String> = self
             .outcomes
             .iter()
-            .map(|(o, c)| format!("{} at cycle {c}", analysis::outcome_label(o)))
+            .map(|(o, c)| format!("{} at cycle {c}", outcome_label(o)))
             .collect();
         write!(f, "{} outcomes: {}", self.outcomes.len(), all.join(", "))
-    }
-}
-
-/// A NIC statistics register as reported: one 32-bit register or a low/high pair read low first.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatRegister {
-    /// Register name; a pair drops its L/H suffix (`GORCL`/`GORCH` → `GORC`).
-    pub name: String,
-    pub offset: u32,
-    pub high: Option<u32>,
-}
-
-/// The statistics block of the register map (read-clear registers from 0x4000 on), pairs joined.
-pub fn nic_statistics() -> Vec<StatRegister> {
-    const STATS_BASE: u32 = 0x4000;
-    let stats: Vec<_> = REGISTERS
-        .iter()
-        .filter(|r| r.access == Access::ReadClear && r.offset >= STATS_BASE)
-        .collect();
-    stats
-        .iter()
-        .filter(|r| {
-            !(r.name.ends_with('H')
-                && stats
-                    .iter()
-                    .any(|l| l.offset + 4 == r.offset && l.name.ends_with('L')))
-        })
-        .map(|r| {
-            let high = r.name.strip_suffix('L').and_then(|base| {
-                stats
-                    .iter()
-                    .find(|h| h.offset == r.offset + 4 && h.name.strip_suffix('H') == Some(base))
-            });
-            match high {
-                Some(h) => StatRegister {
-                    name: r.name[..r.name.len() - 1].to_owned(),
-                    offset: r.offset,
-                    high: Some(h.offset),
-                },
-                None => StatRegister {
-                    name: r.name.to_owned(),
-                    offset: r.offset,
-                    high: None,
-                },
-            }
-        })
-        .collect()
-}
-
-fn wire_fault(f: Fault) -> WireFault {
-    match f {
-        Fault::None => WireFault::None,
-        Fault::BadFcs => WireFault::BadFcs,
-        Fault::PhyError => WireFault::PhyError,
     }
 }
 
@@ -189,10 +136,7 @@ fn wave_config(scenario: &Scenario, clock: Clock, fst: PathBuf) -> WaveConfig {
     let c = |ns: u64| clock.ns_to_cycles(ns);
     let window = match t.trigger {
         Some(on) => WaveWindow::Trigger {
-            on: match on {
-                TraceTrigger::Drop(reason) => Trigger::Drop(reason),
-                TraceTrigger::Frame(id) => Trigger::Frame(id),
-            },
+            on,
             pre: c(t.pre_ns.unwrap_or(DEFAULT_TRIGGER_PRE_NS)),
             post: c(t.post_ns.unwrap_or(DEFAULT_TRIGGER_POST_NS)),
         },
@@ -237,19 +181,21 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
         injected,
         link_up,
     } = sim;
-    pcap::capture_world(
+    capture::capture_wire(
         &opts.out_dir.join(WIRE_PCAP),
-        &world,
+        clock,
+        world.nic_records(),
         injected
             .iter()
             .zip(&frames)
             .map(|(&id, f)| (id, &f.bytes[..]))
             .chain(
                 world
-                    .peer()
+                    .partner()
                     .into_iter()
                     .flat_map(|p| p.injected().iter().map(|(id, b)| (*id, &b[..]))),
             ),
+        world.tx_frames(),
     )?;
     // Every frame on the wire towards the NIC: the scenario's traffic and what the peer sent.
     let wire: BTreeSet<FrameId> = injected
@@ -257,7 +203,7 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
         .copied()
         .chain(
             world
-                .peer()
+                .partner()
                 .into_iter()
                 .flat_map(|p| p.injected().iter().map(|&(id, _)| id)),
         )
@@ -266,12 +212,12 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
     // The statistics reads below take simulated time too; the run proper ends here.
     let cycles = world.cycle();
 
-    let nic_stats = nic_statistics()
-        .into_iter()
+    let nic_stats = STATISTICS
+        .iter()
         .map(|r| {
             let lo = u64::from(world.read_reg(r.offset));
             let hi = r.high.map_or(0, |h| u64::from(world.read_reg(h)));
-            (r.name, hi << 32 | lo)
+            (r.name.to_owned(), hi << 32 | lo)
         })
         .collect();
     let host_report = host.report();
@@ -291,7 +237,8 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
     let analysis = analysis::analyse(&timelines, &spans, &series, clock)?;
     analysis.write_outputs(&opts.out_dir)?;
     let report = Report::new(ReportInputs {
-        scenario,
+        scenario: &scenario.name,
+        seed: scenario.seed,
         clock,
         cycles,
         link_up,
@@ -299,7 +246,7 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
         nic_stats,
         host: &host_report,
         latency: analysis.latency,
-        peer: world.peer().map(Peer::stats),
+        peer: world.partner().map(Peer::stats),
     });
     write(&opts.out_dir.join(REPORT_JSON), report.to_json())?;
     write(&opts.out_dir.join(REPORT_TXT), report.to_text())?;
@@ -318,7 +265,7 @@ fn planned_frames(
     path: &Path,
     clock: Clock,
 ) -> Result<Vec<traffic::PlannedFrame>, Problem> {
-    let mut frames = traffic::plan(scenario)?;
+    let mut frames = traffic::plan(&scenario.traffic, &scenario.host, scenario.seed, clock)?;
     for (flow, f) in scenario.traffic.iter().enumerate() {
         let Flow::Pcap(cfg) = f else { continue };
         let cfg = ReplayConfig {
@@ -334,7 +281,7 @@ fn planned_frames(
         frames.extend(replayed.into_iter().map(|r| traffic::PlannedFrame {
             not_before: r.not_before,
             bytes: r.bytes,
-            fault: Fault::None,
+            fault: WireFault::None,
             flow,
             seq: r.index as u64,
         }));
@@ -345,7 +292,7 @@ fn planned_frames(
 
 /// A finished simulation, before its books are closed.
 struct Simulated {
-    world: World,
+    world: World<Peer>,
     host: Host,
     injected: Vec<FrameId>,
     link_up: Cycle,
@@ -365,11 +312,9 @@ fn simulate(
         clock,
         ..scenario.host.clone()
     };
-    let mut world = World::new(WorldConfig {
+    let mut world = World::with_partner(WorldConfig {
         ps_per_cycle: clock.ps_per_cycle,
-        memory_bytes: scenario.bus.memory_bytes,
-        dma_read_latency_ns: scenario.bus.dma_read_latency_ns,
-        dma_write_latency_ns: scenario.bus.dma_write_latency_ns,
+        bus: scenario.bus.clone(),
         pcie_one_way_ns: host_cfg.costs.pcie_one_way_ns,
         rx_fifo_bytes: None,
         wave,
@@ -385,11 +330,11 @@ fn simulate(
         let host_ip = scenario.host.stack.address.addr;
         let peer =
             Peer::new(cfg, clock, host_ip, link_up).map_err(|e| at("peer", e.to_string()))?;
-        world.attach_peer(peer);
+        world.attach_partner(peer);
     }
     let injected: Vec<FrameId> = frames
         .iter()
-        .map(|f| world.inject(f.bytes.clone(), link_up + f.not_before, wire_fault(f.fault)))
+        .map(|f| world.inject(f.bytes.clone(), link_up + f.not_before, f.fault))
         .collect();
     settle(scenario, clock, &mut world, &mut host, &injected)?;
     if !world.faults().is_empty() {
@@ -410,7 +355,7 @@ fn simulate(
 fn settle(
     scenario: &Scenario,
     clock: Clock,
-    world: &mut World,
+    world: &mut World<Peer>,
     host: &mut Host,
     injected: &[FrameId],
 ) -> Result<(), RunError> {
@@ -438,7 +383,7 @@ fn settle(
 }
 
 /// What the run is still waiting for, or `None` when it is done.
-fn pending(world: &World, host: &Host, injected: &[FrameId]) -> Option<String> {
+fn pending(world: &World<Peer>, host: &Host, injected: &[FrameId]) -> Option<String> {
     if world.rx_queued() > 0 {
         return Some(format!(
             "{} frame(s) not yet on the wire",
@@ -448,7 +393,7 @@ fn pending(world: &World, host: &Host, injected: &[FrameId]) -> Option<String> {
     if !world.quiescent() {
         return Some("the NIC or a bus is busy".into());
     }
-    if !world.peer().is_none_or(Peer::idle) {
+    if !world.partner().is_none_or(Peer::idle) {
         return Some("the link partner has frames or timers pending".into());
     }
     if let Some(app) = unfinished_sender(host) {
@@ -614,20 +559,6 @@ fn host_activity(host: &Host) -> (Vec<analysis::Span>, Vec<analysis::Series>) {
 mod tests {
     use super::*;
     use host_driver::accounting::{Consumer, DropReason};
-
-    #[test]
-    fn statistics_cover_the_counter_block_with_octet_pairs_joined() {
-        let stats = nic_statistics();
-        let names: Vec<&str> = stats.iter().map(|r| r.name.as_str()).collect();
-        for want in [
-            "CRCERRS", "MPC", "GPRC", "GORC", "GOTC", "RNBC", "TPR", "FLTC",
-        ] {
-            assert!(names.contains(&want), "{want} missing from {names:?}");
-        }
-        assert!(!names.iter().any(|n| ["ICR", "GORCL", "GORCH"].contains(n)));
-        let gorc = stats.iter().find(|r| r.name == "GORC").unwrap();
-        assert_eq!((gorc.offset, gorc.high), (0x4088, Some(0x408C)));
-    }
 
     fn nic(stamps: &[(Stage, Cycle)], dropped: Option<(DropReason, Cycle)>) -> NicRecord {
         NicRecord {

@@ -21,10 +21,10 @@ use serde_json::{json, Map, Value as Json};
 use serde_norway::{Mapping, Value as Yaml};
 
 use crate::analysis::{plots, AnalysisError};
-use crate::report::Report;
 use crate::runner::{self, RunError, RunOptions};
-use crate::scenario::locate::Seg;
-use crate::scenario::{Path as DocPath, Scenario, ScenarioError};
+use nicsim_scenario::report::Report;
+use nicsim_scenario::scenario::locate::{Path as DocPath, Seg};
+use nicsim_scenario::scenario::{Scenario, ScenarioError};
 
 /// Files a sweep writes into its output folder, besides one run folder per combination.
 pub const SWEEP_CSV: &str = "sweep.csv";

@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
+use nicsim_scenario::scenario::Scenario;
 use rstest::rstest;
 use sim::runner::{self, RunOptions};
-use sim::scenario::Scenario;
 
 fn run_into(scenario: &Scenario, path: &Path, dir: PathBuf) -> (runner::RunOutcome, Vec<u8>) {
     let _ = std::fs::remove_dir_all(&dir);

@@ -7,10 +7,10 @@ mod tshark;
 
 use std::path::{Path, PathBuf};
 
+use nicsim_scenario::scenario::Scenario;
 use pcap_file::pcap::PcapReader;
 use rstest::rstest;
 use sim::runner::{self, RunOptions, WIRE_PCAP};
-use sim::scenario::Scenario;
 
 use tshark::tshark_check;
 

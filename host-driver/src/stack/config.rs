@@ -90,11 +90,6 @@ impl Serialize for Cidr {
     }
 }
 
-fn de_mac<'de, D: Deserializer<'de>>(d: D) -> Result<MacAddr, D::Error> {
-    let s = String::deserialize(d)?;
-    s.parse().map_err(serde::de::Error::custom)
-}
-
 /// One static route (`ip route add DST [via GW]`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -110,7 +105,6 @@ pub struct RouteConfig {
 #[serde(deny_unknown_fields)]
 pub struct NeighbourConfig {
     pub ip: Ipv4Addr,
-    #[serde(deserialize_with = "de_mac")]
     pub mac: MacAddr,
 }
 

@@ -83,7 +83,7 @@ pub struct Stack {
 }
 
 /// /proc/net/snmp-style counters of the whole stack.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct StackCounters {
     pub link: LinkCounters,
     pub ip: IpCounters,

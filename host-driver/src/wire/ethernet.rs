@@ -16,6 +16,9 @@ pub const MIN_FRAME_LEN: usize = 60;
 pub const FCS_LEN: usize = 4;
 /// `ETH_DATA_LEN`: the standard MTU.
 pub const MTU: usize = 1500;
+/// What every frame costs on the line besides its bytes: preamble (7), SFD (1) and the minimum
+/// inter-frame gap (12), IEEE 802.3 clause 4.4.2.
+pub const WIRE_OVERHEAD_BYTES: u64 = 20;
 
 /// EtherTypes the stack knows (`ETH_P_*`).
 pub mod ethertype {
@@ -84,6 +87,30 @@ impl FromStr for MacAddr {
             return Err(bad());
         }
         Ok(MacAddr(out))
+    }
+}
+
+/// The one place a MAC address is read from a scenario or configuration: a `"02:00:00:00:00:01"`
+/// string, parsed inside the visitor so a bad one is reported at its own line and column.
+impl<'de> serde::Deserialize<'de> for MacAddr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<MacAddr, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = MacAddr;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a MAC address string like \"02:00:00:00:00:01\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<MacAddr, E> {
+                s.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl serde::Serialize for MacAddr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 

@@ -4,8 +4,6 @@
 //! per frame, adds what each hardware unit and CPU was doing ([`Span`]) and time series ([`Series`]),
 //! and calls [`analyse`]. Everything here is a pure function of those inputs: same run, same bytes out.
 
-pub mod critical_path;
-pub mod histogram;
 pub mod perfetto;
 pub mod plots;
 
@@ -13,26 +11,13 @@ use std::fs::File;
 use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
 
-use host_driver::accounting::{FrameId, Outcome, Stage};
+use host_driver::accounting::FrameId;
 use host_driver::time::{Clock, Cycle};
 use serde::Serialize;
 
-pub use critical_path::{
-    CriticalPath, CriticalPoint, Hop, HopLatency, LatencyReport, LatencyStats, Share,
-};
-pub use histogram::Bucket;
+use nicsim_scenario::latency::{self, FrameTimeline, LatencyReport, TimelineError};
 pub use perfetto::ChromeTrace;
 pub use plots::sweep_plot;
-
-/// One frame's path across hardware and software, merged by the runner from NIC probes and host stamps.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FrameTimeline {
-    pub id: FrameId,
-    /// At most one stamp per stage, in path order. Analysis orders them by cycle (stably, so path order
-    /// breaks ties): a hop is always measured from the stage that happened just before.
-    pub stamps: Vec<(Stage, Cycle)>,
-    pub outcome: Outcome,
-}
 
 /// What a hardware unit or a CPU was doing over a cycle range (e.g. track "CPU0", name "e1000_intr" /
 /// "net_rx_action"; track "RX DMA", name "frame 17"). Spans on one track may nest (a poll inside
@@ -57,19 +42,8 @@ pub struct Series {
 /// Inputs the analysis cannot make sense of; each names the frame, span or row at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {
-    #[error("two timelines for frame {frame}")]
-    DuplicateFrame { frame: FrameId },
-    #[error("frame {frame}: stage {stage} stamped twice (cycles {first} and {second})")]
-    DuplicateStage {
-        frame: FrameId,
-        stage: Stage,
-        first: Cycle,
-        second: Cycle,
-    },
-    #[error(
-        "frame {frame} ended ({outcome}) without any stage stamp, so it has no path to measure"
-    )]
-    NoStamps { frame: FrameId, outcome: String },
+    #[error(transparent)]
+    Timeline(#[from] TimelineError),
     #[error("span `{name}` on track `{track}` ends at cycle {end}, before it starts at {start}")]
     SpanReversed {
         track: String,
@@ -90,16 +64,6 @@ pub enum AnalysisError {
         path: PathBuf,
         source: std::io::Error,
     },
-}
-
-/// Short stable label of an outcome for reports and trace args: `delivered:5001`, `consumed:arp`,
-/// `dropped:nic_crc_error`.
-pub fn outcome_label(outcome: &Outcome) -> String {
-    match outcome {
-        Outcome::Delivered { port } => format!("delivered:{port}"),
-        Outcome::Consumed(by) => format!("consumed:{by}"),
-        Outcome::Dropped(reason) => format!("dropped:{reason}"),
-    }
 }
 
 /// Everything the analysis produced for one run.
@@ -128,7 +92,7 @@ pub fn analyse(
     series: &[Series],
     clock: Clock,
 ) -> Result<Analysis, AnalysisError> {
-    let latency = critical_path::latency_report(timelines, clock)?;
+    let latency = latency::latency_report(timelines, clock)?;
     let trace = perfetto::chrome_trace(timelines, spans, clock)?;
     let latency_svg = plots::latency_histograms(&latency, clock)?;
     let irq_polls_svg = plots::time_series(series, clock)?;
@@ -169,7 +133,7 @@ impl Analysis {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use host_driver::accounting::DropReason;
+    use host_driver::accounting::{Outcome, Stage};
 
     pub(crate) fn delivered(id: FrameId, stamps: &[(Stage, Cycle)]) -> FrameTimeline {
         FrameTimeline {
@@ -184,7 +148,10 @@ mod tests {
         let a = delivered(3, &[(Stage::WireStart, 0), (Stage::AppRead, 10)]);
         let err = analyse(&[a.clone(), a], &[], &[], Clock::default()).unwrap_err();
         assert!(
-            matches!(err, AnalysisError::DuplicateFrame { frame: 3 }),
+            matches!(
+                err,
+                AnalysisError::Timeline(TimelineError::DuplicateFrame { frame: 3 })
+            ),
             "{err}"
         );
 
@@ -224,18 +191,6 @@ mod tests {
         assert_eq!((p50.end_to_end, p50.window), (0, 1));
         assert!(p50.shares.is_empty(), "no time, no shares");
         assert!(a.latency_svg.contains("end-to-end wire_start → app_read"));
-    }
-
-    #[test]
-    fn outcome_labels_are_stable() {
-        assert_eq!(
-            outcome_label(&Outcome::Delivered { port: 7 }),
-            "delivered:7"
-        );
-        assert_eq!(
-            outcome_label(&Outcome::Dropped(DropReason::NicFifoFull)),
-            "dropped:nic_fifo_full"
-        );
     }
 
     #[test]

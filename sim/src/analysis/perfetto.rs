@@ -22,7 +22,9 @@ use host_driver::accounting::{DropReason, FrameId, Outcome, Stage};
 use host_driver::time::{Clock, Cycle};
 use serde::Serialize;
 
-use super::{outcome_label, AnalysisError, FrameTimeline, Span};
+use nicsim_scenario::latency::{outcome_label, FrameTimeline};
+
+use super::{AnalysisError, Span};
 
 pub const WIRE_RX: &str = "wire RX";
 pub const MAC_FIFO: &str = "MAC/FIFO";

@@ -13,8 +13,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde_json::Value;
 
-use super::critical_path::{LatencyReport, LatencyStats};
 use super::{AnalysisError, Series};
+use nicsim_scenario::latency::{LatencyReport, LatencyStats};
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 type DrawResult = Result<(), DrawingAreaErrorKind<std::io::Error>>;
@@ -384,9 +384,9 @@ pub fn sweep_plot(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::critical_path::latency_report;
     use crate::analysis::tests::delivered;
     use host_driver::accounting::Stage::*;
+    use nicsim_scenario::latency::latency_report;
     use serde_json::json;
 
     /// Checks that `svg` is one well-formed XML element tree (tags balance, attributes quoted) and

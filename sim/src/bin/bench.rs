@@ -16,8 +16,9 @@ use host_driver::stack::config::UdpSinkConfig;
 use host_driver::stack::AppConfig;
 use host_driver::wire::build::{udp_frame, Payload, UdpFrameSpec};
 use host_driver::wire::ethernet::MacAddr;
-use sim::wire::WireFault;
-use sim::world::{World, WorldConfig};
+use nicsim_scenario::scenario::BusConfig;
+use nicsim_scenario::traffic::WireFault;
+use nicsim_world::world::{World, WorldConfig};
 
 /// The harness's DMA latency (128 cycles of 6.4 ns).
 const DMA_LATENCY_NS: u64 = 819;
@@ -54,8 +55,11 @@ fn run(frames: u64) -> Result<(), Box<dyn std::error::Error>> {
         ..HostConfig::default()
     };
     let mut world = World::new(WorldConfig {
-        dma_read_latency_ns: DMA_LATENCY_NS,
-        dma_write_latency_ns: DMA_LATENCY_NS,
+        bus: BusConfig {
+            dma_read_latency_ns: DMA_LATENCY_NS,
+            dma_write_latency_ns: DMA_LATENCY_NS,
+            ..BusConfig::default()
+        },
         pcie_one_way_ns: host_cfg.costs.pcie_one_way_ns,
         ..WorldConfig::default()
     })?;

@@ -1,0 +1,539 @@
+//! The `expect:` section of a scenario and its check against a finished run's [`Report`].
+//!
+//! Every expected value is a [`Bound`]: a number for an exact match or `{min, max}`. Latency bounds are
+//! in nanoseconds, compared with the report's nanosecond figures.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use host_driver::accounting::{DropReason, Stage};
+use host_driver::driver::DriverStats;
+use host_driver::regs::{statistic, STATISTICS};
+use serde::de::{self, Deserializer, Visitor};
+use serde::Deserialize;
+
+use crate::latency::LatencyStats;
+use crate::peer::{PeerConsumer, PeerDrop};
+use crate::report::{to_value, Report};
+use crate::scenario::units::Bound;
+
+/// What a run must show for the scenario to pass. Absent keys are not checked.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    pub injected: Option<Bound>,
+    pub delivered: Option<Bound>,
+    pub consumed: Option<Bound>,
+    /// Total frames dropped, any reason.
+    pub dropped: Option<Bound>,
+    /// Drop reason → frames. When present it is the whole picture: a reason it does not list must not
+    /// have dropped anything.
+    pub drops: Option<BTreeMap<DropReason, Bound>>,
+    /// Statistics register (`GPRC`, `MPC`, `GORC`, ...) → value read at the end of the run.
+    #[serde(default)]
+    pub nic_stats: BTreeMap<StatName, Bound>,
+    pub irqs: Option<Bound>,
+    pub polls: Option<Bound>,
+    /// Wire start → application read, in ns.
+    #[serde(default)]
+    pub end_to_end: LatencyBounds,
+    /// Stage (`fifo_commit`, `irq`, ..., `app_read`) → latency of reaching it from the stage stamped just
+    /// before, in ns. Every hop into the stage must meet the bounds (a frame found by a running poll
+    /// reaches `napi_poll` from `dma_write_back`, one that raised an interrupt from `isr`).
+    #[serde(default)]
+    pub stages: BTreeMap<Stage, LatencyBounds>,
+    /// CPU number → bounds on its line of the report.
+    #[serde(default)]
+    pub cpus: BTreeMap<usize, CpuBounds>,
+    /// Driver `ethtool -S` counter (`tx_queue_stopped`, `tx_restart_queue`, ...) → value.
+    #[serde(default)]
+    pub driver: BTreeMap<DriverCounter, Bound>,
+    /// Echo replies received by the host's `ping` applications, all together.
+    pub host_ping_received: Option<Bound>,
+    /// Link partner verdict (`echo_answered`, `udp_echoed`, `ping_reply`, `peer_bad_fcs`, ...) →
+    /// frames, plus `sent` and `ping_received`. Needs a `peer` section.
+    #[serde(default)]
+    pub peer: BTreeMap<PeerKey, Bound>,
+}
+
+/// Bounds on one CPU's line of the report: how busy it was, the work it ran, its softnet_stat.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CpuBounds {
+    /// Busy cycles in percent of the simulated cycles ([`Report::busy_shares`]).
+    pub busy_percent: Option<Bound>,
+    pub hardirqs: Option<Bound>,
+    pub softirq_runs: Option<Bound>,
+    pub app_runs: Option<Bound>,
+    #[serde(default)]
+    pub softnet_stat: SoftnetBounds,
+}
+
+impl CpuBounds {
+    /// The counters with a bound, by their name in the report.
+    fn counters(&self) -> impl Iterator<Item = (&'static str, &Bound)> {
+        [
+            ("hardirqs", &self.hardirqs),
+            ("softirq_runs", &self.softirq_runs),
+            ("app_runs", &self.app_runs),
+        ]
+        .into_iter()
+        .filter_map(|(n, b)| b.as_ref().map(|b| (n, b)))
+    }
+}
+
+/// Bounds on `/proc/net/softnet_stat` columns.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SoftnetBounds {
+    pub processed: Option<Bound>,
+    pub dropped: Option<Bound>,
+    pub time_squeeze: Option<Bound>,
+    pub received_rps: Option<Bound>,
+}
+
+impl SoftnetBounds {
+    fn counters(&self) -> impl Iterator<Item = (&'static str, &Bound)> {
+        [
+            ("processed", &self.processed),
+            ("dropped", &self.dropped),
+            ("time_squeeze", &self.time_squeeze),
+            ("received_rps", &self.received_rps),
+        ]
+        .into_iter()
+        .filter_map(|(n, b)| b.as_ref().map(|b| (n, b)))
+    }
+}
+
+/// Bounds on the statistics of a latency, each in nanoseconds.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyBounds {
+    pub min_ns: Option<Bound>,
+    pub p50_ns: Option<Bound>,
+    pub p99_ns: Option<Bound>,
+    pub max_ns: Option<Bound>,
+}
+
+impl LatencyBounds {
+    fn each(&self) -> impl Iterator<Item = (LatencyStat, &Bound)> {
+        [
+            (LatencyStat::Min, &self.min_ns),
+            (LatencyStat::P50, &self.p50_ns),
+            (LatencyStat::P99, &self.p99_ns),
+            (LatencyStat::Max, &self.max_ns),
+        ]
+        .into_iter()
+        .filter_map(|(s, b)| b.as_ref().map(|b| (s, b)))
+    }
+
+    fn is_empty(&self) -> bool {
+        self.each().next().is_none()
+    }
+}
+
+/// One of the statistics of a [`LatencyStats`] a bound can apply to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LatencyStat {
+    Min,
+    P50,
+    P99,
+    Max,
+}
+
+impl LatencyStat {
+    fn name(self) -> &'static str {
+        match self {
+            LatencyStat::Min => "min",
+            LatencyStat::P50 => "p50",
+            LatencyStat::P99 => "p99",
+            LatencyStat::Max => "max",
+        }
+    }
+
+    /// The statistic, in nanoseconds.
+    fn of(self, l: &LatencyStats) -> f64 {
+        match self {
+            LatencyStat::Min => l.min_ns,
+            LatencyStat::P50 => l.p50_ns,
+            LatencyStat::P99 => l.p99_ns,
+            LatencyStat::Max => l.max_ns,
+        }
+    }
+}
+
+/// Declares a string newtype whose `Deserialize` accepts only the names `$names()` lists, so a typo
+/// in `expect:` is an error at its own line and column.
+macro_rules! checked_name {
+    ($(#[$m:meta])* $ty:ident, $what:literal, $names:expr) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+        pub struct $ty(pub String);
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
+                struct V;
+                impl Visitor<'_> for V {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str($what)
+                    }
+                    fn visit_str<E: de::Error>(self, s: &str) -> Result<$ty, E> {
+                        let names: Vec<String> = $names;
+                        if names.iter().any(|n| n == s) {
+                            return Ok($ty(s.to_owned()));
+                        }
+                        Err(E::custom(format!(
+                            "unknown {} `{s}`, expected one of {}",
+                            $what,
+                            names.join(", ")
+                        )))
+                    }
+                }
+                d.deserialize_str(V)
+            }
+        }
+    };
+}
+
+checked_name!(
+    /// The name of a NIC statistics register (`GPRC`, `GORC`, ...), from the register map.
+    StatName,
+    "NIC statistics register",
+    STATISTICS.iter().map(|s| s.name.to_owned()).collect()
+);
+
+checked_name!(
+    /// A driver counter that is a number in the report (`tx_queue_stopped`, ...): the names are
+    /// `DriverStats`'s own fields.
+    DriverCounter,
+    "driver counter",
+    scalar_fields(&to_value(&DriverStats::default()))
+);
+
+checked_name!(
+    /// A link partner verdict (`udp_echoed`, `peer_bad_fcs`, ...), or `sent` / `ping_received`.
+    PeerKey,
+    "link partner verdict",
+    PEER_TOTALS
+        .iter()
+        .copied()
+        .chain(PeerConsumer::ALL.iter().map(|c| c.name()))
+        .chain(PeerDrop::ALL.iter().map(|d| d.name()))
+        .map(str::to_owned)
+        .collect()
+);
+
+/// `expect: peer` keys that are totals rather than verdicts.
+const PEER_TOTALS: [&str; 2] = ["sent", "ping_received"];
+
+/// The fields of a JSON object that hold plain numbers.
+fn scalar_fields(v: &serde_json::Value) -> Vec<String> {
+    v.as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(_, v)| v.is_u64())
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// One expectation the run did not meet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub what: String,
+    pub expected: String,
+    pub got: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: expected {}, got {}",
+            self.what, self.expected, self.got
+        )
+    }
+}
+
+impl Expect {
+    /// Every expectation `report` does not meet, in a fixed order.
+    pub fn check(&self, report: &Report) -> Vec<Failure> {
+        let mut out = Vec::new();
+        let mut count = |what: String, bound: Option<&Bound>, got: u64| {
+            out.extend(bound.and_then(|b| miss(what, b, got as f64, got.to_string())));
+        };
+        count("injected".into(), self.injected.as_ref(), report.injected);
+        count(
+            "delivered".into(),
+            self.delivered.as_ref(),
+            report.delivered,
+        );
+        count("consumed".into(), self.consumed.as_ref(), report.consumed);
+        count("dropped".into(), self.dropped.as_ref(), report.dropped);
+        if let Some(drops) = &self.drops {
+            for (reason, b) in drops {
+                let got = report.drops.get(reason.name()).copied().unwrap_or(0);
+                count(format!("drops.{reason}"), Some(b), got);
+            }
+            for (name, &got) in &report.drops {
+                if !drops.keys().any(|r| r.name() == name) {
+                    count(
+                        format!("drops.{name} (not listed)"),
+                        Some(&Bound::exactly(0)),
+                        got,
+                    );
+                }
+            }
+        }
+        for (reg, b) in &self.nic_stats {
+            debug_assert!(statistic(&reg.0).is_some());
+            let got = report.nic_stats.get(&reg.0).copied().unwrap_or(0);
+            count(format!("nic_stats.{}", reg.0), Some(b), got);
+        }
+        count("irqs".into(), self.irqs.as_ref(), report.irqs);
+        count("polls".into(), self.polls.as_ref(), report.polls);
+        self.check_cpus(report, &mut out);
+        self.check_send_path(report, &mut out);
+
+        check_latency(
+            &mut out,
+            "end_to_end",
+            &self.end_to_end,
+            report.end_to_end.as_ref(),
+        );
+        for (stage, bounds) in &self.stages {
+            let hops: Vec<_> = report
+                .latency
+                .hops
+                .iter()
+                .filter(|h| h.hop.to == *stage)
+                .collect();
+            if hops.is_empty() {
+                check_latency(&mut out, &format!("stages.{stage}"), bounds, None);
+            }
+            for h in hops {
+                check_latency(
+                    &mut out,
+                    &format!("stages.{stage} ({})", h.hop.label()),
+                    bounds,
+                    Some(&h.stats),
+                );
+            }
+        }
+        out
+    }
+}
+
+impl Expect {
+    /// The driver's counters, the host's pings and the link partner's verdicts.
+    fn check_send_path(&self, report: &Report, out: &mut Vec<Failure>) {
+        let driver = to_value(&report.driver);
+        for (name, bound) in &self.driver {
+            let got = driver[&name.0].as_u64().unwrap_or(0);
+            out.extend(miss(
+                format!("driver.{}", name.0),
+                bound,
+                got as f64,
+                got.to_string(),
+            ));
+        }
+        if let Some(bound) = &self.host_ping_received {
+            let got: u64 = report.host_ping.iter().map(|p| p.received).sum();
+            out.extend(miss(
+                "host_ping_received".into(),
+                bound,
+                got as f64,
+                got.to_string(),
+            ));
+        }
+        for (PeerKey(name), bound) in &self.peer {
+            let what = format!("peer.{name}");
+            let Some(peer) = &report.peer else {
+                out.push(Failure {
+                    what,
+                    expected: "a link partner (`peer:`)".into(),
+                    got: "none".into(),
+                });
+                continue;
+            };
+            let got = match name.as_str() {
+                "sent" => peer.sent,
+                "ping_received" => peer.ping.received,
+                verdict => peer.verdicts.get(verdict).copied().unwrap_or(0),
+            };
+            out.extend(miss(what, bound, got as f64, got.to_string()));
+        }
+    }
+
+    fn check_cpus(&self, report: &Report, out: &mut Vec<Failure>) {
+        let cpus = to_value(&report.cpus);
+        let lines = cpus.as_array().map_or(&[][..], Vec::as_slice);
+        let busy = report.busy_shares();
+        for (&cpu, b) in &self.cpus {
+            let what = |name: &str| format!("cpus.{cpu}.{name}");
+            let Some(line) = lines.get(cpu) else {
+                out.push(Failure {
+                    what: format!("cpus.{cpu}"),
+                    expected: "a CPU".into(),
+                    got: format!("{} CPU(s)", lines.len()),
+                });
+                continue;
+            };
+            if let Some(bound) = &b.busy_percent {
+                let pct = busy[cpu] * 100.0;
+                out.extend(miss(what("busy_percent"), bound, pct, format!("{pct:.1}")));
+            }
+            let softnet = &line["softnet_stat"];
+            for (name, bound, got) in b
+                .counters()
+                .map(|(n, bound)| (n.to_owned(), bound, &line[n]))
+                .chain(
+                    b.softnet_stat
+                        .counters()
+                        .map(|(n, bound)| (format!("softnet_stat.{n}"), bound, &softnet[n])),
+                )
+            {
+                let got = got.as_u64().unwrap_or(0);
+                out.extend(miss(what(&name), bound, got as f64, got.to_string()));
+            }
+        }
+    }
+}
+
+/// A failure of `what` when `got` (shown as `shown`) is outside `bound`.
+fn miss(what: String, bound: &Bound, got: f64, shown: String) -> Option<Failure> {
+    (!bound.holds(got)).then(|| Failure {
+        what,
+        expected: bound.to_string(),
+        got: shown,
+    })
+}
+
+fn check_latency(
+    out: &mut Vec<Failure>,
+    what: &str,
+    bounds: &LatencyBounds,
+    got: Option<&LatencyStats>,
+) {
+    if bounds.is_empty() {
+        return;
+    }
+    let Some(l) = got else {
+        out.push(Failure {
+            what: what.to_owned(),
+            expected: "a latency".into(),
+            got: "no frame reached it".into(),
+        });
+        return;
+    };
+    for (stat, b) in bounds.each() {
+        let ns = stat.of(l);
+        if !b.holds(ns) {
+            out.push(Failure {
+                what: format!("{what}.{}_ns", stat.name()),
+                expected: b.to_string(),
+                got: format!("{ns:.1}"),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::tests::sample;
+    use host_driver::cpu::CpuStats;
+    use host_driver::host::CpuReport;
+    use host_driver::softirq::SoftnetStat;
+
+    fn expect(yaml: &str) -> Expect {
+        serde_norway::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn met_expectations_pass() {
+        // sample(): end to end 100 and 200 cycles (640 and 1280 ns); wire_start → ip_rcv 10 and 20 cycles.
+        let e = expect(
+            "delivered: 2\ndropped: {min: 1}\ndrops: {socket_rcvbuf: 1, nic_crc_error: 1}\n\
+             nic_stats: {GPRC: 3, MPC: 0}\nirqs: {max: 2}\nend_to_end: {p99_ns: {max: 1280}}\n\
+             stages: {ip_rcv: {p50_ns: 64}}\n",
+        );
+        assert_eq!(e.check(&sample()), vec![]);
+    }
+
+    #[test]
+    fn each_miss_names_what_was_expected_and_what_came() {
+        let e = expect(
+            "delivered: 3\ndrops: {socket_rcvbuf: 1}\nnic_stats: {CRCERRS: 0}\n\
+             end_to_end: {max_ns: {max: 1000}}\nstages: {app_read: {max_ns: {max: 5}}, isr: {p50_ns: 1}}\n",
+        );
+        let got: Vec<String> = e.check(&sample()).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            got,
+            [
+                "delivered: expected 3, got 2",
+                "drops.nic_crc_error (not listed): expected 0, got 1",
+                "nic_stats.CRCERRS: expected 0, got 1",
+                "end_to_end.max_ns: expected <= 1000, got 1280.0",
+                "stages.isr: expected a latency, got no frame reached it",
+                "stages.app_read (ip_rcv → app_read).max_ns: expected <= 5, got 1152.0",
+            ]
+        );
+    }
+
+    #[test]
+    fn cpu_lines_are_checked_by_number() {
+        let mut r = sample();
+        // sample() simulates 1000 cycles.
+        let cpu = |busy_cycles, hardirqs, dropped, time_squeeze| CpuReport {
+            stats: CpuStats {
+                busy_cycles,
+                hardirqs,
+                ..CpuStats::default()
+            },
+            softnet_stat: SoftnetStat {
+                dropped,
+                time_squeeze,
+                ..SoftnetStat::default()
+            },
+        };
+        r.cpus = vec![cpu(900, 2, 0, 3), cpu(100, 0, 7, 0)];
+        let e = expect(
+            "cpus: {0: {busy_percent: {min: 90}, hardirqs: 2, softnet_stat: {time_squeeze: 3}},\n\
+             1: {busy_percent: {max: 10}, softnet_stat: {dropped: 7}}}\n",
+        );
+        assert_eq!(e.check(&r), vec![]);
+        let e = expect(
+            "cpus: {0: {busy_percent: {max: 50}, softnet_stat: {dropped: 1}}, 2: {hardirqs: 0}}\n",
+        );
+        let got: Vec<String> = e.check(&r).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            got,
+            [
+                "cpus.0.busy_percent: expected <= 50, got 90.0",
+                "cpus.0.softnet_stat.dropped: expected 1, got 0",
+                "cpus.2: expected a CPU, got 2 CPU(s)",
+            ]
+        );
+    }
+
+    #[test]
+    fn names_are_checked_while_parsing() {
+        for bad in [
+            "nic_stats: {GPRCX: 1}",
+            "drops: {socket_overflow: 1}",
+            "stages: {wire_begin: {p50_ns: 1}}",
+            "stages: {ip_rcv: {p90_ns: 1}}",
+            "delivred: 1",
+            "cpus: {0: {busy: 1}}",
+            "cpus: {0: {softnet_stat: {squeezed: 1}}}",
+        ] {
+            assert!(
+                serde_norway::from_str::<Expect>(bad).is_err(),
+                "{bad:?} accepted"
+            );
+        }
+    }
+}

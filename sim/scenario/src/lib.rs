@@ -1,0 +1,14 @@
+//! What a nicsim run is asked to do and what it reports, without Verilator: the scenario schema and
+//! its validation ([`scenario`], with [`scenario::locate`] for file:line:column and
+//! [`scenario::units`]), the traffic it plans ([`traffic`], [`replay`]), the link partner's
+//! configuration ([`peer`]), the per-hop latency analysis ([`latency`], [`histogram`]), the typed run
+//! report ([`report`]) and the expectations checked against it ([`expect`]).
+
+pub mod expect;
+pub mod histogram;
+pub mod latency;
+pub mod peer;
+pub mod replay;
+pub mod report;
+pub mod scenario;
+pub mod traffic;

@@ -1,0 +1,390 @@
+//! A scenario file: one YAML document describing the NIC, the host, the traffic and what to expect.
+//!
+//! Parsing is strict: every map denies unknown keys, and every error names the file, line and column.
+//! Errors inside a value come from serde_norway with its location; errors that need several values at
+//! once (found by [`Scenario::validate`]) are located afterwards with [`locate`].
+//!
+//! Top-level keys (see `scenarios/*.yaml` for worked examples):
+//! - `name` (required; `[A-Za-z0-9_.-]`, names the output folder), `description` (its first sentence
+//!   is what `nicsim list` shows), `seed` (default 1; drives traffic jitter).
+//! - `nic`: the NIC as built: `clock_mhz` (default 156.25). What the driver programs (promiscuous
+//!   mode, ITR, RDTR/RADV, ring sizes) is driver configuration and lives under `host`, as e1000's
+//!   module parameters do.
+//! - `bus`: host memory and DMA timing of the platform: `memory_bytes`, `dma_read_latency_ns`,
+//!   `dma_write_latency_ns`. The PCIe one-way latency is `host.costs.pcie_one_way_ns`: one number for
+//!   both the host's cost model and the MMIO path.
+//! - `host`: `host_driver::config::HostConfig` as is (MAC, driver parameters, costs, sysctls, `stack`,
+//!   `apps`).
+//! - `traffic`: a list of flows from the link partner, each `- udp: {...}` (see [`UdpFlow`]) or
+//!   `- pcap: {file, timing, start_ns}` (a capture replayed; a relative `file` is taken from the
+//!   scenario's folder when the run starts). Times count from the end of the driver probe (link up).
+//! - `peer`: the link partner that answers the host (ARP, ping, UDP echo/sink), see
+//!   [`crate::peer::PeerConfig`]; without it nothing answers what the host sends.
+//! - `run`: `drain_ns` (time simulated after everything settled), `timeout_ns` (simulated time limit).
+//! - `trace`: the window `nicsim run --wave` records (see [`TraceConfig`]).
+//! - `expect`: see [`crate::expect::Expect`].
+
+pub mod locate;
+pub mod units;
+
+use std::path::{Path as FsPath, PathBuf};
+
+use host_driver::accounting::{DropReason, FrameId};
+use host_driver::config::HostConfig;
+use host_driver::time::Clock;
+use serde::{Deserialize, Serialize};
+
+use crate::expect::Expect;
+use crate::peer::PeerConfig;
+use crate::traffic::{self, Flow};
+use locate::{Path, Problem};
+
+/// A scenario file that cannot be used, with where and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}:{line}:{column}: {message}", path.display())]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+}
+
+/// A parsed and validated scenario.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    #[serde(default)]
+    pub nic: NicConfig,
+    #[serde(default)]
+    pub bus: BusConfig,
+    #[serde(default)]
+    pub host: HostConfig,
+    #[serde(default, with = "serde_norway::with::singleton_map_recursive")]
+    pub traffic: Vec<Flow>,
+    #[serde(default)]
+    pub peer: Option<PeerConfig>,
+    #[serde(default)]
+    pub run: RunConfig,
+    #[serde(default)]
+    pub trace: TraceConfig,
+    #[serde(default)]
+    pub expect: Expect,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+
+/// The NIC as built: things the driver cannot program.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NicConfig {
+    /// Core clock (`clk`), MHz. 156.25 MHz with a 64-bit data path carries 10 Gb/s.
+    pub clock_mhz: f64,
+}
+
+impl Default for NicConfig {
+    fn default() -> Self {
+        NicConfig { clock_mhz: 156.25 }
+    }
+}
+
+impl NicConfig {
+    /// Clock period rounded to the nearest picosecond (156.25 MHz is exactly 6400 ps).
+    pub fn ps_per_cycle(&self) -> u64 {
+        (1e6 / self.clock_mhz).round() as u64
+    }
+}
+
+impl Scenario {
+    /// The one timeline's clock: the NIC's core clock.
+    pub fn clock(&self) -> Clock {
+        Clock {
+            ps_per_cycle: self.nic.ps_per_cycle(),
+        }
+    }
+}
+
+/// Host memory and DMA timing seen by the NIC's AXI master.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BusConfig {
+    /// Size of host physical memory.
+    pub memory_bytes: usize,
+    /// AR handshake → first R beat: root complex + DRAM read, ~500 ns on PCIe Gen3 (Neugebauer et al.,
+    /// SIGCOMM'18, Fig. 3).
+    pub dma_read_latency_ns: u64,
+    /// Last W beat → B response: a posted write acknowledged by the root complex.
+    pub dma_write_latency_ns: u64,
+}
+
+impl Default for BusConfig {
+    fn default() -> Self {
+        BusConfig {
+            memory_bytes: 64 << 20,
+            dma_read_latency_ns: 500,
+            dma_write_latency_ns: 200,
+        }
+    }
+}
+
+/// When a run stops.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunConfig {
+    /// After every frame is injected and the NIC and host are idle, simulate this much longer so late
+    /// timers (ITR, RDTR/RADV, app wake-ups) fire before the books are closed.
+    pub drain_ns: u64,
+    /// A run not finished after this much simulated time fails.
+    pub timeout_ns: u64,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            drain_ns: 20_000,
+            timeout_ns: 100_000_000,
+        }
+    }
+}
+
+/// The waveform window dumped by `nicsim run --wave`: a fixed window (`start_ns`/`stop_ns`/`marker_ns`,
+/// simulated time from reset) or one around a trigger (`trigger`, `pre_ns`, `post_ns`). Without either,
+/// the whole run is recorded.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TraceConfig {
+    pub start_ns: Option<u64>,
+    pub stop_ns: Option<u64>,
+    pub marker_ns: Option<u64>,
+    #[serde(with = "serde_norway::with::singleton_map_recursive")]
+    pub trigger: Option<Trigger>,
+    pub pre_ns: Option<u64>,
+    pub post_ns: Option<u64>,
+}
+
+/// What opens a triggered trace window; the probe observer fires it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum Trigger {
+    /// The first frame the NIC drops for this reason (`trigger: {drop: nic_fifo_full}`).
+    Drop(DropReason),
+    /// The first hardware stage of the frame with this id, as the reports number frames (wire start
+    /// for RX, TX DMA done for TX).
+    Frame(FrameId),
+}
+
+impl Scenario {
+    /// Reads, parses and validates `path`.
+    pub fn load(path: &FsPath) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Scenario::parse(&text, path)
+    }
+
+    /// Parses and validates `text`, naming `path` in errors.
+    pub fn parse(text: &str, path: &FsPath) -> Result<Scenario, ScenarioError> {
+        let scenario: Scenario = serde_norway::from_str(text).map_err(|e| {
+            let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+            let message = e.to_string();
+            let suffix = format!(" at line {line} column {column}");
+            let message = message.strip_suffix(&suffix).unwrap_or(&message).to_owned();
+            ScenarioError::Invalid {
+                path: path.to_owned(),
+                line,
+                column,
+                message,
+            }
+        })?;
+        scenario.validate().map_err(|p| located(text, path, p))?;
+        Ok(scenario)
+    }
+
+    /// Checks that need more than one value, and that the traffic can be built.
+    pub fn validate(&self) -> Result<(), Problem> {
+        let root = Path::default();
+        if self.name.is_empty()
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+            || self.name.starts_with('.')
+        {
+            return Err(Problem::new(
+                root.key("name"),
+                format!("name `{}` must be non-empty and use only A-Z a-z 0-9 _ . - (it names the output folder)", self.name),
+            ));
+        }
+        if !(self.nic.clock_mhz.is_finite()
+            && self.nic.clock_mhz > 0.0
+            && self.nic.ps_per_cycle() >= 1)
+        {
+            return Err(Problem::new(
+                root.key("nic").key("clock_mhz"),
+                format!(
+                    "clock_mhz must be a positive frequency of at most 1e6 MHz, got {}",
+                    self.nic.clock_mhz
+                ),
+            ));
+        }
+        if self.run.timeout_ns == 0 {
+            return Err(Problem::new(
+                root.key("run").key("timeout_ns"),
+                "timeout_ns must be positive",
+            ));
+        }
+        self.validate_trace(root.clone().key("trace"))?;
+        self.host.validate().map_err(|e| {
+            let at = e.field.split('.').fold(root.clone().key("host"), Path::key);
+            Problem::new(at, e.why)
+        })?;
+        traffic::validate(&self.traffic, &self.host, self.clock())
+    }
+
+    fn validate_trace(&self, at: Path) -> Result<(), Problem> {
+        let t = &self.trace;
+        let window = [
+            ("start_ns", t.start_ns),
+            ("stop_ns", t.stop_ns),
+            ("marker_ns", t.marker_ns),
+        ];
+        let around = [("pre_ns", t.pre_ns), ("post_ns", t.post_ns)];
+        let (conflict, needs) = if t.trigger.is_some() {
+            (&window[..], "a fixed window")
+        } else {
+            (&around[..], "`trigger`")
+        };
+        if let Some((key, _)) = conflict.iter().find(|(_, v)| v.is_some()) {
+            let why = if t.trigger.is_some() {
+                format!("`{key}` belongs to {needs}; a triggered window takes pre_ns/post_ns")
+            } else {
+                format!("`{key}` needs {needs}")
+            };
+            return Err(Problem::new(at.key(key), why));
+        }
+        if let (Some(a), Some(b)) = (t.start_ns, t.stop_ns) {
+            if a >= b {
+                return Err(Problem::new(
+                    at.key("stop_ns"),
+                    format!("stop_ns {b} must be after start_ns {a}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `problem` as an error at its place in `text`.
+pub fn located(text: &str, path: &FsPath, problem: Problem) -> ScenarioError {
+    let (line, column) = locate::locate(text, &problem.at).unwrap_or((1, 1));
+    ScenarioError::Invalid {
+        path: path.to_owned(),
+        line,
+        column,
+        message: format!("{}: {}", problem.at, problem.message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Scenario, String> {
+        Scenario::parse(text, FsPath::new("t.yaml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn minimal_scenario_takes_defaults() {
+        let s = parse("name: x\n").unwrap();
+        assert_eq!((s.seed, s.nic.ps_per_cycle()), (1, 6400));
+        assert!(s.traffic.is_empty());
+        assert_eq!(s.run, RunConfig::default());
+    }
+
+    #[test]
+    fn syntax_and_value_errors_carry_file_line_and_column() {
+        let e = parse(
+            "name: x\ntraffic:\n  - udp:\n      count: 3\n      dst_port: 9\n      rate: 5xx\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("t.yaml:6:13: traffic[0].udp.rate: bad rate `5xx`"),
+            "{e}"
+        );
+        let e = parse("name: x\nbogus: 1\n").unwrap_err();
+        assert!(e.starts_with("t.yaml:2:1: unknown field `bogus`"), "{e}");
+        let e = parse("name: x\ntraffic:\n  - udp: {count: 1, dst_port: 9, dst_mac: \"zz\"}\n")
+            .unwrap_err();
+        assert!(e.starts_with("t.yaml:3:"), "{e}");
+        assert!(e.contains("not a MAC address"), "{e}");
+        let e = parse("name: x\ntraffic:\n  - tcp: {count: 1}\n").unwrap_err();
+        assert!(
+            e.starts_with("t.yaml:3:5: traffic[0]: unknown variant `tcp`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn semantic_errors_are_located_at_the_offending_key() {
+        let e =
+            parse("name: x\ntraffic:\n  - udp:\n      count: 0\n      dst_port: 9\n").unwrap_err();
+        assert!(e.starts_with("t.yaml:4:14: traffic[0].udp.count:"), "{e}");
+        let e = parse("name: \"a b\"\n").unwrap_err();
+        assert!(e.starts_with("t.yaml:1:7: name:"), "{e}");
+        let e = parse("name: x\nnic:\n  clock_mhz: 0\n").unwrap_err();
+        assert!(e.starts_with("t.yaml:3:14: nic.clock_mhz:"), "{e}");
+    }
+
+    #[test]
+    fn host_values_checked_by_the_host_are_located_too() {
+        let e = parse("name: x\nhost:\n  rx_ring: 7\n").unwrap_err();
+        assert!(
+            e.starts_with("t.yaml:3:12: host.rx_ring: 7 descriptors"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn trace_windows_are_fixed_or_triggered_not_both() {
+        let s =
+            parse("name: x\ntrace:\n  trigger: {drop: nic_fifo_full}\n  pre_ns: 100\n").unwrap();
+        assert_eq!(
+            s.trace.trigger,
+            Some(Trigger::Drop(DropReason::NicFifoFull))
+        );
+        let s = parse("name: x\ntrace: {trigger: {frame: 3}}\n").unwrap();
+        assert_eq!(s.trace.trigger, Some(Trigger::Frame(3)));
+        let e = parse("name: x\ntrace:\n  trigger: {drop: nic_fifo_full}\n  start_ns: 5\n")
+            .unwrap_err();
+        assert!(
+            e.starts_with("t.yaml:4:13: trace.start_ns: `start_ns` belongs to a fixed window"),
+            "{e}"
+        );
+        let e = parse("name: x\ntrace:\n  pre_ns: 5\n").unwrap_err();
+        assert!(
+            e.starts_with("t.yaml:3:11: trace.pre_ns: `pre_ns` needs `trigger`"),
+            "{e}"
+        );
+        let e = parse("name: x\ntrace: {start_ns: 9, stop_ns: 9}\n").unwrap_err();
+        assert!(
+            e.contains("trace.stop_ns: stop_ns 9 must be after start_ns 9"),
+            "{e}"
+        );
+        let e = parse("name: x\ntrace: {trigger: {drop: bogus}}\n").unwrap_err();
+        assert!(e.starts_with("t.yaml:2:"), "{e}");
+    }
+}
