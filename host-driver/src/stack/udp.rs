@@ -8,13 +8,13 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use serde::Serialize;
 
-use super::icmp::IcmpError;
 use super::ipv4::{OutputFlow, TX_HEADROOM};
 use super::socket::{Datagram, SocketError, SocketId};
 use super::Stack;
 use crate::accounting::{DropReason, Outcome, Stage};
 use crate::ctx::Ctx;
 use crate::skb::Skb;
+use crate::wire::icmp::IcmpError;
 use crate::wire::ipv4::{protocol, Ipv4Packet, MAX_PACKET_LEN};
 use crate::wire::udp::{self, UdpPacket, UdpRepr};
 
