@@ -189,7 +189,7 @@ impl Stack {
         if msg.emit(&mut bytes).is_err() {
             return false;
         }
-        let skb = Skb::with_headroom(ctx.plat.new_frame_id(), TX_HEADROOM, &bytes);
+        let skb = Skb::with_headroom(ctx.observer().new_frame_id(), TX_HEADROOM, &bytes);
         ctx.charge_copy(bytes.len());
         self.icmp.out_msgs += 1;
         match msg {
@@ -294,7 +294,7 @@ impl Stack {
             len: size,
             max: crate::wire::ipv4::MAX_PACKET_LEN - 28,
         })?;
-        let id = ctx.plat.new_frame_id();
+        let id = ctx.observer().new_frame_id();
         ctx.trace.stamp(id, Stage::SendTo, entered);
         let skb = Skb::with_headroom(id, TX_HEADROOM, &bytes);
         ctx.charge_copy(bytes.len());

@@ -175,7 +175,7 @@ impl Stack {
             dst_port: dst.port(),
         };
         let tos = s.tos;
-        let id = ctx.plat.new_frame_id();
+        let id = ctx.observer().new_frame_id();
         ctx.trace.stamp(id, Stage::SendTo, entered);
         ctx.charge(ctx.costs.udp_sendmsg_ns);
         // ip_make_skb + copy_from_user, then udp_send_skb writes the header.
