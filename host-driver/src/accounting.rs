@@ -3,6 +3,10 @@
 //! Mirrors the kernel's drop-reason machinery (include/net/dropreason-core.h, `kfree_skb_reason`): every
 //! frame the host touches ends exactly once, delivered, consumed or dropped with a named reason. The
 //! simulator merges these host records with the NIC's own by [`FrameId`] and checks conservation.
+//!
+//! Which wire frame a descriptor carries is known only out of band, to the logic analyser on the NIC's
+//! probe ports ([`Observer`]). Host code never asks it directly: it fires a tracepoint ([`Probe`]), as
+//! the kernel's code calls `trace_*` hooks (include/trace/events/) and leaves the bookkeeping to them.
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -11,6 +15,68 @@ use crate::time::Cycle;
 
 /// Identity of one frame, unique across wire-originated and host-originated frames.
 pub type FrameId = u64;
+
+/// The logic analyser's view of the device: out-of-band frame identity that no real host could read.
+///
+/// The simulator implements it from the NIC's probe ports, the tests on their register-level double.
+pub trait Observer {
+    /// Which wire frame the NIC wrote into RX slot `slot`.
+    fn rx_frame_id(&mut self, slot: u16) -> Option<FrameId>;
+    /// The cycle the NIC wrote back the descriptor of that frame (in RX slot `slot`).
+    fn rx_write_back_cycle(&mut self, slot: u16) -> Option<Cycle>;
+    /// The frame the driver just posted on the TX ring (EOP at `slot`).
+    fn tx_frame_posted(&mut self, slot: u16, id: FrameId);
+    /// A fresh id for a frame the host creates (ids are unique across wire and host).
+    fn new_frame_id(&mut self) -> FrameId;
+}
+
+/// The interrupt that started the current NAPI round: frames the round harvests that were written back
+/// before it reached the CPU are stamped with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IrqRound {
+    /// The CPU took the interrupt.
+    pub irq: Cycle,
+    /// `e1000_intr` had read ICR and masked the NIC.
+    pub isr: Cycle,
+}
+
+/// What a tracepoint sees when it fires: the logic analyser, the trace, and the CPU's local time.
+pub struct Probe<'a> {
+    pub observer: &'a mut dyn Observer,
+    pub trace: &'a mut Trace,
+    pub now: Cycle,
+}
+
+impl Probe<'_> {
+    /// Tracepoint in `e1000_clean_rx_irq`, for the descriptor just harvested from RX slot `slot` during
+    /// the NAPI round `round`: names its frame and stamps it. Returns the frame id and whether the
+    /// analyser knew it (if not, the frame gets a fresh host id).
+    pub fn trace_clean_rx_irq(self, slot: u16, round: Option<IrqRound>) -> (FrameId, bool) {
+        let known = self.observer.rx_frame_id(slot);
+        let id = known.unwrap_or_else(|| self.observer.new_frame_id());
+        // The round's interrupt announced only frames written back by the time it reached the CPU;
+        // a later one is found by a poll already under way (and a frame of unknown write-back time
+        // cannot be attributed to it).
+        if let Some(round) = round {
+            if self
+                .observer
+                .rx_write_back_cycle(slot)
+                .is_some_and(|wb| wb <= round.irq)
+            {
+                self.trace.stamp(id, Stage::Irq, round.irq);
+                self.trace.stamp(id, Stage::Isr, round.isr);
+            }
+        }
+        self.trace.stamp(id, Stage::NapiPoll, self.now);
+        (id, known.is_some())
+    }
+
+    /// Tracepoint in `e1000_xmit_frame`: frame `id` is on the TX ring with its EOP descriptor in `eop`.
+    pub fn trace_xmit_frame(self, eop: u16, id: FrameId) {
+        self.trace.stamp(id, Stage::StartXmit, self.now);
+        self.observer.tx_frame_posted(eop, id);
+    }
+}
 
 /// A name that is not one of an enum's stable report names.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

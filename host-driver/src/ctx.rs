@@ -1,20 +1,39 @@
-//! What code running on one simulated CPU can do: spend time, stamp frames, touch registers.
+//! What code running on one simulated CPU can do: spend time, stamp frames, touch registers, fire
+//! tracepoints.
 //!
 //! A `Ctx` lives for one atomic unit of work (an ISR, a softirq run, an application step). Its `now` is the
 //! CPU's local clock: it advances by charged costs and by MMIO reads, which stall until the response is back.
 
-use crate::accounting::{FrameId, Outcome, Stage, Trace};
+use crate::accounting::{FrameId, Observer, Outcome, Probe, Stage, Trace};
 use crate::activity::{Activity, CpuSpan};
 use crate::costs::Costs;
 use crate::platform::Platform;
 use crate::time::{Clock, Cycle};
+
+/// Everything outside the host that host code reaches: the bus ([`Platform`]) and, out of band, the
+/// logic analyser ([`Observer`]). In the simulator both are the one world (the analyser may run the clock
+/// to catch up with a write-back), so a [`Ctx`] holds one object and lends either view.
+pub trait Testbench {
+    fn plat(&mut self) -> &mut dyn Platform;
+    fn observer(&mut self) -> &mut dyn Observer;
+}
+
+impl<T: Platform + Observer> Testbench for T {
+    fn plat(&mut self) -> &mut dyn Platform {
+        self
+    }
+
+    fn observer(&mut self) -> &mut dyn Observer {
+        self
+    }
+}
 
 pub struct Ctx<'a> {
     /// The CPU this work runs on.
     pub cpu: usize,
     /// This CPU's local time.
     pub now: Cycle,
-    pub plat: &'a mut dyn Platform,
+    pub testbench: &'a mut dyn Testbench,
     pub costs: &'a Costs,
     pub clock: Clock,
     pub trace: &'a mut Trace,
@@ -22,6 +41,25 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// The bus: MMIO and host memory.
+    pub fn plat(&mut self) -> &mut dyn Platform {
+        self.testbench.plat()
+    }
+
+    /// The logic analyser, for frame ids.
+    pub fn observer(&mut self) -> &mut dyn Observer {
+        self.testbench.observer()
+    }
+
+    /// A tracepoint firing now on this CPU.
+    pub fn probe(&mut self) -> Probe<'_> {
+        Probe {
+            observer: self.testbench.observer(),
+            trace: self.trace,
+            now: self.now,
+        }
+    }
+
     /// The CPU is busy for `ns`.
     pub fn charge(&mut self, ns: u64) {
         self.now += self.clock.ns_to_cycles(ns);
@@ -56,14 +94,16 @@ impl Ctx<'_> {
 
     /// Uncached MMIO read: the CPU stalls until the response is back.
     pub fn mmio_read(&mut self, off: u32) -> u32 {
-        let (value, done) = self.plat.mmio_read(self.now, off);
+        let now = self.now;
+        let (value, done) = self.plat().mmio_read(now, off);
         self.now = self.now.max(done);
         value
     }
 
     /// Posted MMIO write: leaves at the current time, costs the CPU only its issue time.
     pub fn mmio_write(&mut self, off: u32, val: u32) {
-        self.plat.mmio_write(self.now, off, val);
+        let now = self.now;
+        self.plat().mmio_write(now, off, val);
         self.charge(self.costs.mmio_write_ns);
     }
 }

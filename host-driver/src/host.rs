@@ -15,10 +15,10 @@ use crate::accounting::{ConservationError, FrameId, FrameRecord, Trace};
 use crate::activity::{Activity, CpuSpan};
 use crate::config::{ConfigError, HostConfig};
 use crate::cpu::{Cpu, CpuStats, Work};
-use crate::ctx::Ctx;
+use crate::ctx::{Ctx, Testbench};
 use crate::driver::{self, Adapter, DriverStats, ProbeError};
-use crate::platform::Platform;
-use crate::softirq::{self, RxPath, SoftnetData, SoftnetStat};
+use crate::softirq;
+use crate::softnet::{RxPath, SoftnetData, SoftnetStat};
 use crate::stack::{Stack, StackConfigError, StackCounters};
 use crate::time::Cycle;
 
@@ -85,16 +85,16 @@ impl Host {
     }
 
     /// `e1000_probe` + `e1000_open` on the interrupt CPU, starting now; applications start once it is done.
-    pub fn probe(&mut self, plat: &mut dyn Platform) -> Result<(), HostError> {
+    pub fn probe(&mut self, testbench: &mut dyn Testbench) -> Result<(), HostError> {
         if self.adapter.is_some() {
             return Err(HostError::AlreadyProbed);
         }
         let cpu = self.cfg.irq_cpu;
-        let start = plat.now().max(self.cpus[cpu].busy_until());
+        let start = testbench.plat().now().max(self.cpus[cpu].busy_until());
         let mut ctx = Ctx {
             cpu,
             now: start,
-            plat,
+            testbench,
             costs: &self.cfg.costs,
             clock: self.cfg.clock,
             trace: &mut self.trace,
@@ -112,18 +112,18 @@ impl Host {
 
     /// Runs every unit of work that can start at `plat.now()` given the interrupt level `irq`, and
     /// returns the next cycle the host needs to run (None: only an interrupt can wake it).
-    pub fn service(&mut self, plat: &mut dyn Platform, irq: bool) -> Option<Cycle> {
+    pub fn service(&mut self, testbench: &mut dyn Testbench, irq: bool) -> Option<Cycle> {
         self.adapter.as_ref()?;
         let mut irq_pending = irq;
         loop {
-            let now = plat.now();
+            let now = testbench.plat().now();
             let Some((cpu, work)) = self.next_unit(now, irq_pending) else {
                 break;
             };
             if work == Work::HardIrq {
                 irq_pending = false;
             }
-            self.run(plat, cpu, work, now);
+            self.run(testbench, cpu, work, now);
         }
         self.next_wake(irq_pending)
     }
@@ -165,14 +165,14 @@ impl Host {
             .min()
     }
 
-    fn run(&mut self, plat: &mut dyn Platform, cpu: usize, work: Work, start: Cycle) {
+    fn run(&mut self, testbench: &mut dyn Testbench, cpu: usize, work: Work, start: Cycle) {
         let Some(adapter) = self.adapter.as_mut() else {
             return;
         };
         let mut ctx = Ctx {
             cpu,
             now: start,
-            plat,
+            testbench,
             costs: &self.cfg.costs,
             clock: self.cfg.clock,
             trace: &mut self.trace,
@@ -194,7 +194,7 @@ impl Host {
                 softirq::net_rx_action(&mut ctx, adapter, &mut up);
                 // NET_TX_SOFTIRQ: replies queued by the stack, frames waiting for a woken queue.
                 let tx = ctx.now;
-                adapter.xmit_queued(&mut ctx, &mut self.stack);
+                self.stack.qdisc_run(&mut ctx, adapter);
                 ctx.span("net_tx_action", tx, None);
                 // A socket may have become readable, waking its reader.
                 self.app_wake = self.stack.next_wake();
@@ -204,7 +204,7 @@ impl Host {
                 self.stack.run_apps(&mut ctx);
                 // `__dev_queue_xmit` → `__qdisc_run` for what the applications queued.
                 let tx = ctx.now;
-                adapter.xmit_queued(&mut ctx, &mut self.stack);
+                self.stack.qdisc_run(&mut ctx, adapter);
                 ctx.span("qdisc_run", tx, None);
                 // A step that neither spent time nor waits for later would be re-run forever at this cycle.
                 self.app_wake = self.stack.next_wake().map(|w| w.max(start + 1));

@@ -1,25 +1,17 @@
-//! `struct napi_struct` and GRO (net/core/dev.c `napi_schedule`, `napi_complete_done`; net/core/gro.c
-//! `napi_gro_receive`, `gro_normal_list`).
+//! `struct napi_struct`, the poll a driver registers with it, and GRO (net/core/dev.c `napi_schedule`,
+//! `__napi_poll`, `napi_complete_done`; net/core/gro.c `napi_gro_receive`, `gro_normal_list`).
+//!
+//! The core polls a device only through [`NapiPoll`], as `__napi_poll` calls `n->poll`: it never names
+//! the driver.
 //!
 //! GRO here performs no merging: every skb is held on the NAPI's `rx_list` and handed up as a batch when
 //! `gro_normal_batch` skbs have gathered, at the end of each poll and at `napi_complete_done` — the same
 //! points the kernel flushes, so the stage and its batching delay are real.
 
-use crate::accounting::Stage;
+use crate::accounting::{IrqRound, Stage};
 use crate::ctx::Ctx;
 use crate::skb::Skb;
-use crate::softirq::{self, RxPath, SoftnetData};
-use crate::time::Cycle;
-
-/// The interrupt that started the current NAPI round: frames the round harvests that were written back
-/// before it reached the CPU are stamped with it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IrqRound {
-    /// The CPU took the interrupt.
-    pub irq: Cycle,
-    /// `e1000_intr` had read ICR and masked the NIC.
-    pub isr: Cycle,
-}
+use crate::softnet::{self, NapiRef, RxPath, SoftnetData};
 
 /// One NAPI instance (the device's; per-CPU backlogs keep their state in [`SoftnetData`]).
 #[derive(Debug)]
@@ -33,6 +25,7 @@ pub struct Napi {
 }
 
 impl Napi {
+    /// The instance `netif_napi_add_weight` initialises, polled with `weight`.
     pub fn new(weight: u32) -> Napi {
         Napi {
             weight,
@@ -65,7 +58,7 @@ impl Napi {
         ctx.charge(ctx.costs.napi_schedule_ns);
         self.scheduled = true;
         self.round = round;
-        sd.schedule(softirq::NapiRef::Device, ctx.now);
+        sd.schedule(NapiRef::Device, ctx.now);
         true
     }
 
@@ -83,7 +76,7 @@ impl Napi {
     pub fn gro_normal_list(&mut self, ctx: &mut Ctx, up: &mut RxPath) {
         for skb in std::mem::take(&mut self.rx_list) {
             ctx.charge(ctx.costs.gro_flush_per_packet_ns);
-            softirq::netif_receive_skb(ctx, up, skb);
+            softnet::netif_receive_skb(ctx, up, skb);
         }
     }
 
@@ -96,4 +89,22 @@ impl Napi {
         self.round = None;
         true
     }
+}
+
+/// A driver's NAPI context as `netif_napi_add` registers it: the `struct napi_struct` the driver embeds
+/// and its `poll` function (e1000: `e1000_clean`).
+pub trait NapiPoll {
+    /// The registered instance.
+    fn napi(&self) -> &Napi;
+    /// `napi->poll(napi, weight)`: does up to `weight` packets of work and returns how much it did,
+    /// calling [`Napi::complete_done`] if it is finished.
+    fn poll(&mut self, ctx: &mut Ctx, up: &mut RxPath, weight: u32) -> u32;
+}
+
+/// `__napi_poll` (net/core/dev.c): `work = n->poll(n, n->weight)`. Returns the work and whether the
+/// instance is still scheduled, so goes back on the poll list.
+pub fn napi_poll(ctx: &mut Ctx, n: &mut dyn NapiPoll, up: &mut RxPath) -> (u32, bool) {
+    let weight = n.napi().weight;
+    let work = n.poll(ctx, up, weight);
+    (work, n.napi().is_scheduled())
 }

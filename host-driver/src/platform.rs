@@ -1,10 +1,10 @@
-//! The device as the host sees it: MMIO, DMA memory and out-of-band frame identity.
+//! The device as the host's CPUs see it on the bus: MMIO and DMA memory, on the one timeline.
 //!
-//! Following caliptra-sw's `hw-model`, host code names only this trait; the simulator implements it on the
-//! Verilated NIC and the tests on a small register-level double. The interrupt line is not here: the
-//! platform passes its level to [`crate::host::Host::service`].
+//! Following caliptra-sw's `hw-model`, host code names only this trait for the bus; the simulator
+//! implements it on the Verilated NIC and the tests on a small register-level double. What only a logic
+//! analyser could tell (which frame is where) is not here but in [`crate::accounting::Observer`]. The
+//! interrupt line is not here either: the platform passes its level to [`crate::host::Host::service`].
 
-pub use crate::accounting::FrameId;
 use crate::dma::HostMemory;
 pub use crate::time::Cycle;
 
@@ -20,12 +20,4 @@ pub trait Platform {
     fn mmio_write(&mut self, at: Cycle, offset: u32, value: u32);
     /// Host physical memory, shared with the bus model.
     fn memory(&mut self) -> &mut HostMemory;
-    /// Out-of-band record (a logic analyser's view): which wire frame the NIC wrote into RX slot `slot`.
-    fn rx_frame_id(&mut self, slot: u16) -> Option<FrameId>;
-    /// Out-of-band: the cycle the NIC wrote back the descriptor of that frame (in RX slot `slot`).
-    fn rx_write_back_cycle(&mut self, slot: u16) -> Option<Cycle>;
-    /// Out-of-band: the frame the driver just posted on the TX ring (EOP at `slot`).
-    fn tx_frame_posted(&mut self, slot: u16, id: FrameId);
-    /// A fresh id for a frame the host creates (ids are unique across wire and host).
-    fn new_frame_id(&mut self) -> FrameId;
 }

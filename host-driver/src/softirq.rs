@@ -1,239 +1,34 @@
-//! NET_RX_SOFTIRQ: `net_rx_action`, per-CPU `struct softnet_data`, and RPS (`get_rps_cpu`,
-//! `enqueue_to_backlog`, `process_backlog`, `net_rps_send_ipi`) from net/core/dev.c.
+//! NET_RX_SOFTIRQ: `net_rx_action` (net/core/dev.c), which polls each NAPI on this CPU's poll list: the
+//! device's through the instance its driver registered ([`crate::napi::NapiPoll`]), the RPS backlog
+//! through `process_backlog`.
 //!
 //! Budgets are in simulated time: `netdev_budget_usecs` is compared with the CPU's local cycle count, so a
 //! run that spends too long (slow stack costs, many packets) is squeezed exactly as the kernel would be.
 
-use std::collections::VecDeque;
-
-use bitvec::vec::BitVec;
-use serde::Serialize;
-
-use crate::accounting::{DropReason, Outcome};
-use crate::config::Sysctl;
 use crate::ctx::Ctx;
-use crate::driver::Adapter;
-use crate::skb::Skb;
-use crate::stack::Stack;
-use crate::time::Cycle;
-use crate::wire::{ethernet, ipv4};
-
-/// An entry of a CPU's poll list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NapiRef {
-    /// The NIC's NAPI (`e1000_clean`).
-    Device,
-    /// This CPU's RPS backlog (`process_backlog`).
-    Backlog,
-}
-
-/// `/proc/net/softnet_stat` columns for one CPU.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct SoftnetStat {
-    /// Skbs handed to `__netif_receive_skb_core` on this CPU.
-    pub processed: u64,
-    /// Skbs dropped because this CPU's backlog was over `netdev_max_backlog`.
-    pub dropped: u64,
-    /// `net_rx_action` runs that ended with work left (budget or time exhausted).
-    pub time_squeeze: u64,
-    /// RPS IPIs this CPU received.
-    pub received_rps: u64,
-}
-
-/// `struct softnet_data`: one per CPU.
-#[derive(Debug, Default)]
-pub struct SoftnetData {
-    poll_list: VecDeque<NapiRef>,
-    /// `input_pkt_queue`, each skb with the cycle it was enqueued at (it cannot be seen earlier).
-    input_pkt_queue: VecDeque<(Cycle, Skb)>,
-    /// `NAPI_STATE_SCHED` of the backlog NAPI.
-    backlog_scheduled: bool,
-    /// NET_RX_SOFTIRQ raised: runnable from this cycle.
-    raised_at: Option<Cycle>,
-    /// The last run was squeezed: the rest belongs to ksoftirqd, which competes with tasks.
-    deferred_to_ksoftirqd: bool,
-    /// `rps_ipi_list`: CPUs to IPI at the end of this CPU's softirq run.
-    rps_ipi: BitVec,
-    pub stat: SoftnetStat,
-}
-
-impl SoftnetData {
-    pub fn new(cpus: usize) -> SoftnetData {
-        SoftnetData {
-            rps_ipi: BitVec::repeat(false, cpus),
-            ..SoftnetData::default()
-        }
-    }
-
-    /// `____napi_schedule`: add to the poll list and raise NET_RX_SOFTIRQ from `at`.
-    pub fn schedule(&mut self, napi: NapiRef, at: Cycle) {
-        self.poll_list.push_back(napi);
-        self.raise(at);
-    }
-
-    /// `raise_softirq(NET_RX_SOFTIRQ)`, effective from `at`.
-    pub fn raise(&mut self, at: Cycle) {
-        self.raised_at = Some(self.raised_at.map_or(at, |r| r.min(at)));
-    }
-
-    /// The cycle from which NET_RX_SOFTIRQ is pending, if it is.
-    pub fn raised_at(&self) -> Option<Cycle> {
-        self.raised_at
-    }
-
-    /// True after a squeezed run: the next run is ksoftirqd's and yields to a runnable task first.
-    pub fn deferred_to_ksoftirqd(&self) -> bool {
-        self.deferred_to_ksoftirqd
-    }
-
-    /// A task ran on this CPU, so ksoftirqd's turn comes next.
-    pub fn task_ran(&mut self) {
-        self.deferred_to_ksoftirqd = false;
-    }
-
-    pub fn backlog_len(&self) -> usize {
-        self.input_pkt_queue.len()
-    }
-}
-
-/// What received skbs need above the driver: the stack, every CPU's backlog, the RPS map.
-pub struct RxPath<'a> {
-    pub stack: &'a mut Stack,
-    pub softnet: &'a mut [SoftnetData],
-    /// `rps_map`: target CPUs; empty = RPS off.
-    pub rps_cpus: &'a [usize],
-    pub sysctl: &'a Sysctl,
-}
-
-/// `netif_receive_skb_internal`: steer by RPS or go straight to `__netif_receive_skb_core`.
-pub fn netif_receive_skb(ctx: &mut Ctx, up: &mut RxPath, skb: Skb) {
-    match get_rps_cpu(up.rps_cpus, skb.data()) {
-        Some(cpu) => enqueue_to_backlog(ctx, up, cpu, skb),
-        None => deliver(ctx, up, skb),
-    }
-}
-
-/// `__netif_receive_skb_core` on this CPU.
-fn deliver(ctx: &mut Ctx, up: &mut RxPath, skb: Skb) {
-    up.softnet[ctx.cpu].stat.processed += 1;
-    let (start, id) = (ctx.now, skb.id);
-    up.stack.netif_receive_skb(ctx, skb);
-    ctx.span("__netif_receive_skb_core", start, Some(id));
-}
-
-/// `get_rps_cpu`: `reciprocal_scale(flow hash, map length)`; no hash (not IPv4) means no steering, as the
-/// kernel does for a zero `skb->hash`.
-fn get_rps_cpu(rps_cpus: &[usize], frame: &[u8]) -> Option<usize> {
-    if rps_cpus.is_empty() {
-        return None;
-    }
-    let hash = flow_hash(frame)?;
-    let i = (u64::from(hash) * rps_cpus.len() as u64) >> 32;
-    rps_cpus.get(i as usize).copied()
-}
-
-/// The flow dissector's 4-tuple hash (addresses, protocol, and ports when the first fragment carries them).
-/// The kernel keys it with a random siphash seed; a fixed mix keeps runs reproducible.
-fn flow_hash(frame: &[u8]) -> Option<u32> {
-    let eth = ethernet::EthernetFrame::new_checked(frame).ok()?;
-    if eth.ethertype() != ethernet::ethertype::IPV4 {
-        return None;
-    }
-    let ip = ipv4::Ipv4Packet::new_checked(eth.payload()).ok()?;
-    let mut key = (u64::from(u32::from(ip.src())) << 32) | u64::from(u32::from(ip.dst()));
-    key ^= u64::from(ip.protocol()) << 56;
-    let has_ports = matches!(ip.protocol(), ipv4::protocol::UDP | ipv4::protocol::TCP);
-    if has_ports && ip.frag_offset() == 0 {
-        if let Some(p) = ip.payload().get(..4) {
-            key ^= u64::from(u32::from_be_bytes([p[0], p[1], p[2], p[3]])).rotate_left(17);
-        }
-    }
-    // murmur3 fmix64: every input bit affects every output bit.
-    key ^= key >> 33;
-    key = key.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    key ^= key >> 33;
-    key = key.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    key ^= key >> 33;
-    Some((key as u32).max(1))
-}
-
-/// `enqueue_to_backlog`: queue on `cpu`'s `input_pkt_queue` and schedule its backlog NAPI, or drop when
-/// the queue already holds more than `netdev_max_backlog` (the kernel tests `qlen <= max_backlog`).
-fn enqueue_to_backlog(ctx: &mut Ctx, up: &mut RxPath, cpu: usize, skb: Skb) {
-    ctx.charge(ctx.costs.rps_enqueue_ns);
-    let sd = &mut up.softnet[cpu];
-    if sd.input_pkt_queue.len() > up.sysctl.netdev_max_backlog as usize {
-        sd.stat.dropped += 1;
-        ctx.end(skb.id, Outcome::Dropped(DropReason::BacklogFull));
-        return;
-    }
-    sd.input_pkt_queue.push_back((ctx.now, skb));
-    if !sd.backlog_scheduled {
-        sd.backlog_scheduled = true;
-        if cpu == ctx.cpu {
-            sd.schedule(NapiRef::Backlog, ctx.now);
-        } else {
-            // Remote: on the list now, raised when the IPI lands (`rps_ipi_queued`).
-            sd.poll_list.push_back(NapiRef::Backlog);
-            up.softnet[ctx.cpu].rps_ipi.set(cpu, true);
-        }
-    }
-}
-
-/// How a backlog poll ended.
-enum BacklogPoll {
-    /// Processed `work` skbs and used the whole quota: poll again.
-    More(u32),
-    /// Queue empty: the backlog NAPI completed.
-    Done(u32),
-    /// The next skb is enqueued at a later cycle than this CPU has reached.
-    WaitUntil(u32, Cycle),
-}
-
-/// `process_backlog`: dequeue up to `dev_weight` skbs into the stack.
-fn process_backlog(ctx: &mut Ctx, up: &mut RxPath) -> BacklogPoll {
-    let quota = up.sysctl.dev_weight;
-    let mut work = 0;
-    while work < quota {
-        let sd = &mut up.softnet[ctx.cpu];
-        if let Some(&(at, _)) = sd.input_pkt_queue.front() {
-            if at > ctx.now {
-                return BacklogPoll::WaitUntil(work, at);
-            }
-        }
-        let Some((_, skb)) = sd.input_pkt_queue.pop_front() else {
-            sd.backlog_scheduled = false;
-            return BacklogPoll::Done(work);
-        };
-        ctx.charge(ctx.costs.backlog_per_packet_ns);
-        deliver(ctx, up, skb);
-        work += 1;
-    }
-    BacklogPoll::More(work)
-}
+use crate::napi::{self, NapiPoll};
+use crate::softnet::{self, BacklogPoll, NapiRef, RxPath};
 
 /// `net_rx_action`: poll every NAPI on this CPU's list until it is empty or `netdev_budget` packets /
-/// `netdev_budget_usecs` are spent; then count `time_squeeze` and leave the softirq raised.
-pub fn net_rx_action(ctx: &mut Ctx, adapter: &mut Adapter, up: &mut RxPath) {
+/// `netdev_budget_usecs` are spent; then count `time_squeeze` and leave the softirq raised. `dev` is the
+/// device NAPI instance the driver registered.
+pub fn net_rx_action(ctx: &mut Ctx, dev: &mut dyn NapiPoll, up: &mut RxPath) {
     let start = ctx.now;
     ctx.charge(ctx.costs.softirq_entry_ns);
     let cpu = ctx.cpu;
-    up.softnet[cpu].raised_at = None;
+    up.softnet[cpu].softirq_entry();
     let time_limit = ctx.now
         + ctx
             .clock
             .ns_to_cycles(up.sysctl.netdev_budget_usecs.saturating_mul(1000));
     let mut budget = i64::from(up.sysctl.netdev_budget);
     let mut backlog_wait = None;
-    while let Some(napi) = up.softnet[cpu].poll_list.pop_front() {
-        let (work, again) = match napi {
-            NapiRef::Device => {
-                let work = adapter.poll(ctx, up);
-                (work, adapter.napi.is_scheduled())
-            }
+    while let Some(n) = up.softnet[cpu].poll_list_pop() {
+        let (work, again) = match n {
+            NapiRef::Device => napi::napi_poll(ctx, dev, up),
             NapiRef::Backlog => {
                 let poll_start = ctx.now;
-                let poll = process_backlog(ctx, up);
+                let poll = softnet::process_backlog(ctx, up);
                 ctx.span("process_backlog", poll_start, None);
                 match poll {
                     BacklogPoll::More(w) => (w, true),
@@ -248,38 +43,23 @@ pub fn net_rx_action(ctx: &mut Ctx, adapter: &mut Adapter, up: &mut RxPath) {
         budget -= i64::from(work);
         let sd = &mut up.softnet[cpu];
         if again {
-            sd.poll_list.push_back(napi);
+            sd.poll_list_add_tail(n);
         }
-        if sd.poll_list.is_empty() {
+        if sd.poll_list_is_empty() {
             break;
         }
         if budget <= 0 || ctx.now >= time_limit {
-            sd.stat.time_squeeze += 1;
-            sd.deferred_to_ksoftirqd = true;
+            sd.time_squeeze();
             break;
         }
     }
     let sd = &mut up.softnet[cpu];
-    if !sd.poll_list.is_empty() {
+    if !sd.poll_list_is_empty() {
         sd.raise(ctx.now);
     }
     if let Some(at) = backlog_wait {
         sd.schedule(NapiRef::Backlog, at);
     }
-    net_rps_send_ipi(ctx, up);
+    softnet::net_rps_send_ipi(ctx, up);
     ctx.span("net_rx_action", start, None);
-}
-
-/// `net_rps_send_ipi`: wake every CPU this run queued backlog work for.
-fn net_rps_send_ipi(ctx: &mut Ctx, up: &mut RxPath) {
-    let targets: Vec<usize> = up.softnet[ctx.cpu].rps_ipi.iter_ones().collect();
-    if targets.is_empty() {
-        return;
-    }
-    up.softnet[ctx.cpu].rps_ipi.fill(false);
-    let lands = ctx.now + ctx.clock.ns_to_cycles(ctx.costs.ipi_ns);
-    for cpu in targets {
-        up.softnet[cpu].stat.received_rps += 1;
-        up.softnet[cpu].raise(lands);
-    }
 }

@@ -4,10 +4,10 @@
 //! causes), mask everything with IMC, and schedule NAPI. Like e1000 it flushes each posted mask write with a
 //! STATUS read (`E1000_WRITE_FLUSH`), so the device is masked before the handler returns.
 
+use crate::accounting::IrqRound;
 use crate::ctx::Ctx;
-use crate::napi::IrqRound;
 use crate::regs;
-use crate::softirq::SoftnetData;
+use crate::softnet::SoftnetData;
 
 use super::Adapter;
 

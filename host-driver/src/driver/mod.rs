@@ -12,9 +12,9 @@ use serde::Serialize;
 use crate::config::NapiMode;
 use crate::ctx::Ctx;
 use crate::dma::MemError;
-use crate::napi::Napi;
+use crate::napi::{Napi, NapiPoll};
 use crate::regs;
-use crate::softirq::RxPath;
+use crate::softnet::RxPath;
 
 pub use probe::{probe, ProbeError};
 
@@ -25,7 +25,7 @@ pub struct DriverStats {
     pub rx_bytes: u64,
     /// Descriptors with errors, no EOP or a bad length.
     pub rx_errors: u64,
-    /// Frames for which the platform had no frame id (`Platform::rx_frame_id` returned None).
+    /// Frames the logic analyser could not name (`Observer::rx_frame_id` returned None).
     pub rx_untracked: u64,
     pub alloc_rx_buff_failed: u64,
     /// RDT writes (one per refill batch).
@@ -83,14 +83,19 @@ pub struct Adapter {
     pub faults: Vec<DriverFault>,
 }
 
-impl Adapter {
+/// Registered with the NAPI core (`netif_napi_add(netdev, &adapter->napi, e1000_clean)`).
+impl NapiPoll for Adapter {
+    fn napi(&self) -> &Napi {
+        &self.napi
+    }
+
     /// `e1000_clean`: reclaim TX (not charged to the budget), harvest RX up to the weight, and complete
     /// NAPI with the interrupt re-enabled if the work fit. Returns the RX work done.
-    pub fn poll(&mut self, ctx: &mut Ctx, up: &mut RxPath) -> u32 {
+    fn poll(&mut self, ctx: &mut Ctx, up: &mut RxPath, weight: u32) -> u32 {
         let start = ctx.now;
         ctx.charge(ctx.costs.napi_poll_ns);
         let budget = match self.mode {
-            NapiMode::Napi => self.napi.weight,
+            NapiMode::Napi => weight,
             NapiMode::PerPacket => 1,
         };
         let tx_clean_complete = self.clean_tx_irq(ctx);

@@ -110,7 +110,7 @@ pub fn mta_hash(mac: MacAddr) -> usize {
 
 /// `e1000_setup_{tx,rx}_resources`: the descriptor ring in coherent memory, 4 KiB aligned.
 fn alloc_ring(ctx: &mut Ctx, count: u16, ring: &'static str) -> Result<u64, ProbeError> {
-    ctx.plat
+    ctx.plat()
         .memory()
         .alloc_coherent(usize::from(count) * DESC_SIZE, 4096)
         .map_err(|error| ProbeError::RingAlloc { ring, error })

@@ -4,13 +4,13 @@
 //! A harvested buffer is handed to the skb whole, like page flipping: the bytes move into the skb without a
 //! counted copy and the slot gets a newly allocated buffer.
 
-use crate::accounting::{DropReason, Outcome, Stage};
+use crate::accounting::{DropReason, Outcome};
 use crate::ctx::Ctx;
 use crate::desc::{RxDesc, RXD_STAT_DD, RXD_STAT_EOP};
 use crate::dma::{DmaDir, MemError};
 use crate::regs::{self, RX_BUFFER_SIZE};
 use crate::skb::Skb;
-use crate::softirq::RxPath;
+use crate::softnet::RxPath;
 
 use super::ring::Ring;
 use super::{Adapter, DriverFault};
@@ -50,7 +50,7 @@ impl Adapter {
         while work < budget && self.rx.ring.in_flight() > 0 {
             let i = self.rx.ring.next_to_clean();
             let addr = self.rx.ring.desc_addr(i);
-            let desc: RxDesc = match ctx.plat.memory().read_obj(addr) {
+            let desc: RxDesc = match ctx.plat().memory().read_obj(addr) {
                 Ok(d) => d,
                 Err(e) => return self.fault(work, "read RX descriptor", i, e),
             };
@@ -62,27 +62,8 @@ impl Adapter {
             work += 1;
             cleaned += 1;
 
-            let id = match ctx.plat.rx_frame_id(i) {
-                Some(id) => id,
-                None => {
-                    self.stats.rx_untracked += 1;
-                    ctx.plat.new_frame_id()
-                }
-            };
-            // The round's interrupt announced only frames written back by the time it reached the CPU;
-            // a later one is found by a poll already under way (and a frame of unknown write-back time
-            // cannot be attributed to it).
-            if let Some(round) = self.napi.round() {
-                if ctx
-                    .plat
-                    .rx_write_back_cycle(i)
-                    .is_some_and(|wb| wb <= round.irq)
-                {
-                    ctx.trace.stamp(id, Stage::Irq, round.irq);
-                    ctx.trace.stamp(id, Stage::Isr, round.isr);
-                }
-            }
-            ctx.stamp(id, Stage::NapiPoll);
+            let (id, tracked) = ctx.probe().trace_clean_rx_irq(i, self.napi.round());
+            self.stats.rx_untracked += u64::from(!tracked);
 
             let frame = match self.take_rx_buffer(ctx, i, desc) {
                 Ok(f) => f,
@@ -126,7 +107,7 @@ impl Adapter {
         i: u16,
         desc: RxDesc,
     ) -> Result<Option<Vec<u8>>, MemError> {
-        let mem = ctx.plat.memory();
+        let mem = ctx.plat().memory();
         mem.write_obj(self.rx.ring.desc_addr(i), &RxDesc::default())?;
         let Some(buf) = self.rx.buffers[usize::from(i)].take() else {
             return Ok(None);
@@ -175,7 +156,7 @@ impl Adapter {
         let ring = &self.rx.ring;
         ring.in_flight() > 0
             && ctx
-                .plat
+                .plat()
                 .memory()
                 .read_obj::<RxDesc>(ring.desc_addr(ring.next_to_clean()))
                 .is_ok_and(|d| d.status & RXD_STAT_DD != 0)
@@ -189,7 +170,7 @@ impl Adapter {
 
 /// Allocates and maps one buffer and writes its descriptor.
 fn post_rx_buffer(ctx: &mut Ctx, ring: &Ring, i: u16) -> Result<u64, MemError> {
-    let mem = ctx.plat.memory();
+    let mem = ctx.plat().memory();
     let buf = mem.alloc(RX_BUFFER_SIZE, RX_BUFFER_ALIGN)?;
     let mapped = mem
         .map(buf, RX_BUFFER_SIZE, DmaDir::FromDevice)

@@ -1,17 +1,16 @@
 //! Transmit: `e1000_xmit_frame` (`ndo_start_xmit`: map, fill descriptors, doorbell, stop the queue when
 //! nearly full) and `e1000_clean_tx_irq` (reclaim written-back frames, wake the queue).
 //!
-//! The qdisc lives in the stack; [`Adapter::xmit_queued`] is the `qdisc_restart` loop on the device side:
-//! it dequeues while the queue is awake and rings the doorbell once for the batch, as `xmit_more` does.
+//! The qdisc lives in the stack, which calls down through [`NetDeviceOps`]; the doorbell waits while
+//! the stack says more frames follow (`xmit_more`), so a batch costs one TDT write.
 
 use crate::accounting::{Consumer, DropReason, FrameId, Outcome, Stage};
 use crate::ctx::Ctx;
 use crate::desc::{TxDesc, TXD_CMD_EOP, TXD_CMD_IFCS, TXD_CMD_RS, TXD_STAT_DD};
 use crate::dma::{DmaDir, MemError};
+use crate::netdevice::NetDeviceOps;
 use crate::regs;
 use crate::skb::Skb;
-use crate::stack::Stack;
-use crate::time::Cycle;
 
 use super::ring::Ring;
 use super::{Adapter, DriverFault};
@@ -41,8 +40,8 @@ pub struct TxRing {
     stopped: bool,
     stop_threshold: u16,
     wake_threshold: u16,
-    /// `HARD_TX_LOCK`: the cycle the last CPU to transmit released it.
-    lock_free_at: Cycle,
+    /// Frames posted since the last doorbell.
+    unannounced: Vec<FrameId>,
 }
 
 impl TxRing {
@@ -53,7 +52,7 @@ impl TxRing {
             stopped: false,
             stop_threshold,
             wake_threshold,
-            lock_free_at: 0,
+            unannounced: Vec::new(),
         }
     }
 
@@ -63,33 +62,37 @@ impl TxRing {
     }
 }
 
+/// The stack transmits through these (`e1000_netdev_ops`).
+impl NetDeviceOps for Adapter {
+    /// `e1000_xmit_frame`, then the doorbell unless more frames follow and the queue is still awake
+    /// (`if (!netdev_xmit_more() || netif_xmit_stopped(...)) writel(tdt)`).
+    fn ndo_start_xmit(&mut self, ctx: &mut Ctx, skb: Skb, more: bool) {
+        if let Some(id) = self.xmit_frame(ctx, skb) {
+            self.tx.unannounced.push(id);
+        }
+        if !more || self.tx.stopped {
+            self.tx_doorbell(ctx);
+        }
+    }
+
+    fn netif_xmit_stopped(&self) -> bool {
+        self.tx.stopped
+    }
+}
+
 impl Adapter {
-    /// Dequeues frames from the stack while the queue is awake, posts them, and writes TDT once.
-    /// Returns the number of frames posted.
-    pub fn xmit_queued(&mut self, ctx: &mut Ctx, stack: &mut Stack) -> usize {
-        if self.tx.stopped {
-            return 0;
+    /// Writes TDT for the frames posted since the last doorbell, if any.
+    fn tx_doorbell(&mut self, ctx: &mut Ctx) {
+        if self.tx.unannounced.is_empty() {
+            return;
         }
-        // Another CPU may hold the TX lock until later: spin until it is free.
-        ctx.now = ctx.now.max(self.tx.lock_free_at);
-        let mut posted = Vec::new();
-        while !self.tx.stopped {
-            let Some(skb) = stack.take_tx() else { break };
-            if let Some(id) = self.xmit_frame(ctx, skb) {
-                posted.push(id);
-            }
+        let at = ctx.now;
+        // wmb(): descriptors are in memory before the doorbell.
+        ctx.mmio_write(regs::TDT, u32::from(self.tx.ring.next_to_use()));
+        self.stats.tx_doorbells += 1;
+        for id in self.tx.unannounced.drain(..) {
+            ctx.trace.stamp(id, Stage::Doorbell, at);
         }
-        if !posted.is_empty() {
-            let at = ctx.now;
-            // wmb(): descriptors are in memory before the doorbell.
-            ctx.mmio_write(regs::TDT, u32::from(self.tx.ring.next_to_use()));
-            self.stats.tx_doorbells += 1;
-            for &id in &posted {
-                ctx.trace.stamp(id, Stage::Doorbell, at);
-            }
-        }
-        self.tx.lock_free_at = ctx.now;
-        posted.len()
     }
 
     /// `e1000_xmit_frame` without the doorbell: map the frame, one descriptor per piece of at most
@@ -128,7 +131,7 @@ impl Adapter {
             eop = self.tx.ring.take_next_to_use();
             let desc = TxDesc::new(dma + off as u64, piece as u16, cmd);
             if let Err(error) = ctx
-                .plat
+                .plat()
                 .memory()
                 .write_obj(self.tx.ring.desc_addr(eop), &desc)
             {
@@ -146,8 +149,7 @@ impl Adapter {
             id,
             len,
         });
-        ctx.stamp(id, Stage::StartXmit);
-        ctx.plat.tx_frame_posted(eop, id);
+        ctx.probe().trace_xmit_frame(eop, id);
         if self.tx.ring.unused() < self.tx.stop_threshold {
             self.netif_stop_queue();
         }
@@ -173,7 +175,7 @@ impl Adapter {
                 break;
             };
             let done = ctx
-                .plat
+                .plat()
                 .memory()
                 .read_obj::<TxDesc>(self.tx.ring.desc_addr(buf.eop))
                 .is_ok_and(|d| d.status & TXD_STAT_DD != 0);
@@ -186,7 +188,7 @@ impl Adapter {
                 let j = self.tx.ring.take_next_to_clean();
                 count += 1;
                 if let Err(error) = ctx
-                    .plat
+                    .plat()
                     .memory()
                     .write_obj(self.tx.ring.desc_addr(j), &TxDesc::default())
                 {
@@ -200,7 +202,7 @@ impl Adapter {
                     break;
                 }
             }
-            let mem = ctx.plat.memory();
+            let mem = ctx.plat().memory();
             if let Err(error) = mem
                 .unmap(buf.dma, buf.map_len, DmaDir::ToDevice)
                 .and_then(|_| mem.free(buf.dma))
@@ -226,7 +228,7 @@ impl Adapter {
 
 /// Places the frame in host memory and maps it for the device (`dma_map_single(DMA_TO_DEVICE)`).
 fn map_frame(ctx: &mut Ctx, data: &[u8], map_len: usize) -> Result<u64, MemError> {
-    let mem = ctx.plat.memory();
+    let mem = ctx.plat().memory();
     let dma = mem.alloc(map_len, TX_MAP_GRANULE)?;
     let mapped = mem
         .write(dma, data)

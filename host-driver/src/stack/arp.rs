@@ -74,7 +74,7 @@ impl Stack {
             target_mac,
             target_ip,
         };
-        let mut skb = Skb::alloc(ctx.plat.new_frame_id(), NET_SKB_PAD, arp::PACKET_LEN);
+        let mut skb = Skb::alloc(ctx.observer().new_frame_id(), NET_SKB_PAD, arp::PACKET_LEN);
         skb.data_mut().copy_from_slice(&repr.to_bytes());
         skb.reset_network_header();
         self.dev_hard_header(&mut skb, dst_mac, ethertype::ARP);

@@ -30,7 +30,7 @@ pub struct LinkCounters {
     pub rx_nohandler: u64,
     /// `rx_otherhost_dropped`: unicast to another MAC, seen in promiscuous mode.
     pub rx_otherhost_dropped: u64,
-    /// Frames handed to the driver by [`Stack::take_tx`].
+    /// Frames handed to the driver by [`Stack::qdisc_run`].
     pub tx_packets: u64,
     pub tx_bytes: u64,
     /// Frames the qdisc refused.

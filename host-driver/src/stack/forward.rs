@@ -4,11 +4,11 @@
 //! they came in on are not sent (`send_redirects` is not modelled).
 
 use super::config::Hook;
-use super::icmp::IcmpError;
 use super::Stack;
 use crate::accounting::{DropReason, Outcome, Stage};
 use crate::ctx::Ctx;
 use crate::skb::{PacketType, Skb};
+use crate::wire::icmp::IcmpError;
 use crate::wire::ipv4::{decrease_ttl, Ipv4Packet};
 
 impl Stack {

@@ -39,8 +39,11 @@ impl Stack {
         let mut out = Vec::with_capacity(slices.len());
         for f in slices {
             let piece = &payload[f.offset - base..f.offset - base + f.len];
-            let mut frag =
-                Skb::with_headroom(ctx.plat.new_frame_id(), super::ipv4::TX_HEADROOM, piece);
+            let mut frag = Skb::with_headroom(
+                ctx.observer().new_frame_id(),
+                super::ipv4::TX_HEADROOM,
+                piece,
+            );
             ctx.stamp(frag.id, Stage::IpOutput);
             frag.copies += skb.copies;
             ctx.charge_copy(piece.len());

@@ -15,7 +15,7 @@ use crate::ctx::Ctx;
 use crate::skb::{PacketType, Skb};
 use crate::time::{Clock, Cycle};
 use crate::wire::build::Payload;
-use crate::wire::icmp::{exceeded, kind, unreach, IcmpPacket, IcmpRepr};
+use crate::wire::icmp::{kind, IcmpError, IcmpPacket, IcmpRepr};
 use crate::wire::ipv4::{protocol, Ipv4Packet};
 
 /// `Icmp:` counters of /proc/net/snmp.
@@ -38,26 +38,6 @@ pub struct IcmpCounters {
     pub out_echo_reps: u64,
 }
 
-/// An ICMP error the stack sends about a packet it received.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IcmpError {
-    /// `ICMP_PORT_UNREACH`: no UDP socket.
-    PortUnreachable,
-    /// `ICMP_PROT_UNREACH`: no `inet_protos` handler.
-    ProtocolUnreachable,
-    /// `ICMP_NET_UNREACH`: no route when forwarding.
-    NetUnreachable,
-    /// `ICMP_FRAG_NEEDED` with the next hop's MTU: DF set and too big to forward.
-    FragNeeded { mtu: u16 },
-    /// `ICMP_EXC_TTL`: TTL ran out while forwarding.
-    TtlExceeded,
-    /// `ICMP_EXC_FRAGTIME`: reassembly timed out.
-    ReassemblyTimeExceeded,
-}
-
-/// `ICMP_PROT_UNREACH` and `ICMP_NET_UNREACH` codes.
-const UNREACH_NET: u8 = 0;
-const UNREACH_PROTOCOL: u8 = 2;
 /// `IPTOS_PREC_INTERNETCONTROL`, ORed into the TOS of errors.
 const TOS_INTERNETCONTROL: u8 = 0xc0;
 /// RFC 1812 4.3.2.3: an error, IP header included, fits in 576 bytes.
@@ -209,7 +189,7 @@ impl Stack {
         if msg.emit(&mut bytes).is_err() {
             return false;
         }
-        let skb = Skb::with_headroom(ctx.plat.new_frame_id(), TX_HEADROOM, &bytes);
+        let skb = Skb::with_headroom(ctx.observer().new_frame_id(), TX_HEADROOM, &bytes);
         ctx.charge_copy(bytes.len());
         self.icmp.out_msgs += 1;
         match msg {
@@ -274,36 +254,7 @@ impl Stack {
         let whole = offending.network_header().unwrap_or_default();
         let room = ERROR_MAX_LEN - crate::wire::ipv4::HEADER_LEN - crate::wire::icmp::HEADER_LEN;
         let original = &whole[..whole.len().min(room).min(ip.total_len())];
-        let msg = match error {
-            IcmpError::PortUnreachable => IcmpRepr::DestUnreachable {
-                code: unreach::PORT,
-                next_hop_mtu: 0,
-                original,
-            },
-            IcmpError::ProtocolUnreachable => IcmpRepr::DestUnreachable {
-                code: UNREACH_PROTOCOL,
-                next_hop_mtu: 0,
-                original,
-            },
-            IcmpError::NetUnreachable => IcmpRepr::DestUnreachable {
-                code: UNREACH_NET,
-                next_hop_mtu: 0,
-                original,
-            },
-            IcmpError::FragNeeded { mtu } => IcmpRepr::DestUnreachable {
-                code: unreach::FRAG_NEEDED,
-                next_hop_mtu: mtu,
-                original,
-            },
-            IcmpError::TtlExceeded => IcmpRepr::TimeExceeded {
-                code: exceeded::TTL,
-                original,
-            },
-            IcmpError::ReassemblyTimeExceeded => IcmpRepr::TimeExceeded {
-                code: exceeded::FRAGMENT_REASSEMBLY,
-                original,
-            },
-        };
+        let msg = error.repr(original);
         let tos = (ip.tos() & 0x1e) | TOS_INTERNETCONTROL;
         self.icmp_push(ctx, &msg, src, tos);
     }
@@ -343,7 +294,7 @@ impl Stack {
             len: size,
             max: crate::wire::ipv4::MAX_PACKET_LEN - 28,
         })?;
-        let id = ctx.plat.new_frame_id();
+        let id = ctx.observer().new_frame_id();
         ctx.trace.stamp(id, Stage::SendTo, entered);
         let skb = Skb::with_headroom(id, TX_HEADROOM, &bytes);
         ctx.charge_copy(bytes.len());

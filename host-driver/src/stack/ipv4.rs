@@ -9,7 +9,6 @@ use serde::Serialize;
 
 use super::config::Hook;
 use super::ethernet::Handler;
-use super::icmp::IcmpError;
 use super::qdisc::tos_to_priority;
 use super::route::NextHop;
 use super::socket::SocketError;
@@ -18,6 +17,7 @@ use crate::accounting::{DropReason, Outcome, Stage};
 use crate::ctx::Ctx;
 use crate::skb::{PacketType, Skb};
 use crate::wire::ethernet::ethertype;
+use crate::wire::icmp::IcmpError;
 use crate::wire::ipv4::{self, Ipv4Packet, Ipv4Repr};
 use crate::wire::WireError;
 

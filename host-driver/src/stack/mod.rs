@@ -4,8 +4,8 @@
 //! `ip_rcv` → `ip_local_deliver` (reassembly, `inet_protos`) → `udp_rcv` / `icmp_rcv` → socket
 //! queue → application `recvfrom`; or `ip_forward`; `arp_rcv` for ARP.
 //! Send: application `sendto` → `udp_sendmsg` → `ip_local_out` → `ip_output` (fragmentation) →
-//! neighbour (ARP) → `dev_queue_xmit` into the qdisc, which the driver drains with
-//! [`Stack::take_tx`].
+//! neighbour (ARP) → `dev_queue_xmit` into the qdisc; [`Stack::qdisc_run`] then hands the queued
+//! frames down to the device's `ndo_start_xmit`.
 //!
 //! Each layer is an `impl Stack` block in the module named after it; its state and counters live
 //! in fields of [`Stack`]. Every stage stamps the frame and charges its cost from
@@ -50,6 +50,7 @@ use self::socket::SocketTable;
 use self::udp::UdpCounters;
 use crate::accounting::Outcome;
 use crate::ctx::Ctx;
+use crate::netdevice::NetdevQueue;
 use crate::skb::Skb;
 use crate::time::{Clock, Cycle};
 use crate::wire::ethernet::MacAddr;
@@ -77,6 +78,8 @@ pub struct Stack {
     neigh: NeighbourTable,
     arp: ArpCounters,
     qdisc: PfifoFast,
+    /// eth0's TX queue, the core's half (`_xmit_lock`).
+    txq: NetdevQueue,
     frags: Reassembly,
     netfilter: Netfilter,
     apps: Vec<App>,
@@ -126,6 +129,7 @@ impl Stack {
             neigh: NeighbourTable::new(&cfg.neigh, &cfg.neighbours, clock),
             arp: ArpCounters::default(),
             qdisc: PfifoFast::new(cfg.txqueuelen),
+            txq: NetdevQueue::default(),
             frags: Reassembly::new(
                 cfg.ipfrag_high_thresh,
                 clock.ns_to_cycles(cfg.ipfrag_time_ms.saturating_mul(1_000_000)),
@@ -161,15 +165,6 @@ impl Stack {
     /// eth0's IPv4 address.
     pub fn address(&self) -> std::net::Ipv4Addr {
         self.cfg.address.addr
-    }
-
-    /// `dev_queue_xmit`'s other end: the next frame the qdisc releases to the driver
-    /// (`qdisc_restart` → `dev_hard_start_xmit`). Data starts at the Ethernet header.
-    pub fn take_tx(&mut self) -> Option<Skb> {
-        let skb = self.qdisc.dequeue()?;
-        self.link.tx_packets += 1;
-        self.link.tx_bytes += skb.len() as u64;
-        Some(skb)
     }
 
     /// Frames waiting in the qdisc.

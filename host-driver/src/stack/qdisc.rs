@@ -1,11 +1,15 @@
 //! `pfifo_fast` (net/sched/sch_generic.c), the default root qdisc of a single-queue device:
 //! three FIFO bands picked by `skb->priority`, dequeued strictly band 0 first, at most
-//! `txqueuelen` packets in all; a full qdisc drops the new packet (`qdisc_drop`).
+//! `txqueuelen` packets in all; a full qdisc drops the new packet (`qdisc_drop`). And
+//! [`Stack::qdisc_run`], which dequeues into the device through its `ndo_start_xmit`.
 
 use std::collections::VecDeque;
 
 use serde::Serialize;
 
+use super::Stack;
+use crate::ctx::Ctx;
+use crate::netdevice::{self, NetDeviceOps};
 use crate::skb::Skb;
 
 /// `sch_generic.c: prio2band`: TC priority → band.
@@ -76,6 +80,34 @@ impl PfifoFast {
 
     pub fn counters(&self) -> QdiscCounters {
         self.counters
+    }
+}
+
+impl Stack {
+    /// `qdisc_run` → `__qdisc_run` → `qdisc_restart` → `sch_direct_xmit` (net/sched/sch_generic.c):
+    /// under `HARD_TX_LOCK`, dequeue while the device's queue is awake and hand each frame to
+    /// `dev_hard_start_xmit`, telling the driver whether more follow (`xmit_more`), so it rings
+    /// the doorbell once for the batch.
+    pub fn qdisc_run(&mut self, ctx: &mut Ctx, dev: &mut dyn NetDeviceOps) {
+        if dev.netif_xmit_stopped() {
+            return;
+        }
+        self.txq.hard_tx_lock(ctx);
+        while !dev.netif_xmit_stopped() {
+            let Some(skb) = self.dequeue_skb() else { break };
+            let more = self.qdisc.backlog() > 0;
+            netdevice::dev_hard_start_xmit(ctx, dev, skb, more);
+        }
+        self.txq.hard_tx_unlock(ctx);
+    }
+
+    /// `dequeue_skb`: the next frame the qdisc releases to the device, counted as sent on eth0.
+    /// Data starts at the Ethernet header.
+    fn dequeue_skb(&mut self) -> Option<Skb> {
+        let skb = self.qdisc.dequeue()?;
+        self.link.tx_packets += 1;
+        self.link.tx_bytes += skb.len() as u64;
+        Some(skb)
     }
 }
 

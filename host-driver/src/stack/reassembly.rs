@@ -11,12 +11,12 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use super::icmp::IcmpError;
 use super::Stack;
 use crate::accounting::{Consumer, DropReason, Outcome};
 use crate::ctx::Ctx;
 use crate::skb::Skb;
 use crate::time::Cycle;
+use crate::wire::icmp::IcmpError;
 use crate::wire::ipv4::{self, Ipv4Packet, Ipv4Repr};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

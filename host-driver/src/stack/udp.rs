@@ -8,13 +8,13 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 
 use serde::Serialize;
 
-use super::icmp::IcmpError;
 use super::ipv4::{OutputFlow, TX_HEADROOM};
 use super::socket::{Datagram, SocketError, SocketId};
 use super::Stack;
 use crate::accounting::{DropReason, Outcome, Stage};
 use crate::ctx::Ctx;
 use crate::skb::Skb;
+use crate::wire::icmp::IcmpError;
 use crate::wire::ipv4::{protocol, Ipv4Packet, MAX_PACKET_LEN};
 use crate::wire::udp::{self, UdpPacket, UdpRepr};
 
@@ -175,7 +175,7 @@ impl Stack {
             dst_port: dst.port(),
         };
         let tos = s.tos;
-        let id = ctx.plat.new_frame_id();
+        let id = ctx.observer().new_frame_id();
         ctx.trace.stamp(id, Stage::SendTo, entered);
         ctx.charge(ctx.costs.udp_sendmsg_ns);
         // ip_make_skb + copy_from_user, then udp_send_skb writes the header.

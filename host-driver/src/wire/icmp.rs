@@ -19,6 +19,10 @@ pub mod kind {
 
 /// Destination-unreachable codes (`ICMP_*` for type 3).
 pub mod unreach {
+    /// `ICMP_NET_UNREACH`.
+    pub const NET: u8 = 0;
+    /// `ICMP_PROT_UNREACH`.
+    pub const PROTOCOL: u8 = 2;
     pub const PORT: u8 = 3;
     /// `ICMP_FRAG_NEEDED`: DF set and the packet exceeds the next hop's MTU.
     pub const FRAG_NEEDED: u8 = 4;
@@ -104,6 +108,49 @@ pub enum IcmpRepr<'a> {
         icmp_type: u8,
         code: u8,
     },
+}
+
+/// An ICMP error a host sends about a packet it received (the `type`/`code` pairs `icmp_send` is
+/// called with).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IcmpError {
+    /// `ICMP_PORT_UNREACH`: no UDP socket.
+    PortUnreachable,
+    /// `ICMP_PROT_UNREACH`: no `inet_protos` handler.
+    ProtocolUnreachable,
+    /// `ICMP_NET_UNREACH`: no route when forwarding.
+    NetUnreachable,
+    /// `ICMP_FRAG_NEEDED` with the next hop's MTU: DF set and too big to forward.
+    FragNeeded { mtu: u16 },
+    /// `ICMP_EXC_TTL`: TTL ran out while forwarding.
+    TtlExceeded,
+    /// `ICMP_EXC_FRAGTIME`: reassembly timed out.
+    ReassemblyTimeExceeded,
+}
+
+impl IcmpError {
+    /// The message reporting this error about `original` (the offending IP header and data).
+    pub fn repr(self, original: &[u8]) -> IcmpRepr<'_> {
+        let unreachable = |code, next_hop_mtu| IcmpRepr::DestUnreachable {
+            code,
+            next_hop_mtu,
+            original,
+        };
+        match self {
+            IcmpError::PortUnreachable => unreachable(unreach::PORT, 0),
+            IcmpError::ProtocolUnreachable => unreachable(unreach::PROTOCOL, 0),
+            IcmpError::NetUnreachable => unreachable(unreach::NET, 0),
+            IcmpError::FragNeeded { mtu } => unreachable(unreach::FRAG_NEEDED, mtu),
+            IcmpError::TtlExceeded => IcmpRepr::TimeExceeded {
+                code: exceeded::TTL,
+                original,
+            },
+            IcmpError::ReassemblyTimeExceeded => IcmpRepr::TimeExceeded {
+                code: exceeded::FRAGMENT_REASSEMBLY,
+                original,
+            },
+        }
+    }
 }
 
 impl<'a> IcmpRepr<'a> {

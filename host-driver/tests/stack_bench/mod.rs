@@ -1,6 +1,6 @@
 //! A bench that drives [`Stack`] directly: frames in through `netif_receive_skb`, application
-//! and timer work through `run_apps`, frames out through `take_tx`, on one simulated CPU. The
-//! platform is the driver tests' `FakeNic`, used only for frame ids.
+//! and timer work through `run_apps`, frames out through `qdisc_run` into a device that sends at
+//! once, on one simulated CPU. The testbench is the driver tests' `FakeNic`, used only for frame ids.
 
 #![allow(dead_code)] // each stack test file uses a different part of the bench
 
@@ -10,6 +10,7 @@ use host_driver::accounting::{FrameId, Outcome, Stage, Trace};
 use host_driver::activity::Activity;
 use host_driver::costs::Costs;
 use host_driver::ctx::Ctx;
+use host_driver::netdevice::NetDeviceOps;
 use host_driver::skb::Skb;
 use host_driver::stack::{AppConfig, Stack, StackConfig, StackCounters};
 use host_driver::time::{Clock, Cycle};
@@ -69,7 +70,7 @@ impl Bench {
         let mut ctx = Ctx {
             cpu: 0,
             now: self.now,
-            plat: &mut self.nic,
+            testbench: &mut self.nic,
             costs: &self.costs,
             clock: self.clock,
             trace: &mut self.trace,
@@ -110,16 +111,9 @@ impl Bench {
 
     /// Drains the qdisc, as the driver would, ending each frame as transmitted like TX reclaim.
     pub fn tx(&mut self) -> Vec<(FrameId, Vec<u8>)> {
-        let mut out = Vec::new();
-        while let Some(skb) = self.stack.take_tx() {
-            self.trace.end(
-                skb.id,
-                Outcome::Consumed(host_driver::accounting::Consumer::Transmitted),
-                self.now,
-            );
-            out.push((skb.id, skb.data().to_vec()));
-        }
-        out
+        let mut wire = Wire(Vec::new());
+        self.with_ctx(|stack, ctx| stack.qdisc_run(ctx, &mut wire));
+        wire.0
     }
 
     pub fn outcome(&self, id: FrameId) -> Option<Outcome> {
@@ -143,6 +137,23 @@ impl Bench {
         for (id, rec) in self.trace.frames() {
             assert!(rec.outcome.is_some(), "frame {id} has no outcome: {rec:?}");
         }
+    }
+}
+
+/// The bench's device: sends every frame the qdisc hands it at once, never stopping its queue.
+struct Wire(Vec<(FrameId, Vec<u8>)>);
+
+impl NetDeviceOps for Wire {
+    fn ndo_start_xmit(&mut self, ctx: &mut Ctx, skb: Skb, _more: bool) {
+        ctx.end(
+            skb.id,
+            Outcome::Consumed(host_driver::accounting::Consumer::Transmitted),
+        );
+        self.0.push((skb.id, skb.data().to_vec()));
+    }
+
+    fn netif_xmit_stopped(&self) -> bool {
+        false
     }
 }
 

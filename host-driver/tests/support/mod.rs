@@ -1,13 +1,14 @@
 //! Test double of the NIC, for host-only tests: a `Platform` that models just enough of the register and
 //! descriptor contract of docs/interfaces.md in Rust (RX ring fill with write-back, TX ring drain, ICR/IMS
-//! interrupt logic, fixed MMIO latencies). It is not the NIC model; the simulator runs the real RTL.
+//! interrupt logic, fixed MMIO latencies), and the `Observer` that knows which frame is where. It is not
+//! the NIC model; the simulator runs the real RTL.
 
 #![allow(dead_code)] // each test file uses a different part of the harness
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::Ipv4Addr;
 
-use host_driver::accounting::{FrameId, Outcome};
+use host_driver::accounting::{FrameId, Observer, Outcome};
 use host_driver::config::HostConfig;
 use host_driver::desc::{
     RxDesc, TxDesc, RXD_STAT_DD, RXD_STAT_EOP, TXD_CMD_EOP, TXD_CMD_RS, TXD_STAT_DD,
@@ -240,7 +241,9 @@ impl Platform for FakeNic {
     fn memory(&mut self) -> &mut HostMemory {
         &mut self.mem
     }
+}
 
+impl Observer for FakeNic {
     fn rx_frame_id(&mut self, slot: u16) -> Option<FrameId> {
         self.rx_ids.get(&slot).copied()
     }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use host_driver::accounting::FrameId;
+use host_driver::accounting::{FrameId, Observer};
 use host_driver::dma::{HostMemory, MemError};
 use host_driver::host::Host;
 use host_driver::platform::Platform;
@@ -375,7 +375,9 @@ impl<P: LinkPartner> Platform for World<P> {
     fn memory(&mut self) -> &mut HostMemory {
         &mut self.mem
     }
+}
 
+impl Observer for World {
     fn rx_frame_id(&mut self, slot: u16) -> Option<FrameId> {
         // The write-back lands in host memory when the bus raises B; the NIC takes B at the next edge and
         // its registered `rx_wb` pulse names the slot a cycle later. A poll that sees DD inside that

@@ -4,7 +4,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of it
 
-use host_driver::accounting::FrameId;
+use host_driver::accounting::{FrameId, Observer};
 use host_driver::desc::{
     RxDesc, TxDesc, DESC_SIZE, RXD_STAT_DD, RXD_STAT_EOP, TXD_CMD_EOP, TXD_CMD_IFCS, TXD_CMD_RS,
 };
