@@ -112,7 +112,7 @@ wire [DESC_W-1:0] head;
 wire head_valid;
 wire head_pop;
 
-tx_reg_fifo #(
+reg_fifo #(
     .WIDTH(DESC_W),
     .DEPTH(DESC_DEPTH)
 )
