@@ -30,9 +30,13 @@ void random_phase(uint64_t cycles, uint64_t seed, bool stall) {
     Driver drv(b);
     drv.probe(RCTL_EN | RCTL_BAM, RING_SIZE - 1 - rng.below(64));
     b.write_reg(IMS, ICR_RXT0 | ICR_RXO | ICR_RXDMT0 | 0x3);
+    // The driver recycles at once, or (lazy) lets written-back slots pile up, so that the free count
+    // crosses the RXDMT0 thresholds and the ring runs empty (RNBC, FIFO overruns).
+    bool lazy = false;
+    std::deque<unsigned> backlog;
     b.on_writeback = [&](unsigned s) {
-        if (rng.below(8)) drv.recycle(s);  // sometimes the driver lags: RNBC and FIFO overruns
-        else drv.recycle((s + RING_SIZE - 1) % RING_SIZE);
+        if (lazy) backlog.push_back(s);
+        else drv.recycle(s);
     };
     // TX: a 64-entry ring, refilled whenever the NIC has caught up
     constexpr unsigned TX_RING = 64;
@@ -47,11 +51,20 @@ void random_phase(uint64_t cycles, uint64_t seed, bool stall) {
     const Reg stats[] = {CRCERRS, RXERRC, MPC, GPRC, BPRC, MPRC, GORCL, GORCH, RNBC, RUC, ROC, TPR, FLTC, GPTC,
                          ICR, RDH, STATUS, RLPML};
     const uint64_t end = b.cycle() + cycles;
+    unsigned irq_edges = 0;
+    bool last_irq = false;
     while (b.cycle() < end) {
+        if (rng.below(6) == 0) lazy = !lazy;
+        if (!lazy || backlog.size() > 200 + rng.below(56)) {
+            while (!backlog.empty() && (rng.below(4) || !lazy)) {
+                drv.recycle(backlog.front());
+                backlog.pop_front();
+            }
+        }
         const unsigned what = rng.below(100);
         if (what < 70) {
             // a burst of RX frames
-            const unsigned n = 1 + rng.below(12);
+            const unsigned n = 1 + rng.below(rng.below(10) ? 12 : 60);
             for (unsigned i = 0; i < n; i++) {
                 const unsigned kind = rng.below(20);
                 size_t len = 64 + rng.below(rng.below(4) ? 200 : 1500);
@@ -78,20 +91,36 @@ void random_phase(uint64_t cycles, uint64_t seed, bool stall) {
                 tdt = (tdt + 1) % TX_RING;
             }
             b.write_reg(TDT, tdt);
-        } else if (what < 90) {
+        } else if (what < 86) {
             b.read_reg(stats[rng.below(sizeof stats / sizeof stats[0])]);
+        } else if (what < 90) {
+            b.read_reg(ICR);
         } else if (what < 95) {
             const unsigned r = rng.below(4);
             if (r == 0) b.write_reg(ITR, rng.below(4) ? rng.below(20) : 0);
             if (r == 1) b.write_reg(RDTR, rng.below(3) ? rng.below(4) : 0);
             if (r == 2) b.write_reg(RADV, rng.below(3) ? rng.below(6) : 0);
             if (r == 3) b.write_reg(RCTL, RCTL_EN | RCTL_BAM | (rng.below(2) ? RCTL_MPE : 0) | (rng.below(8) == 0 ? 0x8 : 0) | (rng.below(4) << 8));
-        } else {
+        } else if (rng.below(2)) {
             b.write_reg(ICS, rng.below(256));
+        } else {
+            b.write_reg(IMC, 0xFF);
+            b.write_reg(IMS, rng.below(256));
         }
-        const unsigned idle = rng.below(3) == 0 ? rng.below(3000) : rng.below(200);
-        for (unsigned i = 0; i < idle; i++) b.step();
+        const unsigned idle = rng.below(8) == 0 ? rng.below(3000) : rng.below(80);
+        for (unsigned i = 0; i < idle; i++) {
+            irq_edges += b.irq() && !last_irq;
+            last_irq = b.irq();
+            b.step();
+        }
+        if (b.irq() && rng.below(3)) b.read_reg(ICR);  // the interrupt handler
     }
+    std::map<int, unsigned> codes;
+    for (int c : b.events()) codes[c]++;
+    printf("random phase %llu%s: %zu frames (", static_cast<unsigned long long>(seed), stall ? " (stalls)" : "",
+           b.events().size());
+    for (auto& kv : codes) printf(" code%d=%u", kv.first, kv.second);
+    printf(" ), %zu written back, %zu TX frames, %u irq edges\n", b.writebacks().size(), b.tx_frames().size(), irq_edges);
 }
 
 }  // namespace
