@@ -26,14 +26,10 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
 
-# The RTL's own C++ self-checking testbenches (no Rust): the whole NIC with a minimal driver, and the
-# TX engine alone against randomised bus timing.
+# The RTL's own C++ self-checking testbenches (no Rust), all in sim/tb: block TBs of rx_mac, rx_fifo,
+# rx_dma and the TX engine, and the whole NIC with a minimal driver (sim/tb/run_all.sh).
 rtl-selftest: deps
-	$$(sim/bench/build_cpp_harness.sh) --selfcheck
-	verilator --cc --exe --build -j 2 --no-timing -Wall -Irtl --top-module tx_engine \
-	  --Mdir target/tx_tb rtl/tx_engine.v "$$PWD/sim/bench/tx_tb.cpp" -o tx_tb >target/tx_tb.log 2>&1 \
-	  || { cat target/tx_tb.log; exit 1; }
-	target/tx_tb/tx_tb
+	sim/tb/run_all.sh
 
 bench: deps
 	tools/bench.sh $(BENCH_FRAMES)

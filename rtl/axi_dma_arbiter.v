@@ -113,7 +113,13 @@ module axi_dma_arbiter #
     output wire        m_axi_rready
 );
 
-localparam OW = $clog2(OUTSTANDING);
+// Parameter checks: the owner queues' pointers wrap only at a power of two
+initial begin
+    if (OUTSTANDING < 2 || (OUTSTANDING & (OUTSTANDING - 1)) != 0) begin
+        $error("axi_dma_arbiter: OUTSTANDING must be a power of two, at least 2 (instance %m)");
+        $finish;
+    end
+end
 
 // ---------------------------------------------------------------------------
 // Write address + data
@@ -124,13 +130,10 @@ reg aw_done_reg = 1'b0;
 reg w_done_reg = 1'b0;
 reg w_rr_last_reg = 1'b1;
 
-reg [OUTSTANDING-1:0] b_owner_mem = 0;
-reg [OW:0] b_wr_reg = 0;
-reg [OW:0] b_rd_reg = 0;
-
-wire b_full = (b_wr_reg[OW] != b_rd_reg[OW]) && (b_wr_reg[OW-1:0] == b_rd_reg[OW-1:0]);
-wire b_empty = b_wr_reg == b_rd_reg;
-wire b_owner = b_owner_mem[b_rd_reg[OW-1:0]];
+wire b_full;
+wire b_valid;
+wire b_empty = !b_valid;
+wire b_owner;
 
 wire w_choice = (s0_axi_awvalid && s1_axi_awvalid) ? !w_rr_last_reg : s1_axi_awvalid;
 wire w_active = w_lock_reg || s0_axi_awvalid || s1_axi_awvalid;
@@ -182,23 +185,32 @@ always @(posedge clk) begin
             w_rr_last_reg <= w_sel;
         end
     end
-    if (aw_hs) begin
-        b_owner_mem[b_wr_reg[OW-1:0]] <= w_sel;
-        b_wr_reg <= b_wr_reg + 1'b1;
-    end
-    if (b_hs) begin
-        b_rd_reg <= b_rd_reg + 1'b1;
-    end
-
     if (rst) begin
         w_lock_reg <= 1'b0;
         aw_done_reg <= 1'b0;
         w_done_reg <= 1'b0;
         w_rr_last_reg <= 1'b1;
-        b_wr_reg <= 0;
-        b_rd_reg <= 0;
     end
 end
+
+// Owner of each write burst, pushed at AW, popped at its B
+reg_fifo #(
+    .WIDTH(1),
+    .DEPTH(OUTSTANDING)
+)
+b_owner_fifo_inst (
+    .clk(clk),
+    .rst(rst),
+    .s_data(w_sel),
+    .s_push(aw_hs),
+    .s_full(b_full),
+    .m_data(b_owner),
+    .m_valid(b_valid),
+    .m_pop(b_hs),
+    /* verilator lint_off PINCONNECTEMPTY */
+    .count()
+    /* verilator lint_on PINCONNECTEMPTY */
+);
 
 // ---------------------------------------------------------------------------
 // Read address + data
@@ -207,13 +219,10 @@ reg ar_lock_reg = 1'b0;
 reg ar_owner_reg = 1'b0;
 reg ar_rr_last_reg = 1'b1;
 
-reg [OUTSTANDING-1:0] r_owner_mem = 0;
-reg [OW:0] r_wr_reg = 0;
-reg [OW:0] r_rd_reg = 0;
-
-wire r_full = (r_wr_reg[OW] != r_rd_reg[OW]) && (r_wr_reg[OW-1:0] == r_rd_reg[OW-1:0]);
-wire r_empty = r_wr_reg == r_rd_reg;
-wire r_owner = r_owner_mem[r_rd_reg[OW-1:0]];
+wire r_full;
+wire r_valid;
+wire r_empty = !r_valid;
+wire r_owner;
 
 wire ar_choice = (s0_axi_arvalid && s1_axi_arvalid) ? !ar_rr_last_reg : s1_axi_arvalid;
 wire ar_sel = ar_lock_reg ? ar_owner_reg : ar_choice;
@@ -246,21 +255,31 @@ always @(posedge clk) begin
     if (m_axi_arvalid && !ar_lock_reg) begin
         ar_rr_last_reg <= ar_sel;
     end
-    if (ar_hs) begin
-        r_owner_mem[r_wr_reg[OW-1:0]] <= ar_sel;
-        r_wr_reg <= r_wr_reg + 1'b1;
-    end
-    if (r_last_hs) begin
-        r_rd_reg <= r_rd_reg + 1'b1;
-    end
 
     if (rst) begin
         ar_lock_reg <= 1'b0;
         ar_rr_last_reg <= 1'b1;
-        r_wr_reg <= 0;
-        r_rd_reg <= 0;
     end
 end
+
+// Owner of each read burst, pushed at AR, popped at its RLAST
+reg_fifo #(
+    .WIDTH(1),
+    .DEPTH(OUTSTANDING)
+)
+r_owner_fifo_inst (
+    .clk(clk),
+    .rst(rst),
+    .s_data(ar_sel),
+    .s_push(ar_hs),
+    .s_full(r_full),
+    .m_data(r_owner),
+    .m_valid(r_valid),
+    .m_pop(r_last_hs),
+    /* verilator lint_off PINCONNECTEMPTY */
+    .count()
+    /* verilator lint_on PINCONNECTEMPTY */
+);
 
 endmodule
 

@@ -4,7 +4,7 @@
  * the high half, which the following read of the high register returns
  * (read L then H, as the e1000 manual asks).
  *
- * Frame outcomes follow the rx_evt codes of rx_mac. FLTC (destination
+ * Frame outcomes follow the rx_evt codes of nic_rx_events.vh. FLTC (destination
  * filter drops) and TXERRC (TX frames dropped on a DMA error) are nicsim
  * extensions, so that every drop is counted.
  */
@@ -59,14 +59,8 @@ localparam [16:0]
     A_FLTC = 17'h04F00,
     A_TXERRC = 17'h04F04;
 
-localparam [2:0]
-    CODE_ACCEPT = 3'd0,
-    CODE_CRC = 3'd1,
-    CODE_RUNT = 3'd2,
-    CODE_OVERSIZE = 3'd3,
-    CODE_FILTER = 3'd4,
-    CODE_FIFO_FULL = 3'd5,
-    CODE_PHY_ERR = 3'd6;
+// rx_evt codes
+`include "nic_rx_events.vh"
 
 reg [31:0] crcerrs_reg = 0, rxerrc_reg = 0, mpc_reg = 0, gprc_reg = 0, bprc_reg = 0,
            mprc_reg = 0, gptc_reg = 0, rnbc_reg = 0, ruc_reg = 0, roc_reg = 0,
@@ -84,7 +78,7 @@ function [31:0] count(input [31:0] cur, input clr, input inc);
     end
 endfunction
 
-wire rx_good = rx_evt_valid && rx_evt_code == CODE_ACCEPT;
+wire rx_good = rx_evt_valid && rx_evt_code == RX_EVT_ACCEPT;
 
 assign rd_data = rd_data_reg;
 
@@ -117,19 +111,19 @@ end
 // Counters change only on an event or a read
 always @(posedge clk) begin
     if (rx_evt_valid || rnbc || tx_frame || tx_err || rd_en) begin
-        crcerrs_reg <= count(crcerrs_reg, rd_en && rd_addr == A_CRCERRS, rx_evt_valid && rx_evt_code == CODE_CRC);
-        rxerrc_reg <= count(rxerrc_reg, rd_en && rd_addr == A_RXERRC, rx_evt_valid && rx_evt_code == CODE_PHY_ERR);
-        mpc_reg <= count(mpc_reg, rd_en && rd_addr == A_MPC, rx_evt_valid && rx_evt_code == CODE_FIFO_FULL);
+        crcerrs_reg <= count(crcerrs_reg, rd_en && rd_addr == A_CRCERRS, rx_evt_valid && rx_evt_code == RX_EVT_CRC);
+        rxerrc_reg <= count(rxerrc_reg, rd_en && rd_addr == A_RXERRC, rx_evt_valid && rx_evt_code == RX_EVT_PHY_ERR);
+        mpc_reg <= count(mpc_reg, rd_en && rd_addr == A_MPC, rx_evt_valid && rx_evt_code == RX_EVT_FIFO_FULL);
         gprc_reg <= count(gprc_reg, rd_en && rd_addr == A_GPRC, rx_good);
         bprc_reg <= count(bprc_reg, rd_en && rd_addr == A_BPRC, rx_good && rx_evt_bcast);
         mprc_reg <= count(mprc_reg, rd_en && rd_addr == A_MPRC, rx_good && rx_evt_mcast);
         gptc_reg <= count(gptc_reg, rd_en && rd_addr == A_GPTC, tx_frame);
         rnbc_reg <= count(rnbc_reg, rd_en && rd_addr == A_RNBC, rnbc);
-        ruc_reg <= count(ruc_reg, rd_en && rd_addr == A_RUC, rx_evt_valid && rx_evt_code == CODE_RUNT);
-        roc_reg <= count(roc_reg, rd_en && rd_addr == A_ROC, rx_evt_valid && rx_evt_code == CODE_OVERSIZE);
+        ruc_reg <= count(ruc_reg, rd_en && rd_addr == A_RUC, rx_evt_valid && rx_evt_code == RX_EVT_RUNT);
+        roc_reg <= count(roc_reg, rd_en && rd_addr == A_ROC, rx_evt_valid && rx_evt_code == RX_EVT_OVERSIZE);
         tpr_reg <= count(tpr_reg, rd_en && rd_addr == A_TPR, rx_evt_valid);
         tpt_reg <= count(tpt_reg, rd_en && rd_addr == A_TPT, tx_frame);
-        fltc_reg <= count(fltc_reg, rd_en && rd_addr == A_FLTC, rx_evt_valid && rx_evt_code == CODE_FILTER);
+        fltc_reg <= count(fltc_reg, rd_en && rd_addr == A_FLTC, rx_evt_valid && rx_evt_code == RX_EVT_FILTER);
         txerrc_reg <= count(txerrc_reg, rd_en && rd_addr == A_TXERRC, tx_err);
 
         gorc_reg <= ((rd_en && rd_addr == A_GORCL) ? 64'd0 : gorc_reg) +

@@ -111,8 +111,8 @@ module nic_top #
     output wire [15:0] tx_wb_slot
 );
 
-// rx_evt code of a frame dropped because it did not fit the RX FIFO (cause RXO)
-localparam [2:0] RX_EVT_FIFO_FULL = 3'd5;
+// rx_evt codes (RX_EVT_FIFO_FULL raises the cause RXO)
+`include "nic_rx_events.vh"
 
 // CTRL.RST resets the core; nic_regs keeps its AXI4-Lite handshake state.
 // The arbiter keeps its response routing so that bursts in flight drain.

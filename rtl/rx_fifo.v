@@ -50,16 +50,19 @@ localparam ADDR_W = $clog2(DEPTH_WORDS);
 // Every committed frame holds at least 60 bytes (8 words) and the head frame at
 // least one word, so DEPTH_WORDS/8 + 1 length entries always suffice.
 localparam LEN_DEPTH = DEPTH_WORDS / 4;
-localparam LEN_W = $clog2(LEN_DEPTH);
+
+initial begin
+    if (RX_FIFO_DEPTH_BYTES < 2048 || (RX_FIFO_DEPTH_BYTES & (RX_FIFO_DEPTH_BYTES - 1)) != 0) begin
+        $error("rx_fifo: RX_FIFO_DEPTH_BYTES must be a power of two, at least 2048 (instance %m)");
+        $finish;
+    end
+end
 
 reg [64:0] mem [0:DEPTH_WORDS-1];
-reg [15:0] len_mem [0:LEN_DEPTH-1];
 
 reg [ADDR_W:0] wr_ptr_reg = 0;
 reg [ADDR_W:0] commit_ptr_reg = 0;
 reg [ADDR_W:0] rd_ptr_reg = 0;
-reg [LEN_W:0] len_wr_ptr_reg = 0;
-reg [LEN_W:0] len_rd_ptr_reg = 0;
 
 reg [64:0] out_reg = 65'd0;
 reg out_valid_reg = 1'b0;
@@ -75,15 +78,29 @@ assign s_full = full;
 assign m_axis_tdata = out_reg[63:0];
 assign m_axis_tlast = out_reg[64];
 assign m_axis_tvalid = out_valid_reg;
-assign m_frame_valid = len_wr_ptr_reg != len_rd_ptr_reg;
-assign m_frame_len = len_mem[len_rd_ptr_reg[LEN_W-1:0]];
+
+// Lengths of the committed frames, pushed at the commit, popped with the last word
+reg_fifo #(
+    .WIDTH(16),
+    .DEPTH(LEN_DEPTH)
+)
+len_queue_inst (
+    .clk(clk),
+    .rst(rst),
+    .s_data(s_wr_len),
+    .s_push(wr && s_wr_last && !s_rollback),
+    /* verilator lint_off PINCONNECTEMPTY */
+    .s_full(),
+    .count(),
+    /* verilator lint_on PINCONNECTEMPTY */
+    .m_data(m_frame_len),
+    .m_valid(m_frame_valid),
+    .m_pop(pop_frame)
+);
 
 always @(posedge clk) begin
     if (wr) begin
         mem[wr_ptr_reg[ADDR_W-1:0]] <= {s_wr_last, s_wr_data};
-    end
-    if (wr && s_wr_last) begin
-        len_mem[len_wr_ptr_reg[LEN_W-1:0]] <= s_wr_len;
     end
     if (load) begin
         out_reg <= mem[rd_ptr_reg[ADDR_W-1:0]];
@@ -95,7 +112,6 @@ always @(posedge clk) begin
         wr_ptr_reg <= wr_ptr_reg + 1'b1;
         if (s_wr_last) begin
             commit_ptr_reg <= wr_ptr_reg + 1'b1;
-            len_wr_ptr_reg <= len_wr_ptr_reg + 1'b1;
         end
     end
 
@@ -106,16 +122,10 @@ always @(posedge clk) begin
         out_valid_reg <= 1'b0;
     end
 
-    if (pop_frame) begin
-        len_rd_ptr_reg <= len_rd_ptr_reg + 1'b1;
-    end
-
     if (rst) begin
         wr_ptr_reg <= 0;
         commit_ptr_reg <= 0;
         rd_ptr_reg <= 0;
-        len_wr_ptr_reg <= 0;
-        len_rd_ptr_reg <= 0;
         out_valid_reg <= 1'b0;
     end
 end

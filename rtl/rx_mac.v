@@ -77,14 +77,8 @@ module rx_mac #
     output wire [15:0] rx_evt_bytes   // frame length including FCS (saturating)
 );
 
-localparam [2:0]
-    CODE_ACCEPT = 3'd0,
-    CODE_CRC = 3'd1,
-    CODE_RUNT = 3'd2,
-    CODE_OVERSIZE = 3'd3,
-    CODE_FILTER = 3'd4,
-    CODE_FIFO_FULL = 3'd5,
-    CODE_PHY_ERR = 3'd6;
+// rx_evt codes
+`include "nic_rx_events.vh"
 
 // CRC register value after a frame's FCS has been shifted in: the IEEE 802.3 residue
 localparam [31:0] CRC_RESIDUE = 32'hDEBB20E3;
@@ -109,7 +103,7 @@ reg [63:0] hold_reg = 64'd0;
 reg hold_valid_reg = 1'b0;
 
 reg end_pending_reg = 1'b0;
-reg [2:0] verdict_reg = CODE_ACCEPT;
+reg [2:0] verdict_reg = RX_EVT_ACCEPT;
 reg [15:0] total_reg = 16'd0;
 reg end_bcast_reg = 1'b0;
 reg end_mcast_reg = 1'b0;
@@ -161,8 +155,8 @@ wire mid_wr = beat && store_wanted && !m_fifo_full;
 wire mid_overflow = beat && store_wanted && m_fifo_full;
 
 // End of frame (cycle after tlast): commit the final word or roll back
-wire end_accept = end_pending_reg && verdict_reg == CODE_ACCEPT && !m_fifo_full;
-wire [2:0] end_code = (verdict_reg == CODE_ACCEPT && m_fifo_full) ? CODE_FIFO_FULL : verdict_reg;
+wire end_accept = end_pending_reg && verdict_reg == RX_EVT_ACCEPT && !m_fifo_full;
+wire [2:0] end_code = (verdict_reg == RX_EVT_ACCEPT && m_fifo_full) ? RX_EVT_FIFO_FULL : verdict_reg;
 
 assign s_axis_rx_tready = 1'b1;
 
@@ -210,19 +204,19 @@ always @(posedge clk) begin
             end_bcast_reg <= bcast_next;
             end_mcast_reg <= mcast_next;
             if (phy_err_next) begin
-                verdict_reg <= CODE_PHY_ERR;
+                verdict_reg <= RX_EVT_PHY_ERR;
             end else if (cnt_next < MIN_FRAME_LENGTH) begin
-                verdict_reg <= CODE_RUNT;
+                verdict_reg <= RX_EVT_RUNT;
             end else if (cnt_next > rlpml) begin
-                verdict_reg <= CODE_OVERSIZE;
+                verdict_reg <= RX_EVT_OVERSIZE;
             end else if (crc_next != CRC_RESIDUE) begin
-                verdict_reg <= CODE_CRC;
+                verdict_reg <= RX_EVT_CRC;
             end else if (!filter_ok_next) begin
-                verdict_reg <= CODE_FILTER;
+                verdict_reg <= RX_EVT_FILTER;
             end else if (overflow_reg || mid_overflow) begin
-                verdict_reg <= CODE_FIFO_FULL;
+                verdict_reg <= RX_EVT_FIFO_FULL;
             end else begin
-                verdict_reg <= CODE_ACCEPT;
+                verdict_reg <= RX_EVT_ACCEPT;
             end
         end
     end

@@ -156,7 +156,7 @@ wire [15:0] t_idx;
 wire [2:0] t_first_off;
 wire [3:0] t_last_end;
 
-tx_reg_fifo #(
+reg_fifo #(
     .WIDTH(29),
     .DEPTH(TAG_DEPTH)
 )

@@ -73,7 +73,7 @@ assign s_len_free = LEN_DEPTH[LEN_ADDR_WIDTH:0] - len_count;
 assign m_data = out_data_reg;
 assign m_data_valid = out_valid_reg;
 
-tx_reg_fifo #(
+reg_fifo #(
     .WIDTH(16),
     .DEPTH(LEN_DEPTH)
 )

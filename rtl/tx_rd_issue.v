@@ -97,13 +97,31 @@ module tx_rd_issue #
     input  wire                         frame_end    // a frame was committed or dropped
 );
 
+// Parameter checks: values that would truncate a count or wrap a queue wrongly
+initial begin
+    if (DESC_DEPTH < 16 || (DESC_DEPTH & (DESC_DEPTH - 1)) != 0) begin
+        $error("tx_rd_issue: DESC_DEPTH must be a power of two, at least 16 (instance %m)");
+        $finish;
+    end
+    if (MAX_FRAME_BYTES < 1 || MAX_FRAME_BYTES > 65535) begin
+        $error("tx_rd_issue: MAX_FRAME_BYTES must be 1..65535 (instance %m)");
+        $finish;
+    end
+    if (MAX_FRAME_DESCS < 2) begin
+        $error("tx_rd_issue: MAX_FRAME_DESCS must be at least 2 (instance %m)");
+        $finish;
+    end
+    if (FIFO_COUNT_WIDTH < 5 || LEN_COUNT_WIDTH < 2) begin
+        $error("tx_rd_issue: FIFO_COUNT_WIDTH must be at least 5, LEN_COUNT_WIDTH at least 2 (instance %m)");
+        $finish;
+    end
+end
+
 localparam DESC_AW = $clog2(DESC_DEPTH);
 localparam DESC_W = 64 + 16 + 1 + 1 + 1 + 16;
 localparam FRAME_DESC_W = $clog2(MAX_FRAME_DESCS) + 1;
 localparam [16:0] MAX_FRAME = MAX_FRAME_BYTES[16:0];
 localparam [FRAME_DESC_W-1:0] LAST_FRAME_DESC = MAX_FRAME_DESCS - 1;
-// A descriptor burst: at most 8 descriptors (16 beats of 8 bytes)
-localparam [3:0] FETCH_MAX = 4'd8;
 
 /*
  * Descriptor cache
@@ -112,7 +130,7 @@ wire [DESC_W-1:0] head;
 wire head_valid;
 wire head_pop;
 
-tx_reg_fifo #(
+reg_fifo #(
     .WIDTH(DESC_W),
     .DEPTH(DESC_DEPTH)
 )
@@ -170,11 +188,19 @@ wire ar_free = !arvalid_reg || m_axi_arready;
  * Descriptor prefetch
  */
 wire ring_ok = tctl_en && ring_size != 16'd0 && tdt < ring_size && fetch_idx_reg < ring_size;
-wire [15:0] fetch_avail = (tdt > fetch_idx_reg) ? tdt - fetch_idx_reg : ring_size - fetch_idx_reg;
 wire [63:0] fetch_addr = {ring_base + {44'd0, fetch_idx_reg}, 4'b0000};
-wire [8:0] fetch_to_4k = 9'd256 - {1'b0, fetch_addr[11:4]};
-wire [3:0] fetch_a = (fetch_avail < {12'd0, FETCH_MAX}) ? fetch_avail[3:0] : FETCH_MAX;
-wire [3:0] fetch_n = ({5'd0, fetch_a} > fetch_to_4k) ? fetch_to_4k[3:0] : fetch_a;
+wire [3:0] fetch_n;
+
+desc_fetch_len #(
+    .MAX_DESCS(8)
+)
+fetch_len_inst (
+    .ptr(fetch_idx_reg),
+    .tail(tdt),
+    .ring_size(ring_size),
+    .addr_desc(fetch_addr[11:4]),
+    .n(fetch_n)
+);
 wire [DESC_AW:0] desc_room = DESC_DEPTH[DESC_AW:0] - desc_reserved_reg;
 wire [15:0] fetch_idx_next = fetch_idx_reg + {12'd0, fetch_n};
 

@@ -85,7 +85,7 @@ wire q_valid;
 wire q_pop;
 reg [QUEUE_AW:0] released_reg = 0;
 
-tx_reg_fifo #(
+reg_fifo #(
     .WIDTH(18),
     .DEPTH(QUEUE_DEPTH)
 )
@@ -112,7 +112,7 @@ wire c_valid;
 wire c_pop;
 wire c_full;
 
-tx_reg_fifo #(
+reg_fifo #(
     .WIDTH(17),
     .DEPTH(WB_DEPTH)
 )

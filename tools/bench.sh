@@ -7,7 +7,7 @@ frames=${1:-200000}
 rounds=${ROUNDS:-3}
 cd "$(dirname "$0")/.."
 
-cpp=$(sim/bench/build_cpp_harness.sh)
+cpp=$(sim/tb/build_cpp_harness.sh)
 cargo build --release -q -p sim --bin bench
 rust=target/release/bench
 

@@ -2,7 +2,7 @@
 //
 // Build and run from the repository root:
 //   verilator --cc --exe --build -j 2 --no-timing -Wall -Irtl --top-module tx_engine \
-//     --Mdir target/tx_tb rtl/tx_engine.v "$PWD/sim/bench/tx_tb.cpp" -o tx_tb && target/tx_tb/tx_tb [seed ...]
+//     --Mdir target/tx_tb rtl/tx_engine.v "$PWD/sim/tb/tx_tb.cpp" -o tx_tb && target/tx_tb/tx_tb [seed ...]
 //
 // Models around the DUT: host memory (64-bit addresses above 4 GiB, per-range read/write faults, a
 // map of the bytes the driver made readable), an AXI4 read slave and write slave with random latency
@@ -24,6 +24,8 @@
 // Exit status 0 only if everything held.
 
 #include <verilated.h>
+
+#include "frame.h"
 
 #include <cinttypes>
 #include <cstdarg>
@@ -52,14 +54,7 @@ constexpr unsigned MAX_FRAME_BYTES = 16384 - 16;  // tx_engine with TX_FIFO_DEPT
 constexpr unsigned MAX_FRAME_DESCS = 32;
 constexpr uint8_t CMD_EOP = 0x01, CMD_IFCS = 0x02, CMD_RS = 0x08;
 
-uint32_t crc32_ref(const std::vector<uint8_t>& d) {
-    uint32_t c = 0xFFFFFFFFu;
-    for (uint8_t b : d) {
-        c ^= b;
-        for (int i = 0; i < 8; i++) c = (c & 1) ? (c >> 1) ^ 0xEDB88320u : c >> 1;
-    }
-    return ~c;
-}
+uint32_t crc32_ref(const std::vector<uint8_t>& d) { return ~nic::crc32_update(0xFFFFFFFFu, d.data(), d.size()); }
 
 uint64_t g_seed = 0;
 uint64_t g_cycle = 0;

@@ -1,20 +1,24 @@
 /*
  * Small first-word-fall-through queue in registers (distributed RAM on an
- * FPGA), used inside the TX engine for read tags, the descriptor cache, the
- * write-back queue and the write-response tracker.
+ * FPGA): the one pointer FIFO of the core. Used for the TX engine's read tags,
+ * descriptor cache, write-back queue and write-response tracker, the RX DMA's
+ * descriptor cache, write-back queue and B tags, the RX/TX FIFOs' frame-length
+ * queues and the arbiter's response-owner queues.
  *
  * The head entry is visible on m_data while m_valid; m_pop removes it. A push
- * while full is ignored: every user reserves space before pushing.
+ * while full and a pop while empty are ignored: every user reserves space
+ * before pushing and pops only a present entry. Pointers are one bit wider
+ * than the address (wrap bit), as in verilog-axis axis_fifo.
  */
 
 `resetall
 `timescale 1ns / 1ps
 `default_nettype none
 
-module tx_reg_fifo #
+module reg_fifo #
 (
     parameter WIDTH = 8,
-    // Number of entries; a power of two
+    // Number of entries; a power of two, at least 2
     parameter DEPTH = 16,
     parameter ADDR_WIDTH = $clog2(DEPTH)
 )
@@ -32,6 +36,22 @@ module tx_reg_fifo #
 
     output wire [ADDR_WIDTH:0]   count
 );
+
+// Parameter checks: a non-power-of-two depth would wrap the pointers wrongly
+initial begin
+    if (WIDTH < 1) begin
+        $error("reg_fifo: WIDTH must be at least 1 (instance %m)");
+        $finish;
+    end
+    if (DEPTH < 2 || (DEPTH & (DEPTH - 1)) != 0) begin
+        $error("reg_fifo: DEPTH must be a power of two, at least 2 (instance %m)");
+        $finish;
+    end
+    if (ADDR_WIDTH != $clog2(DEPTH)) begin
+        $error("reg_fifo: ADDR_WIDTH must be $clog2(DEPTH) (instance %m)");
+        $finish;
+    end
+end
 
 reg [WIDTH-1:0] mem [0:DEPTH-1];
 reg [ADDR_WIDTH:0] wr_ptr_reg = 0;
