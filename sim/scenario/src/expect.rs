@@ -446,7 +446,7 @@ mod tests {
     use crate::report::tests::sample;
     use host_driver::cpu::CpuStats;
     use host_driver::host::CpuReport;
-    use host_driver::softirq::SoftnetStat;
+    use host_driver::softnet::SoftnetStat;
 
     fn expect(yaml: &str) -> Expect {
         serde_norway::from_str(yaml).unwrap()

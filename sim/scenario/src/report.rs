@@ -396,7 +396,7 @@ pub(crate) mod tests {
     use super::*;
     use crate::latency::latency_report;
     use host_driver::cpu::CpuStats;
-    use host_driver::softirq::SoftnetStat;
+    use host_driver::softnet::SoftnetStat;
     use host_driver::stack::app::AppCounters;
     use host_driver::stack::udp::UdpCounters;
 

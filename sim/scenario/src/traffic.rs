@@ -167,12 +167,14 @@ impl<'a> UdpPlan<'a> {
                     "give `size` or `payload_len`, not both",
                 ))
             }
-            (Some(size), None) if size < MIN_WIRE_FRAME => return Err(Problem::new(
-                at.key("size"),
-                format!(
+            (Some(size), None) if size < MIN_WIRE_FRAME => {
+                return Err(Problem::new(
+                    at.key("size"),
+                    format!(
                     "size {size} is below the {MIN_WIRE_FRAME}-byte minimum frame (FCS included)"
                 ),
-            )),
+                ))
+            }
             // Below 64 B the frame is padded, so sizes up to 64 carry as much payload as fits.
             (Some(size), None) => size.saturating_sub(UDP_FRAME_OVERHEAD),
             (None, Some(len)) => len,

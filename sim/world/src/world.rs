@@ -377,7 +377,7 @@ impl<P: LinkPartner> Platform for World<P> {
     }
 }
 
-impl Observer for World {
+impl<P: LinkPartner> Observer for World<P> {
     fn rx_frame_id(&mut self, slot: u16) -> Option<FrameId> {
         // The write-back lands in host memory when the bus raises B; the NIC takes B at the next edge and
         // its registered `rx_wb` pulse names the slot a cycle later. A poll that sees DD inside that
