@@ -12,7 +12,6 @@ use std::path::{Path, PathBuf};
 use std::collections::BTreeSet;
 
 use host_driver::accounting::{ConservationError, FrameId, FrameRecord, Outcome, Stage};
-use host_driver::config::HostConfig;
 use host_driver::host::Host;
 use host_driver::regs::STATISTICS;
 use host_driver::stack::config::AppConfig;
@@ -20,7 +19,7 @@ use host_driver::time::{Clock, Cycle};
 
 use nicsim_scenario::expect::Failure;
 use nicsim_scenario::latency::{outcome_label, FrameTimeline};
-use nicsim_scenario::replay::{self, ReplayConfig};
+use nicsim_scenario::replay::{self};
 use nicsim_scenario::report::{Report, ReportInputs};
 use nicsim_scenario::scenario::locate::{Path as DocPath, Problem};
 use nicsim_scenario::scenario::{self, Scenario, ScenarioError};
@@ -268,10 +267,7 @@ fn planned_frames(
     let mut frames = traffic::plan(&scenario.traffic, &scenario.host, scenario.seed, clock)?;
     for (flow, f) in scenario.traffic.iter().enumerate() {
         let Flow::Pcap(cfg) = f else { continue };
-        let cfg = ReplayConfig {
-            file: path.parent().unwrap_or(Path::new("")).join(&cfg.file),
-            ..cfg.clone()
-        };
+        let cfg = cfg.resolved(path.parent().unwrap_or(Path::new("")));
         let at = DocPath::default()
             .key("traffic")
             .index(flow)
@@ -308,10 +304,7 @@ fn simulate(
 ) -> Result<Simulated, RunError> {
     // The world and host check some values only when built; blame the section they come from.
     let at = |section: &str, e: String| input(Problem::new(DocPath::default().key(section), e));
-    let host_cfg = HostConfig {
-        clock,
-        ..scenario.host.clone()
-    };
+    let host_cfg = scenario.host_config();
     let mut world = World::with_partner(WorldConfig {
         ps_per_cycle: clock.ps_per_cycle,
         bus: scenario.bus.clone(),
@@ -320,7 +313,7 @@ fn simulate(
         wave,
     })
     .map_err(|e| at("bus", e.to_string()))?;
-    let mut host = Host::new(host_cfg).map_err(|e| at("host", e.to_string()))?;
+    let mut host = Host::new(host_cfg).map_err(|e| input(scenario::host_problem(e)))?;
     host.probe(&mut world)
         .map_err(|e| at("host", format!("driver probe failed: {e}")))?;
 

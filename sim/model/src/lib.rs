@@ -67,3 +67,40 @@ impl RxEventCode {
         RxEventCode::ALL.into_iter().find(|c| *c as u8 == code)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RxEventCode;
+
+    /// The RTL's table, `localparam [2:0] RX_EVT_<NAME> = <code>;` one per line, against this one.
+    #[test]
+    fn rx_event_codes_match_the_rtl_table() {
+        let vh = include_str!("../../../rtl/nic_rx_events.vh");
+        let rtl: Vec<(&str, u8)> = vh
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("localparam [2:0] RX_EVT_"))
+            .map(|l| {
+                let (name, rest) = l.split_once(" = ").expect("NAME = code");
+                let code = rest.split(';').next().unwrap().trim().parse().unwrap();
+                (name, code)
+            })
+            .collect();
+        let rust: Vec<(&str, u8)> = RxEventCode::ALL
+            .iter()
+            .map(|&c| {
+                let name = match c {
+                    RxEventCode::Accept => "ACCEPT",
+                    RxEventCode::CrcError => "CRC",
+                    RxEventCode::Runt => "RUNT",
+                    RxEventCode::Oversize => "OVERSIZE",
+                    RxEventCode::AddressFilter => "FILTER",
+                    RxEventCode::FifoFull => "FIFO_FULL",
+                    RxEventCode::PhyError => "PHY_ERR",
+                };
+                (name, c as u8)
+            })
+            .collect();
+        assert_eq!(rtl, rust);
+        assert_eq!(RxEventCode::from_code(7), None);
+    }
+}

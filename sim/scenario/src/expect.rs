@@ -6,16 +6,19 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use host_driver::accounting::{DropReason, Stage};
+use host_driver::accounting::{Consumer, DropReason, Stage};
 use host_driver::driver::DriverStats;
 use host_driver::regs::{statistic, STATISTICS};
+use host_driver::stack::StackCounters;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
 
 use crate::latency::LatencyStats;
 use crate::peer::{PeerConsumer, PeerDrop};
 use crate::report::{to_value, Report};
+use crate::scenario::locate::{Path, Problem};
 use crate::scenario::units::Bound;
+use crate::scenario::Scenario;
 
 /// What a run must show for the scenario to pass. Absent keys are not checked.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -29,14 +32,16 @@ pub struct Expect {
     /// Drop reason → frames. When present it is the whole picture: a reason it does not list must not
     /// have dropped anything.
     pub drops: Option<BTreeMap<DropReason, Bound>>,
+    /// Consumer (`arp`, `icmp_echo`, ...) → frames the stack consumed that way.
+    #[serde(default)]
+    pub consumed_by: BTreeMap<Consumer, Bound>,
     /// Statistics register (`GPRC`, `MPC`, `GORC`, ...) → value read at the end of the run.
     #[serde(default)]
     pub nic_stats: BTreeMap<StatName, Bound>,
     pub irqs: Option<Bound>,
     pub polls: Option<Bound>,
     /// Wire start → application read, in ns.
-    #[serde(default)]
-    pub end_to_end: LatencyBounds,
+    pub end_to_end: Option<LatencyBounds>,
     /// Stage (`fifo_commit`, `irq`, ..., `app_read`) → latency of reaching it from the stage stamped just
     /// before, in ns. Every hop into the stage must meet the bounds (a frame found by a running poll
     /// reaches `napi_poll` from `dma_write_back`, one that raised an interrupt from `isr`).
@@ -48,6 +53,9 @@ pub struct Expect {
     /// Driver `ethtool -S` counter (`tx_queue_stopped`, `tx_restart_queue`, ...) → value.
     #[serde(default)]
     pub driver: BTreeMap<DriverCounter, Bound>,
+    /// Stack counter as `group.Counter` (`ip.InReceives`, `udp.RcvbufErrors`, ...) → value.
+    #[serde(default)]
+    pub stack: BTreeMap<StackCounter, Bound>,
     /// Echo replies received by the host's `ping` applications, all together.
     pub host_ping_received: Option<Bound>,
     /// Link partner verdict (`echo_answered`, `udp_echoed`, `ping_reply`, `peer_bad_fcs`, ...) →
@@ -224,6 +232,27 @@ checked_name!(
         .collect()
 );
 
+checked_name!(
+    /// A stack counter as `group.Counter` (`ip.InReceives`, `udp.NoPorts`, ...): the names are
+    /// `StackCounters`'s own groups and fields.
+    StackCounter,
+    "stack counter",
+    grouped_scalar_fields(&to_value(&StackCounters::default()))
+);
+
+/// `group.field` for every plain number one level down in a JSON object.
+fn grouped_scalar_fields(v: &serde_json::Value) -> Vec<String> {
+    v.as_object()
+        .into_iter()
+        .flatten()
+        .flat_map(|(group, g)| {
+            scalar_fields(g)
+                .into_iter()
+                .map(move |f| format!("{group}.{f}"))
+        })
+        .collect()
+}
+
 /// `expect: peer` keys that are totals rather than verdicts.
 const PEER_TOTALS: [&str; 2] = ["sent", "ping_received"];
 
@@ -237,6 +266,47 @@ fn scalar_fields(v: &serde_json::Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+impl Expect {
+    /// What can be checked before the run: every bound says something, every CPU exists, and the
+    /// link partner's verdicts are only expected of a scenario that has one. `at` is `expect`.
+    pub fn validate(&self, scenario: &Scenario, at: Path) -> Result<(), Problem> {
+        let empty = |at: Path| {
+            Problem::new(
+                at,
+                "an empty bound checks nothing: give min_ns, p50_ns, p99_ns or max_ns",
+            )
+        };
+        if self
+            .end_to_end
+            .as_ref()
+            .is_some_and(LatencyBounds::is_empty)
+        {
+            return Err(empty(at.key("end_to_end")));
+        }
+        for (stage, b) in &self.stages {
+            if b.is_empty() {
+                return Err(empty(at.clone().key("stages").key(stage.name())));
+            }
+        }
+        let cpus = scenario.host.cpus;
+        if let Some(&cpu) = self.cpus.keys().find(|&&c| c >= cpus) {
+            return Err(Problem::new(
+                at.key("cpus").key(&cpu.to_string()),
+                format!("CPU {cpu} does not exist (host.cpus = {cpus})"),
+            ));
+        }
+        if scenario.peer.is_none() {
+            if let Some(PeerKey(name)) = self.peer.keys().next() {
+                return Err(Problem::new(
+                    at.key("peer").key(name),
+                    "link partner verdicts need a `peer:` section",
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// One expectation the run did not meet.
@@ -287,6 +357,21 @@ impl Expect {
                 }
             }
         }
+        for (by, b) in &self.consumed_by {
+            let got = report.consumed_by.get(by.name()).copied().unwrap_or(0);
+            count(format!("consumed_by.{by}"), Some(b), got);
+        }
+        let stack = to_value(&report.stack);
+        for (StackCounter(name), b) in &self.stack {
+            let (group, field) = name
+                .split_once('.')
+                .expect("checked_name holds group.field");
+            count(
+                format!("stack.{name}"),
+                Some(b),
+                stack[group][field].as_u64().unwrap_or(0),
+            );
+        }
         for (reg, b) in &self.nic_stats {
             debug_assert!(statistic(&reg.0).is_some());
             let got = report.nic_stats.get(&reg.0).copied().unwrap_or(0);
@@ -297,12 +382,9 @@ impl Expect {
         self.check_cpus(report, &mut out);
         self.check_send_path(report, &mut out);
 
-        check_latency(
-            &mut out,
-            "end_to_end",
-            &self.end_to_end,
-            report.end_to_end.as_ref(),
-        );
+        if let Some(bounds) = &self.end_to_end {
+            check_latency(&mut out, "end_to_end", bounds, report.end_to_end.as_ref());
+        }
         for (stage, bounds) in &self.stages {
             let hops: Vec<_> = report
                 .latency
@@ -417,9 +499,6 @@ fn check_latency(
     bounds: &LatencyBounds,
     got: Option<&LatencyStats>,
 ) {
-    if bounds.is_empty() {
-        return;
-    }
     let Some(l) = got else {
         out.push(Failure {
             what: what.to_owned(),
@@ -517,6 +596,23 @@ mod tests {
                 "cpus.2: expected a CPU, got 2 CPU(s)",
             ]
         );
+    }
+
+    #[test]
+    fn consumers_and_stack_counters_are_checked_by_name() {
+        let e = expect("consumed_by: {arp: 0}\nstack: {udp.InDatagrams: 2, udp.RcvbufErrors: 0}\n");
+        let got: Vec<String> = e.check(&sample()).iter().map(ToString::to_string).collect();
+        assert_eq!(got, ["stack.udp.RcvbufErrors: expected 0, got 1"]);
+        for bad in [
+            "stack: {udp.InDatagram: 1}",
+            "stack: {Udp.InDatagrams: 1}",
+            "consumed_by: {arpp: 1}",
+        ] {
+            assert!(
+                serde_norway::from_str::<Expect>(bad).is_err(),
+                "{bad:?} accepted"
+            );
+        }
     }
 
     #[test]

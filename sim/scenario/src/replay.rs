@@ -48,6 +48,16 @@ pub struct ReplayConfig {
     pub start_ns: u64,
 }
 
+impl ReplayConfig {
+    /// The same replay with a relative `file` taken from `base` (the scenario's folder).
+    pub fn resolved(&self, base: &Path) -> ReplayConfig {
+        ReplayConfig {
+            file: base.join(&self.file),
+            ..self.clone()
+        }
+    }
+}
+
 /// A capture that cannot be replayed, naming the file and, where it applies, the frame (0-based, in
 /// file order).
 #[derive(Debug, thiserror::Error)]

@@ -31,11 +31,14 @@ use std::path::{Path as FsPath, PathBuf};
 
 use host_driver::accounting::{DropReason, FrameId};
 use host_driver::config::HostConfig;
+use host_driver::host::HostError;
+use host_driver::stack::Stack;
 use host_driver::time::Clock;
 use serde::{Deserialize, Serialize};
 
 use crate::expect::Expect;
 use crate::peer::PeerConfig;
+use crate::replay;
 use crate::traffic::{self, Flow};
 use locate::{Path, Problem};
 
@@ -130,6 +133,40 @@ pub struct BusConfig {
     pub dma_write_latency_ns: u64,
 }
 
+/// Host memory is allocated whole when the world is built: at least 1 MiB (the driver's rings and
+/// buffers), at most 16 GiB.
+pub const MEMORY_BYTES: std::ops::RangeInclusive<usize> = 1 << 20..=16 << 30;
+/// A DMA latency of more than a second is a typo, not a bus.
+pub const MAX_DMA_LATENCY_NS: u64 = 1_000_000_000;
+
+impl BusConfig {
+    fn validate(&self, at: Path) -> Result<(), Problem> {
+        if !MEMORY_BYTES.contains(&self.memory_bytes) {
+            return Err(Problem::new(
+                at.key("memory_bytes"),
+                format!(
+                    "{} bytes is outside {}..={}",
+                    self.memory_bytes,
+                    MEMORY_BYTES.start(),
+                    MEMORY_BYTES.end()
+                ),
+            ));
+        }
+        for (key, ns) in [
+            ("dma_read_latency_ns", self.dma_read_latency_ns),
+            ("dma_write_latency_ns", self.dma_write_latency_ns),
+        ] {
+            if ns > MAX_DMA_LATENCY_NS {
+                return Err(Problem::new(
+                    at.key(key),
+                    format!("{ns} ns is more than {MAX_DMA_LATENCY_NS}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Default for BusConfig {
     fn default() -> Self {
         BusConfig {
@@ -210,12 +247,18 @@ impl Scenario {
                 message,
             }
         })?;
-        scenario.validate().map_err(|p| located(text, path, p))?;
+        let base = path.parent().unwrap_or(FsPath::new(""));
+        scenario
+            .validate(base)
+            .map_err(|p| located(text, path, p))?;
         Ok(scenario)
     }
 
-    /// Checks that need more than one value, and that the traffic can be built.
-    pub fn validate(&self) -> Result<(), Problem> {
+    /// Everything a run would reject before it simulates: values that need more than one key, the
+    /// host's, stack's and applications' configuration, the bus, the link partner, every capture
+    /// (read relative to `base`, the scenario's folder), the traffic and the expectations. Runs in
+    /// constant memory for any frame count.
+    pub fn validate(&self, base: &FsPath) -> Result<(), Problem> {
         let root = Path::default();
         if self.name.is_empty()
             || !self
@@ -248,11 +291,33 @@ impl Scenario {
             ));
         }
         self.validate_trace(root.clone().key("trace"))?;
-        self.host.validate().map_err(|e| {
-            let at = e.field.split('.').fold(root.clone().key("host"), Path::key);
-            Problem::new(at, e.why)
-        })?;
-        traffic::validate(&self.traffic, &self.host, self.clock())
+        self.bus.validate(root.clone().key("bus"))?;
+        let host = self.host_config();
+        host.validate().map_err(|e| host_problem(e.into()))?;
+        Stack::new(&host.stack, host.mac, &host.apps, host.clock)
+            .map_err(|e| host_problem(e.into()))?;
+        if let Some(peer) = &self.peer {
+            peer.validate(host.stack.address.addr)
+                .map_err(|e| Problem::new(at_field(root.clone().key("peer"), &e.field), e.why))?;
+        }
+        traffic::validate(&self.traffic, &self.host, self.clock())?;
+        for (i, flow) in self.traffic.iter().enumerate() {
+            if let Flow::Pcap(cfg) = flow {
+                replay::plan(&cfg.resolved(base), self.clock()).map_err(|e| {
+                    let at = root.clone().key("traffic").index(i).key("pcap").key("file");
+                    Problem::new(at, e.to_string())
+                })?;
+            }
+        }
+        self.expect.validate(self, root.key("expect"))
+    }
+
+    /// The host's configuration on the scenario's clock.
+    pub fn host_config(&self) -> HostConfig {
+        HostConfig {
+            clock: self.clock(),
+            ..self.host.clone()
+        }
     }
 
     fn validate_trace(&self, at: Path) -> Result<(), Problem> {
@@ -285,6 +350,35 @@ impl Scenario {
             }
         }
         Ok(())
+    }
+}
+
+/// A path below `at` written as `a.b[2].c`.
+fn at_field(at: Path, field: &str) -> Path {
+    field
+        .split('.')
+        .fold(at, |p, seg| match seg.split_once('[') {
+            Some((key, rest)) => {
+                let p = if key.is_empty() { p } else { p.key(key) };
+                rest.split('[')
+                    .filter_map(|i| i.trim_end_matches(']').parse().ok())
+                    .fold(p, Path::index)
+            }
+            None => p.key(seg),
+        })
+}
+
+/// A host configuration the host rejects, at its key: the host's own values under `host`, the
+/// applications under `host.apps`, the stack's under `host.stack`.
+pub fn host_problem(e: HostError) -> Problem {
+    let host = Path::default().key("host");
+    match e {
+        HostError::Config(e) => Problem::new(at_field(host, e.field), e.why),
+        HostError::Stack(e) if e.field.starts_with("apps") => {
+            Problem::new(at_field(host, &e.field), e.why)
+        }
+        HostError::Stack(e) => Problem::new(at_field(host.key("stack"), &e.field), e.why),
+        other => Problem::new(host, other.to_string()),
     }
 }
 
@@ -386,5 +480,70 @@ mod tests {
         );
         let e = parse("name: x\ntrace: {trigger: {drop: bogus}}\n").unwrap_err();
         assert!(e.starts_with("t.yaml:2:"), "{e}");
+    }
+
+    #[test]
+    fn every_name_in_expect_is_resolved_at_its_line() {
+        let e = parse("name: x\npeer: {}\nexpect:\n  peer: {udp_snuk: 0}\n").unwrap_err();
+        assert!(e.starts_with("t.yaml:4:"), "{e}");
+        assert!(e.contains("unknown link partner verdict `udp_snuk`"), "{e}");
+        let e = parse("name: x\nexpect:\n  driver: {tx_queue_stoped: 1}\n").unwrap_err();
+        assert!(e.starts_with("t.yaml:3:"), "{e}");
+        let e = parse("name: x\nhost: {cpus: 2}\nexpect:\n  cpus:\n    5: {hardirqs: 1}\n")
+            .unwrap_err();
+        assert!(
+            e.starts_with("t.yaml:5:8: expect.cpus.5: CPU 5 does not exist (host.cpus = 2)"),
+            "{e}"
+        );
+        let e = parse("name: x\nexpect:\n  peer: {sent: 1}\n").unwrap_err();
+        assert!(
+            e.contains("expect.peer.sent: link partner verdicts need a `peer:`"),
+            "{e}"
+        );
+        let e = parse("name: x\nexpect:\n  end_to_end: {}\n").unwrap_err();
+        assert!(
+            e.starts_with("t.yaml:3:15: expect.end_to_end: an empty bound"),
+            "{e}"
+        );
+        let e = parse("name: x\nexpect:\n  stages: {ip_rcv: {}}\n").unwrap_err();
+        assert!(e.contains("expect.stages.ip_rcv: an empty bound"), "{e}");
+    }
+
+    #[test]
+    fn check_rejects_what_the_run_would_reject() {
+        let e = parse("name: x\nhost:\n  stack:\n    mtu: 0\n").unwrap_err();
+        assert!(e.starts_with("t.yaml:4:10: host.stack.mtu:"), "{e}");
+        let e = parse(
+            "name: x\nhost:\n  apps:\n    - {kind: udp_sink, port: 9}\n    - {kind: udp_sink, port: 9}\n",
+        )
+        .unwrap_err();
+        assert!(e.starts_with("t.yaml:5:"), "{e}");
+        assert!(e.contains("host.apps[1].port"), "{e}");
+        let e = parse("name: x\nbus:\n  memory_bytes: 0\n").unwrap_err();
+        assert!(e.starts_with("t.yaml:3:17: bus.memory_bytes:"), "{e}");
+        let e = parse("name: x\npeer:\n  ttl: 0\n").unwrap_err();
+        assert!(e.starts_with("t.yaml:3:8: peer.ttl:"), "{e}");
+        let e = parse("name: x\ntraffic:\n  - pcap: {file: absent.pcap}\n").unwrap_err();
+        assert!(e.starts_with("t.yaml:3:"), "{e}");
+        assert!(
+            e.contains("traffic[0].pcap.file: absent.pcap: cannot read"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_bad_mac_is_reported_at_its_own_line() {
+        let e = parse("name: x\nhost:\n  cpus: 1\n\n  mac: \"02:00:zz:00:00:01\"\n").unwrap_err();
+        assert!(e.starts_with("t.yaml:5:8:"), "{e}");
+        assert!(e.contains("not a MAC address"), "{e}");
+    }
+
+    #[test]
+    fn validation_does_not_build_the_frames() {
+        // A trillion frames would not fit in memory; checking them takes no time at all.
+        let s =
+            parse("name: x\ntraffic:\n  - udp: {count: 1000000000000, dst_port: 9, rate: 1Mpps}\n")
+                .unwrap();
+        assert_eq!(s.traffic.len(), 1);
     }
 }
