@@ -6,7 +6,7 @@ use serde::Serialize;
 use crate::time::Cycle;
 
 /// What a CPU did over the run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct CpuStats {
     /// Cycles spent running work.
     pub busy_cycles: Cycle,

@@ -35,7 +35,7 @@ pub enum HostError {
 }
 
 /// One CPU's line in the report.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
 pub struct CpuReport {
     #[serde(flatten)]
     pub stats: CpuStats,

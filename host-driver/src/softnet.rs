@@ -25,7 +25,7 @@ pub enum NapiRef {
 }
 
 /// `/proc/net/softnet_stat` columns for one CPU.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct SoftnetStat {
     /// Skbs handed to `__netif_receive_skb_core` on this CPU.
     pub processed: u64,

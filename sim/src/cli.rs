@@ -16,7 +16,7 @@ use clap::{Parser, Subcommand};
 
 use crate::runner::{self, RunError, RunOptions};
 use crate::sweep::{self, SweepOptions};
-use nicsim_scenario::report::Report;
+use nicsim_scenario::report::{report_schema, Report};
 use nicsim_scenario::scenario::Scenario;
 
 #[derive(Debug, Parser)]
@@ -70,6 +70,8 @@ pub enum Command {
         #[arg(default_value = "scenarios")]
         dir: PathBuf,
     },
+    /// Print the JSON Schema of report.json (docs/report.schema.json is a copy).
+    Schema,
 }
 
 /// How a command ended; the process exit status.
@@ -104,6 +106,10 @@ pub fn main() -> ExitCode {
         } => sweep(&scenario, &set, out, jobs),
         Command::Check { scenarios } => check(&scenarios),
         Command::List { dir } => list(&dir),
+        Command::Schema => {
+            print!("{}", report_schema());
+            Status::Ok
+        }
     };
     status.into()
 }

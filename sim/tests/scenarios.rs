@@ -1,5 +1,6 @@
 //! Every scenario in `scenarios/` is a test: it runs green (expectations hold, every frame accounted
-//! for) and a second run writes a byte-identical report.json.
+//! for), its report.json is valid against the published schema (docs/report.schema.json), and a
+//! second run writes a byte-identical report.json.
 
 use std::path::{Path, PathBuf};
 
@@ -50,10 +51,36 @@ fn scenario_runs_green_and_is_deterministic(#[files("../scenarios/*.yaml")] path
         path.display()
     );
     assert_eq!(r.drops.values().sum::<u64>(), r.dropped);
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../docs/report.schema.json")).unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let errors: Vec<String> = jsonschema::validator_for(&schema)
+        .expect("the published schema compiles")
+        .iter_errors(&report)
+        .map(|e| format!("{}: {e}", e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{}: report.json does not match docs/report.schema.json:\n{}",
+        path.display(),
+        errors.join("\n")
+    );
     let (_, again) = run_into(&scenario, &path, tmp.join("b"));
     assert!(
         json == again,
         "{}: report.json differs between two runs",
         path.display()
+    );
+}
+
+#[test]
+fn the_schema_rejects_what_a_report_is_not() {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../docs/report.schema.json")).unwrap();
+    let v = jsonschema::validator_for(&schema).unwrap();
+    assert!(!v.is_valid(&serde_json::json!({})), "required keys");
+    assert!(
+        !v.is_valid(&serde_json::json!({"scenario": 3})),
+        "a name is a string"
     );
 }

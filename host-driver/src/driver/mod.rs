@@ -19,7 +19,7 @@ use crate::softnet::RxPath;
 pub use probe::{probe, ProbeError};
 
 /// Driver counters, named like `ethtool -S` for e1000.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct DriverStats {
     pub rx_packets: u64,
     pub rx_bytes: u64,

@@ -19,7 +19,7 @@ use crate::time::Cycle;
 use crate::wire::build::Payload;
 
 /// What an application did, for the report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct AppCounters {
     /// Position in the scenario's `apps` list.
     pub app: usize,

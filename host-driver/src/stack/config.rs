@@ -132,7 +132,7 @@ impl Default for NeighConfig {
 }
 
 /// Netfilter hook a rule is attached to (the chain of the `filter`/`raw`/`mangle` tables it lives in).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Hook {
     /// `NF_INET_PRE_ROUTING`.
@@ -158,7 +158,7 @@ pub enum RuleProtocol {
 }
 
 /// `-j ACCEPT` / `-j DROP`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Accept,

@@ -22,7 +22,7 @@ pub struct PacketType {
 }
 
 /// `ip -s link show eth0` for the stack's side of the device.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct LinkCounters {
     pub rx_packets: u64,
     pub rx_bytes: u64,

@@ -19,7 +19,7 @@ use crate::wire::icmp::{kind, IcmpError, IcmpPacket, IcmpRepr};
 use crate::wire::ipv4::{protocol, Ipv4Packet};
 
 /// `Icmp:` counters of /proc/net/snmp.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct IcmpCounters {
     pub in_msgs: u64,

@@ -22,7 +22,7 @@ use crate::wire::ipv4::{self, Ipv4Packet, Ipv4Repr};
 use crate::wire::WireError;
 
 /// `Ip:` counters of /proc/net/snmp plus the IP ones of `IpExt:`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct IpCounters {
     pub in_receives: u64,

@@ -86,7 +86,7 @@ pub struct Stack {
 }
 
 /// /proc/net/snmp-style counters of the whole stack.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct StackCounters {
     pub link: LinkCounters,
     pub ip: IpCounters,

@@ -42,7 +42,7 @@ struct Neighbour {
 }
 
 /// ARP / neighbour counters (`ip -s neigh` totals and `/proc/net/stat/arp_cache`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ArpCounters {
     pub requests_sent: u64,
     pub replies_sent: u64,

@@ -45,7 +45,7 @@ impl Flow {
 }
 
 /// A rule and its counters, as `iptables -vL` shows them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct RuleCounters {
     pub hook: Hook,
     pub action: Verdict,

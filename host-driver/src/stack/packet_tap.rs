@@ -33,7 +33,7 @@ pub struct TapRecord {
 }
 
 /// `getsockopt(PACKET_STATISTICS)` plus bytes copied.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct TapCounters {
     pub name: String,
     /// `tp_packets`: frames captured.

@@ -25,7 +25,7 @@ pub fn tos_to_priority(tos: u8) -> u32 {
 }
 
 /// `tc -s qdisc show dev eth0`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct QdiscCounters {
     /// Packets accepted.
     pub enqueued: u64,

@@ -22,7 +22,7 @@ use crate::wire::udp::{self, UdpPacket, UdpRepr};
 pub const MAX_PAYLOAD: usize = MAX_PACKET_LEN - 28;
 
 /// `Udp:` counters of /proc/net/snmp.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct UdpCounters {
     /// Datagrams read by applications (the kernel counts in `udp_recvmsg`).

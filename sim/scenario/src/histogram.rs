@@ -10,7 +10,7 @@ use serde::Serialize;
 pub const BUCKETS_PER_OCTAVE: u32 = 4;
 
 /// Samples in `[lo, hi)` cycles. Zero-cycle samples get their own bucket `[0, 1)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Bucket {
     pub lo: Cycle,
     pub hi: Cycle,

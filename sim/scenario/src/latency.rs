@@ -67,7 +67,7 @@ pub enum TimelineError {
 pub const CRITICAL_PERCENTILES: [u32; 2] = [50, 99];
 
 /// One hop of a path: from the stage stamped before to this one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 pub struct Hop {
     pub from: Stage,
     pub to: Stage,
@@ -80,7 +80,7 @@ impl Hop {
 }
 
 /// Distribution of one latency, in cycles and in nanoseconds. Percentiles are nearest-rank.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct LatencyStats {
     pub count: usize,
     pub min: Cycle,
@@ -130,14 +130,14 @@ impl LatencyStats {
 }
 
 /// Latency of one hop over every measured frame that has it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct HopLatency {
     pub hop: Hop,
     pub stats: LatencyStats,
 }
 
 /// A hop's part of the end-to-end time near one percentile.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Share {
     pub hop: Hop,
     /// Mean over the window's frames (0 for frames without this hop), cycles.
@@ -148,7 +148,7 @@ pub struct Share {
 }
 
 /// Where the time goes for frames near one end-to-end percentile.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CriticalPoint {
     pub percentile: u32,
     /// The percentile's end-to-end latency.
@@ -165,7 +165,7 @@ pub struct CriticalPoint {
 }
 
 /// End-to-end latency of one path (frames with the same first and last stage) and its critical path.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CriticalPath {
     pub from: Stage,
     pub to: Stage,
@@ -186,7 +186,7 @@ impl CriticalPath {
 
 /// Stamps of one stage left out of frames' paths because they came before a stage the frame must
 /// already have passed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct IgnoredStamps {
     pub stage: Stage,
     pub frames: usize,
@@ -195,7 +195,7 @@ pub struct IgnoredStamps {
 }
 
 /// Latency results of one run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct LatencyReport {
     /// Frames measured (delivered or transmitted).
     pub frames: usize,

@@ -348,7 +348,7 @@ impl Serialize for PeerVerdict {
 
 /// The link partner's counters, as the report shows them.
 /// ARP counters (`ip -s neigh` totals, `/proc/net/stat/arp_cache`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ArpStats {
     pub requests_received: u64,
     pub replies_received: u64,
@@ -362,7 +362,7 @@ pub struct ArpStats {
 }
 
 /// What one port received.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct PortStats {
     pub datagrams: u64,
     /// Payload bytes.
@@ -370,7 +370,7 @@ pub struct PortStats {
 }
 
 /// Reassembly counters (`/proc/net/snmp` ReasmOKs / ReasmFails, split by cause).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ReassemblyStats {
     /// Datagrams completed.
     pub datagrams: u64,
@@ -381,7 +381,7 @@ pub struct ReassemblyStats {
 }
 
 /// One answered ping.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct PingSample {
     pub seq: u16,
     /// Scheduled send cycle of the request.
@@ -394,7 +394,7 @@ pub struct PingSample {
 }
 
 /// Min/avg/max of the round-trip times, as ping prints them.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct RttSummary {
     pub min_cycles: Cycle,
     pub avg_cycles: f64,
@@ -405,7 +405,7 @@ pub struct RttSummary {
 }
 
 /// ping's statistics block.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PingStats {
     pub transmitted: u64,
     pub received: u64,
@@ -420,7 +420,7 @@ pub struct PingStats {
 }
 
 /// Everything the peer counted.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PeerStats {
     /// Frames received from the NIC.
     pub received: u64,

@@ -15,13 +15,15 @@ use host_driver::host::{CpuReport, HostReport};
 use host_driver::regs::statistic;
 use host_driver::stack::StackCounters;
 use host_driver::time::{Clock, Cycle};
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::latency::{FrameTimeline, LatencyReport, LatencyStats};
 use crate::peer::PeerStats;
 
 /// The run's results. Field order is the JSON key order.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Report {
     pub scenario: String,
     pub seed: u64,
@@ -66,7 +68,7 @@ pub struct Report {
 }
 
 /// One host `ping` application's summary, as `ping` prints it at exit.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct HostPing {
     /// Position in the scenario's `apps` list.
     pub app: usize,
@@ -195,6 +197,19 @@ pub fn receive_end_to_end(latency: &LatencyReport) -> Option<LatencyStats> {
         .iter()
         .find(|p| p.from == Stage::WireStart && p.to == Stage::AppRead)
         .map(|p| p.end_to_end.clone())
+}
+
+/// Where the published schema of report.json lives, relative to the repository root.
+pub const SCHEMA_FILE: &str = "docs/report.schema.json";
+
+/// The JSON Schema (draft 2020-12) of report.json, generated from the [`Report`] types themselves,
+/// so it cannot drift from what a run writes. `nicsim schema` prints it; [`SCHEMA_FILE`] is a copy a
+/// test keeps equal to it.
+pub fn report_schema() -> String {
+    let mut s = serde_json::to_string_pretty(&schemars::schema_for!(Report))
+        .expect("a schema is plain JSON");
+    s.push('\n');
+    s
 }
 
 impl Report {
@@ -506,6 +521,15 @@ pub(crate) mod tests {
         ] {
             assert!(txt.contains(needle), "missing {needle:?} in\n{txt}");
         }
+    }
+
+    #[test]
+    fn the_published_schema_is_the_generated_one() {
+        let published = include_str!("../../../docs/report.schema.json");
+        assert!(
+            published == report_schema(),
+            "{SCHEMA_FILE} is stale: regenerate it with `target/release/nicsim schema > {SCHEMA_FILE}`"
+        );
     }
 
     #[test]
