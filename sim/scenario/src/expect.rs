@@ -18,7 +18,6 @@ use crate::peer::{PeerConsumer, PeerDrop};
 use crate::report::{to_value, Report};
 use crate::scenario::locate::{Path, Problem};
 use crate::scenario::units::Bound;
-use crate::scenario::Scenario;
 
 /// What a run must show for the scenario to pass. Absent keys are not checked.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -269,9 +268,10 @@ fn scalar_fields(v: &serde_json::Value) -> Vec<String> {
 }
 
 impl Expect {
-    /// What can be checked before the run: every bound says something, every CPU exists, and the
-    /// link partner's verdicts are only expected of a scenario that has one. `at` is `expect`.
-    pub fn validate(&self, scenario: &Scenario, at: Path) -> Result<(), Problem> {
+    /// What can be checked before the run: every bound says something, every CPU exists on a host
+    /// of `cpus` CPUs, and the link partner's verdicts are only expected when there `has_peer`.
+    /// `at` is `expect`.
+    pub fn validate(&self, cpus: usize, has_peer: bool, at: Path) -> Result<(), Problem> {
         let empty = |at: Path| {
             Problem::new(
                 at,
@@ -290,14 +290,13 @@ impl Expect {
                 return Err(empty(at.clone().key("stages").key(stage.name())));
             }
         }
-        let cpus = scenario.host.cpus;
         if let Some(&cpu) = self.cpus.keys().find(|&&c| c >= cpus) {
             return Err(Problem::new(
                 at.key("cpus").key(&cpu.to_string()),
                 format!("CPU {cpu} does not exist (host.cpus = {cpus})"),
             ));
         }
-        if scenario.peer.is_none() {
+        if !has_peer {
             if let Some(PeerKey(name)) = self.peer.keys().next() {
                 return Err(Problem::new(
                     at.key("peer").key(name),

@@ -309,7 +309,8 @@ impl Scenario {
                 })?;
             }
         }
-        self.expect.validate(self, root.key("expect"))
+        self.expect
+            .validate(host.cpus, self.peer.is_some(), root.key("expect"))
     }
 
     /// The host's configuration on the scenario's clock.
