@@ -1,4 +1,5 @@
-//! A Linux-like IPv4 stack for one Ethernet interface (eth0), following REFERENCE-PATH.md.
+//! A Linux-like IPv4 stack for one Ethernet interface (eth0), layered as the kernel's receive and
+//! send paths are (net/core/dev.c, net/ipv4/).
 //!
 //! Receive: [`Stack::netif_receive_skb`] (`__netif_receive_skb_core`: taps, `ptype_base`) →
 //! `ip_rcv` → `ip_local_deliver` (reassembly, `inet_protos`) → `udp_rcv` / `icmp_rcv` → socket

@@ -1,6 +1,6 @@
 //! `bench <frames>`: simulated cycles per second of the co-simulation — the Verilated NIC on the World
 //! timeline with the real host (driver, NAPI, stack, a UDP sink on port 9000) — on the traffic of
-//! `sim/bench/cpp_harness.cpp`: `<frames>` 64-byte UDP frames at 10 GbE line rate, 02:00:00:00:00:02 →
+//! `sim/tb/cpp_harness.cpp`: `<frames>` 64-byte UDP frames at 10 GbE line rate, 02:00:00:00:00:02 →
 //! 02:00:00:00:00:01, 10.0.0.2:5000 → 10.0.0.1:9000, payload zeros, DMA latency 128 cycles.
 //!
 //! Prints one line in the harness's format, for `tools/bench.sh`:
