@@ -21,3 +21,19 @@ pub trait Platform {
     /// Host physical memory, shared with the bus model.
     fn memory(&mut self) -> &mut HostMemory;
 }
+
+/// One MMIO access as the device saw it, for bus monitors: the world's optional log and the tests'
+/// double record the same thing, so driver tests read either.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MmioAccess {
+    Read { at: Cycle, off: u32, val: u32 },
+    Write { at: Cycle, off: u32, val: u32 },
+}
+
+impl MmioAccess {
+    pub fn off(&self) -> u32 {
+        match *self {
+            MmioAccess::Read { off, .. } | MmioAccess::Write { off, .. } => off,
+        }
+    }
+}

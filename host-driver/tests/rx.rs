@@ -33,32 +33,13 @@ fn writes_to(sim: &Sim, reg: u32) -> Vec<u32> {
 }
 
 #[test]
-fn isr_reads_icr_masks_then_poll_unmasks_at_complete_done() {
+/// The bus sequence is a contract test (tests/contract), run here and on the RTL; this pins the timing.
+fn isr_stamps_follow_the_irq_on_an_idle_cpu() {
     let mut sim = sim(HostConfig::default());
     let t = sim.nic.now + 10_000;
     let ids = burst(&mut sim, t, 1);
     sim.run_until(t + 1_000_000);
 
-    let ops: Vec<(char, u32, u32)> = sim
-        .nic
-        .log
-        .iter()
-        .map(|m| match *m {
-            Mmio::Read { off, val, .. } => ('R', off, val),
-            Mmio::Write { off, val, .. } => ('W', off, val),
-        })
-        .collect();
-    assert_eq!(
-        ops,
-        vec![
-            ('R', ICR, ICR_RXT0),
-            ('W', IMC, u32::MAX),
-            ('R', STATUS, STATUS_LU),
-            ('W', RDT, 0),
-            ('W', IMS, IMS_ENABLE_MASK),
-            ('R', STATUS, STATUS_LU),
-        ]
-    );
     let stats = &sim.host.report().driver;
     assert_eq!((stats.interrupts, stats.polls, stats.rx_packets), (1, 1, 1));
     assert_eq!(sim.nic.ims(), IMS_ENABLE_MASK);

@@ -22,20 +22,7 @@ use host_driver::wire::build::{self, Payload, UdpFrameSpec};
 use host_driver::wire::ethernet::MacAddr;
 use zerocopy::{FromBytes, IntoBytes};
 
-/// One MMIO access as the device saw it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mmio {
-    Read { at: Cycle, off: u32, val: u32 },
-    Write { at: Cycle, off: u32, val: u32 },
-}
-
-impl Mmio {
-    pub fn off(&self) -> u32 {
-        match *self {
-            Mmio::Read { off, .. } | Mmio::Write { off, .. } => off,
-        }
-    }
-}
+pub use host_driver::platform::MmioAccess as Mmio;
 
 pub struct FakeNic {
     pub now: Cycle,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use host_driver::accounting::{FrameId, Observer};
 use host_driver::dma::{HostMemory, MemError};
 use host_driver::host::Host;
-use host_driver::platform::Platform;
+use host_driver::platform::{MmioAccess, Platform};
 use host_driver::time::{Clock, Cycle, ZeroClockPeriod, DEFAULT_PS_PER_CYCLE};
 use nicsim_model::{Model, Pins, RX_FIFO_DEPTH_BYTES};
 use nicsim_scenario::scenario::BusConfig;
@@ -90,6 +90,8 @@ pub struct World<P = NoPartner> {
     /// The link partner, served every cycle so its frames start on the cycle they are due even
     /// while the CPU stalls on an MMIO read.
     partner: Option<P>,
+    /// Every MMIO access the host made, when a bus monitor asked for them ([`World::log_mmio`]).
+    mmio_log: Option<Vec<MmioAccess>>,
 }
 
 impl World {
@@ -148,6 +150,7 @@ impl<P: LinkPartner> World<P> {
             host_wake: None,
             host_irq: false,
             partner: None,
+            mmio_log: None,
         };
         world.pins.rst = true;
         world.run_until(RESET_CYCLES);
@@ -229,6 +232,22 @@ impl<P: LinkPartner> World<P> {
             partner.sent(id, frame);
         }
         self.partner = Some(partner);
+    }
+
+    /// From now on, records every MMIO access the host makes (a bus monitor on the AXI4-Lite port; off
+    /// by default, since a long run makes millions).
+    pub fn log_mmio(&mut self) {
+        self.mmio_log.get_or_insert_with(Vec::new);
+    }
+
+    /// Drops what the MMIO log holds and records afresh from now on.
+    pub fn log_mmio_afresh(&mut self) {
+        self.mmio_log = Some(Vec::new());
+    }
+
+    /// The accesses recorded since [`World::log_mmio`], in issue order.
+    pub fn mmio_log(&self) -> &[MmioAccess] {
+        self.mmio_log.as_deref().unwrap_or_default()
     }
 
     /// Puts `partner` at the far end of the link.
@@ -353,6 +372,13 @@ impl<P: LinkPartner> Platform for World<P> {
         let deadline = at.max(self.cycle) + 2 * self.mmio.pcie_one_way() + self.mmio_timeout;
         loop {
             if let Some(done) = self.mmio.take_read(tag) {
+                if let Some(log) = self.mmio_log.as_mut() {
+                    log.push(MmioAccess::Read {
+                        at,
+                        off: offset,
+                        val: done.value,
+                    });
+                }
                 return (done.value, done.at);
             }
             if self.cycle >= deadline {
@@ -369,6 +395,13 @@ impl<P: LinkPartner> Platform for World<P> {
     }
 
     fn mmio_write(&mut self, at: Cycle, offset: u32, value: u32) {
+        if let Some(log) = self.mmio_log.as_mut() {
+            log.push(MmioAccess::Write {
+                at,
+                off: offset,
+                val: value,
+            });
+        }
         self.mmio.write(at, offset, value);
     }
 
