@@ -50,6 +50,19 @@ module nic_irq #
     output wire        irq
 );
 
+// Elaboration-time checks: the unit counts are sliced to 16 bits when a timer is loaded, so a larger
+// or zero unit would silently truncate (a zero unit turns every delay off).
+initial begin
+    if (ITR_UNIT_CYCLES < 1 || ITR_UNIT_CYCLES > 65535) begin
+        $error("nic_irq: ITR_UNIT_CYCLES must be in 1..65535 (instance %m)");
+        $finish;
+    end
+    if (RX_TIMER_UNIT_CYCLES < 1 || RX_TIMER_UNIT_CYCLES > 65535) begin
+        $error("nic_irq: RX_TIMER_UNIT_CYCLES must be in 1..65535 (instance %m)");
+        $finish;
+    end
+end
+
 localparam [31:0] CAUSE_MASK = 32'h000000D7;
 
 reg [31:0] icr_reg = 32'd0;

@@ -77,6 +77,15 @@ module rx_mac #
     output wire [15:0] rx_evt_bytes   // frame length including FCS (saturating)
 );
 
+// Elaboration-time checks: a runt threshold below an Ethernet header plus FCS, or above a standard
+// frame, would accept garbage or drop everything.
+initial begin
+    if (MIN_FRAME_LENGTH < 18 || MIN_FRAME_LENGTH > 1518) begin
+        $error("rx_mac: MIN_FRAME_LENGTH must be in 18..1518 bytes incl. FCS (instance %m)");
+        $finish;
+    end
+end
+
 // rx_evt codes
 `include "nic_rx_events.vh"
 

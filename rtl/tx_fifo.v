@@ -53,6 +53,15 @@ module tx_fifo #
     input  wire                      m_data_pop
 );
 
+// Elaboration-time checks: the pointers wrap by their width, so the depth must be a power of two, and
+// it must hold one whole 2048-byte frame or a frame could never be stored.
+initial begin
+    if (DEPTH_BYTES < 2048 || (DEPTH_BYTES & (DEPTH_BYTES - 1)) != 0) begin
+        $error("tx_fifo: DEPTH_BYTES must be a power of two, at least 2048 (instance %m)");
+        $finish;
+    end
+end
+
 reg [63:0] mem [0:DEPTH_WORDS-1];
 
 reg [ADDR_WIDTH:0] wr_ptr_reg = 0;
