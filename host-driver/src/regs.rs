@@ -142,6 +142,13 @@ const fn stat(name: &'static str, ethtool: &'static str, offset: u32) -> StatCou
     }
 }
 
+const fn pair(name: &'static str, ethtool: &'static str, low: u32, high: u32) -> StatCounter {
+    StatCounter {
+        high: Some(high),
+        ..stat(name, ethtool, low)
+    }
+}
+
 /// The statistics block: every read-clear counter from 0x4000 on, pairs joined, the one place their
 /// report and `ethtool -S` names live.
 pub const STATISTICS: &[StatCounter] = &[
@@ -152,14 +159,8 @@ pub const STATISTICS: &[StatCounter] = &[
     stat("BPRC", "rx_broadcast", BPRC),
     stat("MPRC", "multicast", MPRC),
     stat("GPTC", "tx_packets", GPTC),
-    StatCounter {
-        high: Some(GORCH),
-        ..stat("GORC", "rx_bytes", GORCL)
-    },
-    StatCounter {
-        high: Some(GOTCH),
-        ..stat("GOTC", "tx_bytes", GOTCL)
-    },
+    pair("GORC", "rx_bytes", GORCL, GORCH),
+    pair("GOTC", "tx_bytes", GOTCL, GOTCH),
     stat("RNBC", "rx_no_buffer_count", RNBC),
     stat("RUC", "rx_short_length_errors", RUC),
     stat("ROC", "rx_long_length_errors", ROC),
