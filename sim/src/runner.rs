@@ -650,7 +650,7 @@ mod tests {
         let second = ConservationError {
             id: 2,
             first: DELIVERED,
-            second: Outcome::Dropped(DropReason::SocketRcvbuf),
+            second: Outcome::Dropped(DropReason::SocketRcvbuff),
             at: 130,
         };
         let Err(RunError::Conservation(lost)) = merge(&[0, 1, 2, 3], &nics, &hosts, &[second])
@@ -663,7 +663,7 @@ mod tests {
             [
                 "frame 0: last stage napi_poll at cycle 90, no outcome",
                 "frame 1: last stage wire_start at cycle 20, 2 outcomes: dropped:nic_fifo_full at cycle 30, delivered:9 at cycle 99",
-                "frame 2: last stage wire_start at cycle 40, 2 outcomes: delivered:9 at cycle 120, dropped:socket_rcvbuf at cycle 130",
+                "frame 2: last stage wire_start at cycle 40, 2 outcomes: delivered:9 at cycle 120, dropped:socket_rcvbuff at cycle 130",
                 "frame 3: never stamped, no outcome",
             ]
         );

@@ -456,7 +456,7 @@ mod tests {
     fn met_expectations_pass() {
         // sample(): end to end 100 and 200 cycles (640 and 1280 ns); wire_start → ip_rcv 10 and 20 cycles.
         let e = expect(
-            "delivered: 2\ndropped: {min: 1}\ndrops: {socket_rcvbuf: 1, nic_crc_error: 1}\n\
+            "delivered: 2\ndropped: {min: 1}\ndrops: {socket_rcvbuff: 1, nic_crc_error: 1}\n\
              nic_stats: {GPRC: 3, MPC: 0}\nirqs: {max: 2}\nend_to_end: {p99_ns: {max: 1280}}\n\
              stages: {ip_rcv: {p50_ns: 64}}\n",
         );
@@ -466,7 +466,7 @@ mod tests {
     #[test]
     fn each_miss_names_what_was_expected_and_what_came() {
         let e = expect(
-            "delivered: 3\ndrops: {socket_rcvbuf: 1}\nnic_stats: {CRCERRS: 0}\n\
+            "delivered: 3\ndrops: {socket_rcvbuff: 1}\nnic_stats: {CRCERRS: 0}\n\
              end_to_end: {max_ns: {max: 1000}}\nstages: {app_read: {max_ns: {max: 5}}, isr: {p50_ns: 1}}\n",
         );
         let got: Vec<String> = e.check(&sample()).iter().map(ToString::to_string).collect();

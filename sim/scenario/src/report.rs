@@ -427,7 +427,7 @@ pub(crate) mod tests {
             consumed: 0,
             dropped: 2,
             drops: [
-                ("socket_rcvbuf".to_owned(), 1),
+                ("socket_rcvbuff".to_owned(), 1),
                 ("nic_crc_error".to_owned(), 1),
             ]
             .into(),
@@ -461,6 +461,8 @@ pub(crate) mod tests {
                     received_copies: 2,
                     sent: 0,
                     send_errors: 0,
+                    send_eagain: 0,
+                    sndbuf_waits: 0,
                     socket_drops: 1,
                     ping_replies: 0,
                     rtt_min: None,
@@ -490,7 +492,7 @@ pub(crate) mod tests {
         for needle in [
             "simulated 1000 cycles = 6400.0 ns at 156.25 MHz",
             "frames: injected 4  delivered 2  consumed 0  dropped 2",
-            "socket_rcvbuf",
+            "socket_rcvbuff",
             "rx_crc_errors:",
             "(CRCERRS)",
             "packets_per_poll:",
@@ -512,7 +514,7 @@ pub(crate) mod tests {
     fn json_report_carries_the_headline_numbers() {
         let json: serde_json::Value = serde_json::from_str(&sample().to_json()).unwrap();
         assert_eq!(json["delivered"], 2);
-        assert_eq!(json["drops"]["socket_rcvbuf"], 1);
+        assert_eq!(json["drops"]["socket_rcvbuff"], 1);
         assert_eq!(json["nic_stats"]["GPRC"], 3);
         assert_eq!(json["end_to_end"]["max"], 200);
         assert_eq!(json["end_to_end"]["max_ns"], 1280.0);
