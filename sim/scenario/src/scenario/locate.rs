@@ -219,7 +219,7 @@ mod tests {
             .key("expect")
             .key("drops")
             .key("socket_rcvbuff");
-        assert_eq!(locate(DOC, &p), Some((8, 20)));
+        assert_eq!(locate(DOC, &p), Some((8, 21)));
     }
 
     #[test]
