@@ -227,7 +227,9 @@ named_enum! {
 }
 
 named_enum! {
-    /// Why a frame was dropped; names follow include/net/dropreason-core.h where the kernel has one.
+    /// Why a frame was dropped. Host reasons are the kernel's `enum skb_drop_reason`
+    /// (include/net/dropreason-core.h) in lower case without `SKB_DROP_REASON_`; NIC drops are
+    /// `nic_*`. docs/drop-reasons.md lists each with its counter and the kernel function it mirrors.
     pub enum DropReason ("drop reason") {
         // NIC: set by the simulator from `rx_evt_code`.
         /// Bad FCS (CRCERRS).
@@ -243,58 +245,49 @@ named_enum! {
         /// PHY error flagged on `tuser` (RXERRC).
         NicPhyError => "nic_phy_error",
         // Host.
-        /// `SKB_DROP_REASON_OTHERHOST`: not addressed to this host and not forwarded.
-        NotOurIp => "not_our_ip",
-        /// `SKB_DROP_REASON_IP_INHDR`: bad version, IHL or length.
-        IpHeaderInvalid => "ip_header_invalid",
-        /// `SKB_DROP_REASON_IP_CSUM`.
-        IpCsum => "ip_csum",
-        /// `SKB_DROP_REASON_UDP_CSUM` (InCsumErrors).
-        UdpCsum => "udp_csum",
-        /// `SKB_DROP_REASON_PKT_TOO_SMALL`: a header longer than the data.
-        PacketTooSmall => "packet_too_small",
-        /// `SKB_DROP_REASON_ICMP_CSUM`.
-        IcmpCsum => "icmp_csum",
-        /// `arp_rcv` rejected it: not Ethernet/IPv4, truncated, or a bogus sender.
-        ArpInvalid => "arp_invalid",
-        /// `SKB_DROP_REASON_PKT_TOO_BIG`: larger than the MTU with DF set.
-        PktTooBig => "pkt_too_big",
+        /// `SKB_DROP_REASON_NOT_SPECIFIED`: freed with plain `kfree_skb` / `dev_kfree_skb_any`
+        /// (bad ARP, bad RX descriptor, empty or unmappable TX frame, reassembly failure).
+        NotSpecified => "not_specified",
         /// `SKB_DROP_REASON_NO_SOCKET` (UDP NoPorts).
         NoSocket => "no_socket",
-        /// `SKB_DROP_REASON_SOCKET_RCVBUFF` (RcvbufErrors).
-        SocketRcvbuf => "socket_rcvbuf",
-        /// `SKB_DROP_REASON_UNHANDLED_PROTO` at L2: no `ptype_base` entry.
-        UnknownEtherType => "unknown_ether_type",
-        /// No `inet_protos` entry for the IP protocol.
-        UnknownIpProto => "unknown_ip_proto",
-        /// `SKB_DROP_REASON_CPU_BACKLOG`: RPS target's input_pkt_queue above `netdev_max_backlog`.
-        BacklogFull => "backlog_full",
-        /// `SKB_DROP_REASON_QDISC_DROP`.
-        QdiscFull => "qdisc_full",
-        /// `SKB_DROP_REASON_NEIGH_QUEUEFULL`: too many packets waiting for ARP resolution.
-        NeighbourQueueFull => "neighbour_queue_full",
-        /// `SKB_DROP_REASON_NEIGH_FAILED`: ARP resolution gave up.
-        NeighbourFailed => "neighbour_failed",
-        /// `SKB_DROP_REASON_IP_OUTNOROUTES`.
-        NoRoute => "no_route",
-        /// `SKB_DROP_REASON_FRAG_REASM_TIMEOUT`.
-        ReassemblyTimeout => "reassembly_timeout",
-        /// `SKB_DROP_REASON_DUP_FRAG`: overlapping fragment.
-        ReassemblyOverlap => "reassembly_overlap",
-        /// `SKB_DROP_REASON_FRAG_TOO_FAR` / ipfrag_high_thresh exceeded.
-        ReassemblyMemory => "reassembly_memory",
-        /// `ip_frag_queue` `discard_qp`: fragment ends contradict each other (bad last fragment).
-        ReassemblyInvalid => "reassembly_invalid",
+        /// `SKB_DROP_REASON_PKT_TOO_SMALL`: a header longer than the data.
+        PktTooSmall => "pkt_too_small",
+        /// `SKB_DROP_REASON_UDP_CSUM` (InCsumErrors).
+        UdpCsum => "udp_csum",
         /// `SKB_DROP_REASON_NETFILTER_DROP`.
         NetfilterDrop => "netfilter_drop",
-        /// `SKB_DROP_REASON_IP_INADDRERRORS` on forward: TTL reached zero.
-        TtlExpired => "ttl_expired",
-        /// `SKB_DROP_REASON_DEV_READY`: the TX queue could not take the frame (ring full or down).
-        TxRingFull => "tx_ring_full",
-        /// `dma_mapping_error` in `e1000_xmit_frame`: no host memory to map the frame for the device.
-        TxDmaMapError => "tx_dma_map_error",
-        /// The RX descriptor reported an error, no EOP, or an impossible length (`e1000_clean_rx_irq`).
-        RxDescError => "rx_desc_error",
+        /// `SKB_DROP_REASON_OTHERHOST`: another station's unicast seen in promiscuous mode.
+        Otherhost => "otherhost",
+        /// `SKB_DROP_REASON_IP_CSUM`.
+        IpCsum => "ip_csum",
+        /// `SKB_DROP_REASON_IP_INHDR`: bad version, IHL or length; TTL exhausted on forward.
+        IpInhdr => "ip_inhdr",
+        /// `SKB_DROP_REASON_IP_NOPROTO`: no `inet_protos` entry for the IP protocol.
+        IpNoproto => "ip_noproto",
+        /// `SKB_DROP_REASON_SOCKET_RCVBUFF` (RcvbufErrors).
+        SocketRcvbuff => "socket_rcvbuff",
+        /// `SKB_DROP_REASON_NEIGH_FAILED`: ARP resolution gave up.
+        NeighFailed => "neigh_failed",
+        /// `SKB_DROP_REASON_NEIGH_QUEUEFULL`: too many packets waiting for ARP resolution.
+        NeighQueuefull => "neigh_queuefull",
+        /// `SKB_DROP_REASON_QDISC_DROP`: the qdisc was full.
+        QdiscDrop => "qdisc_drop",
+        /// `SKB_DROP_REASON_CPU_BACKLOG`: RPS target's input_pkt_queue above `netdev_max_backlog`.
+        CpuBacklog => "cpu_backlog",
+        /// `SKB_DROP_REASON_UNHANDLED_PROTO`: no `ptype_base` entry for the EtherType.
+        UnhandledProto => "unhandled_proto",
+        /// `SKB_DROP_REASON_ICMP_CSUM`.
+        IcmpCsum => "icmp_csum",
+        /// `SKB_DROP_REASON_IP_INADDRERRORS`: not for this host and forwarding is off.
+        IpInaddrerrors => "ip_inaddrerrors",
+        /// `SKB_DROP_REASON_IP_INNOROUTES`: no route to forward it on.
+        IpInnoroutes => "ip_innoroutes",
+        /// `SKB_DROP_REASON_PKT_TOO_BIG`: larger than the MTU with DF set.
+        PktTooBig => "pkt_too_big",
+        /// `SKB_DROP_REASON_DUP_FRAG`: a fragment already queued, or overlapping one.
+        DupFrag => "dup_frag",
+        /// `SKB_DROP_REASON_FRAG_REASM_TIMEOUT`.
+        FragReasmTimeout => "frag_reasm_timeout",
     }
 }
 

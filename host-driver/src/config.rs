@@ -77,10 +77,14 @@ pub struct HostConfig {
     /// NAPI weight of the driver's poll (`NAPI_POLL_WEIGHT`).
     pub napi_weight: u32,
     pub napi_mode: NapiMode,
-    /// Stop the TX queue when fewer descriptors than this are free (e1000: `MAX_SKB_FRAGS + 2`).
+    /// Stop the TX queue after posting when fewer descriptors than this are free (`desc_needed` of
+    /// `e1000_xmit_frame`: `MAX_SKB_FRAGS + 7` = 24).
     pub tx_stop_threshold: u16,
-    /// Wake it once at least this many are free again (`TX_WAKE_THRESHOLD`).
+    /// Wake it in `e1000_clean_tx_irq` once at least this many are free again (`TX_WAKE_THRESHOLD`, 32).
     pub tx_wake_threshold: u16,
+    /// `/sys/class/net/eth0/queues/tx-0/byte_queue_limits/limit_min`: the byte queue limit never
+    /// drops below this (0, the default, lets BQL adapt freely; a large value turns it off).
+    pub bql_limit_min: u32,
     /// Interrupts per second the ITR register allows (e1000 `InterruptThrottleRate`); 0 = no throttling.
     pub interrupt_throttle_rate: u32,
     /// RDTR in 1.024 µs units (e1000 `RxIntDelay`).
@@ -113,8 +117,9 @@ impl Default for HostConfig {
             rx_refill_batch: 16,
             napi_weight: 64,
             napi_mode: NapiMode::Napi,
-            tx_stop_threshold: 21,
-            tx_wake_threshold: 32,
+            tx_stop_threshold: crate::driver::tx::E1000_DESC_NEEDED,
+            tx_wake_threshold: crate::driver::tx::TX_WAKE_THRESHOLD,
+            bql_limit_min: 0,
             interrupt_throttle_rate: 0,
             rx_int_delay: 0,
             rx_abs_int_delay: 0,

@@ -218,7 +218,7 @@ impl Host {
     pub fn report(&self) -> HostReport {
         let (driver, driver_faults) = match &self.adapter {
             Some(a) => (
-                a.stats.clone(),
+                a.ethtool_stats(),
                 a.faults.iter().map(ToString::to_string).collect(),
             ),
             None => (DriverStats::default(), Vec::new()),

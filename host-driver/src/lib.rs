@@ -16,6 +16,7 @@ pub mod cpu;
 pub mod ctx;
 pub mod desc;
 pub mod dma;
+pub mod dql;
 pub mod driver;
 pub mod host;
 pub mod napi;

@@ -5,12 +5,13 @@
 //! and writing into a shared buffer first unshares it (`skb_cow`). Every real data copy is counted
 //! in [`Skb::copies`], which is what the reports show as "copies per packet".
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use thiserror::Error;
 
 use crate::accounting::FrameId;
+use crate::time::Cycle;
 
 /// Bytes of bookkeeping a kernel skb costs beyond its data: `sizeof(struct sk_buff)` (232 on
 /// x86-64, 6.x) plus `sizeof(struct skb_shared_info)` (320), rounded to cache lines. Counted in
@@ -56,17 +57,100 @@ pub enum SkbError {
     },
 }
 
-/// `skb->destructor = sock_wfree`: the sending socket's `sk_wmem_alloc` charge for this skb,
-/// released when the skb is freed wherever that happens (qdisc drop, TX reclaim, ...).
+/// A sending socket's write-memory accounting (`sk_wmem_alloc`, `sk_sndbuf`, `SOCK_NOSPACE`), shared
+/// by the socket and every skb charged to it, so whoever frees the skb (qdisc drop, TX reclaim, ...)
+/// runs the destructor.
+#[derive(Debug)]
+pub struct SockWmem {
+    alloc: AtomicUsize,
+    sndbuf: usize,
+    /// `SOCK_NOSPACE`: a sender found the buffer full and waits for `sk_write_space`.
+    nospace: AtomicBool,
+    /// When `sk_write_space` woke the waiting sender (`u64::MAX`: not woken).
+    write_space_at: AtomicU64,
+}
+
+impl SockWmem {
+    pub fn new(sndbuf: usize) -> SockWmem {
+        SockWmem {
+            alloc: AtomicUsize::new(0),
+            sndbuf,
+            nospace: AtomicBool::new(false),
+            write_space_at: AtomicU64::new(u64::MAX),
+        }
+    }
+
+    /// `sk_wmem_alloc`: truesize of the socket's skbs not yet freed.
+    pub fn alloc(&self) -> usize {
+        self.alloc.load(Ordering::Relaxed)
+    }
+
+    /// `sk_sndbuf`.
+    pub fn sndbuf(&self) -> usize {
+        self.sndbuf
+    }
+
+    /// The allocation test of `sock_alloc_send_pskb`: `sk_wmem_alloc < sk_sndbuf`.
+    pub fn has_room(&self) -> bool {
+        self.alloc() < self.sndbuf
+    }
+
+    /// `sock_writeable`: `sk_wmem_alloc < sk_sndbuf / 2`, the point `sock_def_write_space` wakes a
+    /// writer at (it can make "significant" progress).
+    pub fn sock_writeable(&self) -> bool {
+        self.alloc() < self.sndbuf >> 1
+    }
+
+    /// `sock_alloc_send_pskb` found no room: `set_bit(SOCK_NOSPACE)`; the sender sleeps in
+    /// `sock_wait_for_wmem` until [`SockWmem::write_space_at`].
+    pub fn set_nospace(&self) {
+        self.nospace.store(true, Ordering::Relaxed);
+        self.write_space_at.store(u64::MAX, Ordering::Relaxed);
+    }
+
+    /// When `sk_write_space` woke the sleeping sender, if it has.
+    pub fn write_space_at(&self) -> Option<Cycle> {
+        match self.write_space_at.load(Ordering::Relaxed) {
+            u64::MAX => None,
+            at => Some(at),
+        }
+    }
+
+    /// The woken sender ran.
+    pub fn clear_write_space(&self) {
+        self.write_space_at.store(u64::MAX, Ordering::Relaxed);
+    }
+
+    fn charge(&self, amount: usize) {
+        self.alloc.fetch_add(amount, Ordering::Relaxed);
+    }
+
+    /// `sock_wfree`: uncharge `amount`; at a known time `now`, `sock_def_write_space_wfree` then
+    /// wakes a sender waiting with `SOCK_NOSPACE` once the socket is writeable.
+    fn sock_wfree(&self, amount: usize, now: Option<Cycle>) {
+        self.alloc.fetch_sub(amount, Ordering::Relaxed);
+        if let Some(now) = now {
+            if self.sock_writeable() && self.nospace.swap(false, Ordering::Relaxed) {
+                self.write_space_at.store(now, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// `skb->destructor = sock_wfree`: the sending socket's `sk_wmem_alloc` charge for this skb.
+/// [`Skb::free`] releases it at a known time (and may wake the writer); dropping an skb any other
+/// way still uncharges it, without waking anyone.
 #[derive(Debug)]
 struct WmemCharge {
-    alloc: Arc<AtomicUsize>,
+    wmem: Arc<SockWmem>,
     amount: usize,
 }
 
 impl Drop for WmemCharge {
     fn drop(&mut self) {
-        self.alloc.fetch_sub(self.amount, Ordering::Relaxed);
+        if self.amount > 0 {
+            self.wmem.sock_wfree(self.amount, None);
+        }
     }
 }
 
@@ -136,18 +220,28 @@ impl Skb {
     }
 
     /// `skb_set_owner_w`: charges `truesize` to a socket's `sk_wmem_alloc` until this skb is freed.
-    pub fn set_owner_w(&mut self, wmem_alloc: &Arc<AtomicUsize>) {
+    pub fn set_owner_w(&mut self, wmem: &Arc<SockWmem>) {
         let amount = self.truesize();
-        wmem_alloc.fetch_add(amount, Ordering::Relaxed);
+        wmem.charge(amount);
         self.owner = Some(WmemCharge {
-            alloc: Arc::clone(wmem_alloc),
+            wmem: Arc::clone(wmem),
             amount,
         });
     }
 
-    /// The `sk_wmem_alloc` this skb is charged to, if a socket owns it.
-    pub fn owner_w(&self) -> Option<&Arc<AtomicUsize>> {
-        self.owner.as_ref().map(|o| &o.alloc)
+    /// The socket write memory this skb is charged to, if a socket owns it.
+    pub fn owner_w(&self) -> Option<&Arc<SockWmem>> {
+        self.owner.as_ref().map(|o| &o.wmem)
+    }
+
+    /// `kfree_skb` / `consume_skb` at cycle `now`: runs the destructor (`sock_wfree`), which may
+    /// wake a sender waiting for send-buffer space (`sk_write_space`).
+    pub fn free(mut self, now: Cycle) {
+        if let Some(mut charge) = self.owner.take() {
+            charge
+                .wmem
+                .sock_wfree(std::mem::take(&mut charge.amount), Some(now));
+        }
     }
 
     /// The packet from the current layer on.
@@ -457,15 +551,41 @@ mod tests {
 
     #[test]
     fn wmem_charge_is_released_when_the_skb_is_freed() {
-        let wmem = Arc::new(AtomicUsize::new(0));
+        let wmem = Arc::new(SockWmem::new(10_000));
         let mut skb = Skb::with_headroom(1, 64, &[0; 100]);
         skb.set_owner_w(&wmem);
-        assert_eq!(wmem.load(Ordering::Relaxed), skb.truesize());
+        assert_eq!(wmem.alloc(), skb.truesize());
         let clone = skb.clone_skb();
         assert!(clone.owner_w().is_none());
         drop(skb);
-        assert_eq!(wmem.load(Ordering::Relaxed), 0);
+        assert_eq!(wmem.alloc(), 0);
         drop(clone);
+    }
+
+    /// `sock_wfree` → `sock_def_write_space_wfree`: a sender waiting with `SOCK_NOSPACE` is woken
+    /// only once `sock_writeable` (`sk_wmem_alloc < sk_sndbuf / 2`), at the free's time.
+    #[test]
+    fn sock_wfree_wakes_the_writer_once_sock_writeable() {
+        let wmem = Arc::new(SockWmem::new(1900));
+        let skbs: Vec<Skb> = (0..3)
+            .map(|id| {
+                let mut skb = Skb::with_headroom(id, 64, &[0; 10]);
+                skb.set_owner_w(&wmem);
+                skb
+            })
+            .collect();
+        assert!(!wmem.has_room(), "3 x 650 >= 1900");
+        wmem.set_nospace();
+        let mut skbs = skbs.into_iter();
+        skbs.next().unwrap().free(10);
+        assert!(wmem.has_room());
+        assert_eq!(wmem.write_space_at(), None, "1300 is not below 950");
+        skbs.next().unwrap().free(20);
+        assert_eq!(wmem.write_space_at(), Some(20));
+        skbs.next().unwrap().free(30);
+        assert_eq!(wmem.write_space_at(), Some(20), "woken once");
+        wmem.clear_write_space();
+        assert_eq!((wmem.alloc(), wmem.write_space_at()), (0, None));
     }
 
     #[test]

@@ -36,7 +36,7 @@ fn backlog_over_max_drops_and_counts_on_the_target_cpu() {
     let dropped = ids
         .iter()
         .filter(|id| {
-            sim.host.trace().outcome_of(**id) == Some(Outcome::Dropped(DropReason::BacklogFull))
+            sim.host.trace().outcome_of(**id) == Some(Outcome::Dropped(DropReason::CpuBacklog))
         })
         .count();
     assert_eq!(dropped, 53);

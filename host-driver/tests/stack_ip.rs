@@ -58,10 +58,7 @@ fn exact_duplicate_is_dropped_alone() {
     let dup = b.rx(f[0].clone());
     let rest: Vec<_> = f[1..].iter().map(|x| b.rx(x.clone())).collect();
     b.run_apps();
-    assert_eq!(
-        b.outcome(dup),
-        Some(Outcome::Dropped(DropReason::ReassemblyOverlap))
-    );
+    assert_eq!(b.outcome(dup), Some(Outcome::Dropped(DropReason::DupFrag)));
     assert_eq!(b.outcome(a), Some(Outcome::Consumed(Consumer::Reassembled)));
     assert_eq!(b.outcome(rest[1]), Some(Outcome::Delivered { port: 9000 }));
 }
@@ -94,7 +91,7 @@ fn overlap_kills_the_whole_queue() {
     let c = b.rx(fragment(8, true, &[1; 16]));
     assert_eq!(
         outcomes(&b, &[a, c]),
-        [Some(Outcome::Dropped(DropReason::ReassemblyOverlap)); 2]
+        [Some(Outcome::Dropped(DropReason::DupFrag)); 2]
     );
     let ip = b.counters().ip;
     assert_eq!((ip.reasm_overlaps, ip.reasm_fails), (1, 1));
@@ -108,7 +105,7 @@ fn contradicting_last_fragment_is_invalid() {
     let c = b.rx(fragment(40, true, &[0; 8])); // data beyond the end
     assert_eq!(
         outcomes(&b, &[a, c]),
-        [Some(Outcome::Dropped(DropReason::ReassemblyInvalid)); 2]
+        [Some(Outcome::Dropped(DropReason::NotSpecified)); 2]
     );
 }
 
@@ -132,7 +129,7 @@ fn incomplete_datagram_times_out_with_icmp() {
     b.run_for(2_000_000);
     assert_eq!(
         outcomes(&b, &[first, third]),
-        [Some(Outcome::Dropped(DropReason::ReassemblyTimeout)); 2]
+        [Some(Outcome::Dropped(DropReason::FragReasmTimeout)); 2]
     );
     let ip = b.counters().ip;
     assert_eq!((ip.reasm_timeout, ip.reasm_fails), (1, 1));
@@ -162,7 +159,7 @@ fn reassembly_memory_limit_refuses_new_queues() {
     assert_eq!(b.outcome(first), None, "still queued");
     assert_eq!(
         b.outcome(refused),
-        Some(Outcome::Dropped(DropReason::ReassemblyMemory))
+        Some(Outcome::Dropped(DropReason::NotSpecified))
     );
     assert_eq!(b.counters().ip.reasm_fails, 1);
 }
@@ -215,14 +212,12 @@ fn forwarding_decrements_ttl_and_keeps_the_checksum_valid() {
     assert_eq!(b.counters().ip.forw_datagrams, 1);
 }
 
+/// `ip_forward`'s `too_many_hops`: ICMP time exceeded, InHdrErrors, `SKB_DROP_REASON_IP_INHDR`.
 #[test]
-fn expiring_ttl_sends_time_exceeded() {
+fn ip_forward_too_many_hops_is_ip_inhdr_and_sends_time_exceeded() {
     let mut b = Bench::new(ROUTER, "");
     let id = b.rx(routed_frame(1, false, 100));
-    assert_eq!(
-        b.outcome(id),
-        Some(Outcome::Dropped(DropReason::TtlExpired))
-    );
+    assert_eq!(b.outcome(id), Some(Outcome::Dropped(DropReason::IpInhdr)));
     let tx = b.tx();
     let p = SlicedPacket::from_ethernet(&tx[0].1).unwrap();
     let Some(NetSlice::Ipv4(ip)) = &p.net else {
@@ -238,6 +233,7 @@ fn expiring_ttl_sends_time_exceeded() {
         Icmpv4Type::TimeExceeded(etherparse::icmpv4::TimeExceededCode::TtlExceededInTransit)
     ));
     assert_eq!(b.counters().icmp.out_time_excds, 1);
+    assert_eq!(b.counters().ip.in_hdr_errors, 1);
 }
 
 #[test]
@@ -276,14 +272,18 @@ fn too_big_without_df_is_fragmented_on_the_way_out() {
     assert_eq!(b.counters().ip.frag_creates, 2);
 }
 
+/// `ip_error` with ENETUNREACH on the forward path: InNoRoutes, `SKB_DROP_REASON_IP_INNOROUTES`.
 #[test]
-fn forwarding_without_a_route_is_net_unreachable() {
+fn ip_error_forwarding_without_a_route_is_ip_innoroutes() {
     let mut b = Bench::new(ROUTER, "");
     let mut f = routed_frame(64, false, 10);
     f[30..34].copy_from_slice(&[192, 168, 9, 9]);
     fix_ip_checksum(&mut f);
     let id = b.rx(f);
-    assert_eq!(b.outcome(id), Some(Outcome::Dropped(DropReason::NoRoute)));
+    assert_eq!(
+        b.outcome(id),
+        Some(Outcome::Dropped(DropReason::IpInnoroutes))
+    );
     assert_eq!(b.counters().ip.in_no_routes, 1);
     assert_eq!(b.counters().icmp.out_dest_unreachs, 1);
 }

@@ -132,7 +132,7 @@ fn neighbour_queue_overflow_drops_the_oldest() {
         .frames()
         .iter()
         .filter(|(_, r)| {
-            r.outcome.map(|o| o.0) == Some(Outcome::Dropped(DropReason::NeighbourQueueFull))
+            r.outcome.map(|o| o.0) == Some(Outcome::Dropped(DropReason::NeighQueuefull))
         })
         .map(|(id, _)| *id)
         .collect();
@@ -163,7 +163,7 @@ fn unanswered_arp_retries_then_fails() {
         .trace
         .frames()
         .values()
-        .filter(|r| r.outcome.map(|o| o.0) == Some(Outcome::Dropped(DropReason::NeighbourFailed)))
+        .filter(|r| r.outcome.map(|o| o.0) == Some(Outcome::Dropped(DropReason::NeighFailed)))
         .count();
     assert_eq!(failed, 1);
     assert_eq!(b.counters().arp.res_failed, 1);
@@ -212,18 +212,32 @@ fn large_datagrams_are_fragmented() {
     b.assert_conserved();
 }
 
+/// `udp_send_skb`: a qdisc drop is `NET_XMIT_DROP` → `-ENOBUFS` (`net_xmit_errno`), counted as
+/// IP OutDiscards (`ip_send_skb`) and UDP SndbufErrors, and without `IP_RECVERR` swallowed: the
+/// sender sees success.
 #[test]
-fn full_qdisc_drops() {
-    let mut b = Bench::new(&format!("{STATIC_PEER}txqueuelen: 2\n"), &sender(5, 10, ""));
-    b.run_for(100_000);
-    assert_eq!(b.tx().len(), 2);
-    let c = b.counters();
-    assert_eq!((c.qdisc.dropped, c.link.tx_dropped), (3, 3));
-    b.assert_conserved();
+fn udp_send_skb_counts_a_qdisc_drop_as_sndbuf_error_and_enobufs_only_with_recverr() {
+    for (recverr, sent, errors) in [("", 5, 0), (", recverr: true", 2, 3)] {
+        let mut b = Bench::new(
+            &format!("{STATIC_PEER}txqueuelen: 2\n"),
+            &sender(5, 10, recverr),
+        );
+        b.run_for(100_000);
+        assert_eq!(b.tx().len(), 2);
+        let c = b.counters();
+        assert_eq!((c.qdisc.dropped, c.link.tx_dropped), (3, 3));
+        assert_eq!((c.udp.sndbuf_errors, c.ip.out_discards), (3, 3));
+        assert_eq!(c.udp.out_datagrams, 2);
+        assert_eq!((c.apps[0].sent, c.apps[0].send_errors), (sent, errors));
+        b.assert_conserved();
+    }
 }
 
+/// `sock_alloc_send_pskb`: while `sk_wmem_alloc >= sk_sndbuf` a blocking sender sleeps in
+/// `sock_wait_for_wmem`; freeing the skbs at TX reclaim (`sock_wfree` → `sk_write_space`) wakes it
+/// and the send completes. Nothing fails.
 #[test]
-fn send_buffer_limits_frames_in_flight() {
+fn sock_alloc_send_pskb_puts_a_blocking_sender_to_sleep_until_sock_wfree() {
     // truesize 64 + 18 + 576 = 658: sndbuf 1000 admits two before the driver frees any.
     let mut b = Bench::new(
         &format!("{STATIC_PEER}wmem_default: 1000\n"),
@@ -231,12 +245,33 @@ fn send_buffer_limits_frames_in_flight() {
     );
     b.run_for(100_000);
     let c = b.counters();
+    assert_eq!((c.apps[0].sent, c.apps[0].send_errors), (2, 0));
+    assert_eq!((c.apps[0].sndbuf_waits, c.udp.sndbuf_errors), (1, 0));
+    assert_eq!(b.tx().len(), 2, "reclaim frees them and wakes the sender");
+    b.run_for(100_000);
+    let c = b.counters();
+    assert_eq!((c.apps[0].sent, c.apps[0].wakeups), (4, 1));
+    assert_eq!(b.tx().len(), 2);
+    b.assert_conserved();
+}
+
+/// `sock_alloc_send_pskb` with `MSG_DONTWAIT`: `-EAGAIN`, counted by `udp_sendmsg` as
+/// SndbufErrors (SOCK_NOSPACE); the datagram is not sent.
+#[test]
+fn sock_alloc_send_pskb_returns_eagain_to_a_nonblocking_sender() {
+    let mut b = Bench::new(
+        &format!("{STATIC_PEER}wmem_default: 1000\n"),
+        &sender(4, 10, ", nonblocking: true"),
+    );
+    b.run_for(100_000);
+    let c = b.counters();
     assert_eq!(
-        (c.apps[0].sent, c.apps[0].send_errors, c.udp.sndbuf_errors),
+        (c.apps[0].sent, c.apps[0].send_errors, c.apps[0].send_eagain),
         (2, 2, 2)
     );
-    b.tx(); // reclaim frees them, releasing the charge
-    assert_eq!(b.stack.tx_backlog(), 0);
+    assert_eq!((c.udp.sndbuf_errors, c.apps[0].sndbuf_waits), (2, 0));
+    assert_eq!(b.tx().len(), 2);
+    b.assert_conserved();
 }
 
 #[test]

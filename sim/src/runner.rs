@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use std::collections::BTreeSet;
 
-use host_driver::accounting::{ConservationError, FrameId, FrameRecord, Outcome, Stage};
+use host_driver::accounting::{ConservationError, Consumer, FrameId, FrameRecord, Outcome, Stage};
 use host_driver::host::Host;
 use host_driver::regs::STATISTICS;
 use host_driver::stack::config::AppConfig;
@@ -19,8 +19,9 @@ use host_driver::time::{Clock, Cycle};
 
 use nicsim_scenario::expect::Failure;
 use nicsim_scenario::latency::{outcome_label, FrameTimeline};
-use nicsim_scenario::replay::{self};
-use nicsim_scenario::report::{Report, ReportInputs};
+use nicsim_scenario::peer::PeerVerdict;
+use nicsim_scenario::replay;
+use nicsim_scenario::report::{FrameEnd, Origins, Report, ReportInputs};
 use nicsim_scenario::scenario::locate::{Path as DocPath, Problem};
 use nicsim_scenario::scenario::{self, Scenario, ScenarioError};
 use nicsim_scenario::traffic::{self, Flow, WireFault};
@@ -71,6 +72,9 @@ pub enum RunError {
     /// Frames without exactly one terminal outcome: a bookkeeping bug in the NIC model or the host.
     #[error("BUG: conservation violated, {} frame(s) not accounted for exactly once:\n{}", .0.len(), list(.0))]
     Conservation(Vec<Unaccounted>),
+    /// Frames the NIC sent that the attached link partner never gave a verdict.
+    #[error("BUG: conservation violated, {} frame(s) transmitted to the link partner without a verdict: ids {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "))]
+    NoPeerVerdict(Vec<FrameId>),
     /// The NIC or the host broke a bus rule (DMA outside a mapping, AXI protocol, MMIO error).
     #[error("the run hit {} bus fault(s):\n{}", .0.len(), list(.0))]
     Faults(Vec<Fault>),
@@ -197,16 +201,13 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
         world.tx_frames(),
     )?;
     // Every frame on the wire towards the NIC: the scenario's traffic and what the peer sent.
-    let wire: BTreeSet<FrameId> = injected
-        .iter()
-        .copied()
-        .chain(
-            world
-                .partner()
-                .into_iter()
-                .flat_map(|p| p.injected().iter().map(|&(id, _)| id)),
-        )
+    let traffic: BTreeSet<FrameId> = injected.iter().copied().collect();
+    let peer_sent: BTreeSet<FrameId> = world
+        .partner()
+        .into_iter()
+        .flat_map(|p| p.injected().iter().map(|&(id, _)| id))
         .collect();
+    let wire: BTreeSet<FrameId> = traffic.union(&peer_sent).copied().collect();
     let wave = world.finish_wave()?;
     // The statistics reads below take simulated time too; the run proper ends here.
     let cycles = world.cycle();
@@ -232,6 +233,12 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
         &host_report.frames,
         &host_report.conservation_errors,
     )?;
+    let origins = origins(
+        &timelines,
+        &traffic,
+        &peer_sent,
+        world.partner().map(Peer::verdicts),
+    )?;
     let (spans, series) = host_activity(&host);
     let analysis = analysis::analyse(&timelines, &spans, &series, clock)?;
     analysis.write_outputs(&opts.out_dir)?;
@@ -246,6 +253,7 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
         host: &host_report,
         latency: analysis.latency,
         peer: world.partner().map(Peer::stats),
+        origins,
     });
     write(&opts.out_dir.join(REPORT_JSON), report.to_json())?;
     write(&opts.out_dir.join(REPORT_TXT), report.to_text())?;
@@ -356,7 +364,7 @@ fn settle(
     let deadline = clock.ns_to_cycles(scenario.run.timeout_ns);
     loop {
         match pending(world, host, injected) {
-            None => break,
+            None => {}
             Some(what) if world.cycle() >= deadline => {
                 return Err(RunError::Timeout {
                     cycles: world.cycle(),
@@ -367,12 +375,16 @@ fn settle(
             Some(_) => {
                 let until = (world.cycle() + drain).min(deadline.max(world.cycle() + 1));
                 world.run_host(host, until);
+                continue;
             }
         }
+        let until = world.cycle() + drain;
+        world.run_host(host, until);
+        // Late timers may have made frames (a retransmitted ARP request, say): settle them too.
+        if pending(world, host, injected).is_none() {
+            return Ok(());
+        }
     }
-    let until = world.cycle() + drain;
-    world.run_host(host, until);
-    Ok(())
 }
 
 /// What the run is still waiting for, or `None` when it is done.
@@ -462,8 +474,7 @@ fn write(path: &Path, contents: String) -> Result<(), RunError> {
 }
 
 /// One timeline per frame (injected ones and those the host created), NIC and host stamps merged,
-/// checking that each injected frame ended exactly once. Host-created frames still in flight at the
-/// end are left out.
+/// checking that each frame, whatever its origin, ended exactly once.
 fn merge(
     injected: &[FrameId],
     nic: &BTreeMap<FrameId, NicRecord>,
@@ -503,7 +514,6 @@ fn merge(
                 stamps,
                 outcome,
             }),
-            [] if !wire.contains(&id) => {}
             _ => lost.push(Unaccounted {
                 id,
                 last: stamps.iter().max_by_key(|&&(_, c)| c).copied(),
@@ -515,6 +525,48 @@ fn merge(
         Ok(timelines)
     } else {
         Err(RunError::Conservation(lost))
+    }
+}
+
+/// Each origin's balance: the scenario's traffic (`traffic`), what the link partner sent
+/// (`peer_sent`), and every other frame, which the host created. A frame the NIC transmitted ends at
+/// the link partner with its verdict when one is attached (else as transmitted, onto a bare wire);
+/// a transmitted frame the partner never judged breaks conservation.
+fn origins(
+    timelines: &[FrameTimeline],
+    traffic: &BTreeSet<FrameId>,
+    peer_sent: &BTreeSet<FrameId>,
+    verdicts: Option<&BTreeMap<FrameId, (PeerVerdict, Cycle)>>,
+) -> Result<Origins, RunError> {
+    let mut o = Origins::default();
+    let mut unjudged = Vec::new();
+    for t in timelines {
+        let end = match (t.outcome, verdicts) {
+            (Outcome::Delivered { .. }, _) => FrameEnd::Delivered,
+            (Outcome::Consumed(Consumer::Transmitted), Some(v)) => match v.get(&t.id) {
+                Some((PeerVerdict::Consumed(c), _)) => FrameEnd::Consumed(c.name()),
+                Some((PeerVerdict::Dropped(d), _)) => FrameEnd::Dropped(d.name()),
+                None => {
+                    unjudged.push(t.id);
+                    continue;
+                }
+            },
+            (Outcome::Consumed(c), _) => FrameEnd::Consumed(c.name()),
+            (Outcome::Dropped(r), _) => FrameEnd::Dropped(r.name()),
+        };
+        let balance = if traffic.contains(&t.id) {
+            &mut o.wire
+        } else if peer_sent.contains(&t.id) {
+            &mut o.peer
+        } else {
+            &mut o.host
+        };
+        balance.end(end);
+    }
+    if unjudged.is_empty() {
+        Ok(o)
+    } else {
+        Err(RunError::NoPeerVerdict(unjudged))
     }
 }
 
@@ -600,8 +652,6 @@ mod tests {
                     Some((Outcome::Consumed(Consumer::Transmitted), 900)),
                 ),
             ),
-            // One still in flight at the end: left out, not a conservation error.
-            (8, host(&[(Stage::SendTo, 950)], None)),
         ]);
         let t = merge(&[0, 1], &nics, &hosts, &[]).unwrap();
         let ids: Vec<FrameId> = t.iter().map(|t| t.id).collect();
@@ -639,11 +689,13 @@ mod tests {
             (0, host(&[(Stage::NapiPoll, 90)], None)),
             (1, host(&[], Some((DELIVERED, 99)))),
             (2, host(&[], Some((DELIVERED, 120)))),
+            // A frame the host created that never ended (the unresolvable neighbour of old).
+            (9, host(&[(Stage::SendTo, 140)], None)),
         ]);
         let second = ConservationError {
             id: 2,
             first: DELIVERED,
-            second: Outcome::Dropped(DropReason::SocketRcvbuf),
+            second: Outcome::Dropped(DropReason::SocketRcvbuff),
             at: 130,
         };
         let Err(RunError::Conservation(lost)) = merge(&[0, 1, 2, 3], &nics, &hosts, &[second])
@@ -656,14 +708,67 @@ mod tests {
             [
                 "frame 0: last stage napi_poll at cycle 90, no outcome",
                 "frame 1: last stage wire_start at cycle 20, 2 outcomes: dropped:nic_fifo_full at cycle 30, delivered:9 at cycle 99",
-                "frame 2: last stage wire_start at cycle 40, 2 outcomes: delivered:9 at cycle 120, dropped:socket_rcvbuf at cycle 130",
+                "frame 2: last stage wire_start at cycle 40, 2 outcomes: delivered:9 at cycle 120, dropped:socket_rcvbuff at cycle 130",
                 "frame 3: never stamped, no outcome",
+                "frame 9: last stage send_to at cycle 140, no outcome",
             ]
         );
         let msg = RunError::Conservation(lost).to_string();
         assert!(
-            msg.starts_with("BUG: conservation violated, 4 frame(s)"),
+            msg.starts_with("BUG: conservation violated, 5 frame(s)"),
             "{msg}"
         );
+    }
+
+    fn timeline(id: FrameId, outcome: Outcome) -> FrameTimeline {
+        FrameTimeline {
+            id,
+            stamps: Vec::new(),
+            outcome,
+        }
+    }
+
+    /// Every origin balances; a transmitted frame ends at the link partner's verdict.
+    #[test]
+    fn origins_balance_per_origin_and_transmitted_frames_end_at_the_peer() {
+        use nicsim_scenario::peer::{PeerConsumer, PeerDrop};
+        const SENT: Outcome = Outcome::Consumed(Consumer::Transmitted);
+        let t = [
+            timeline(1, DELIVERED),
+            timeline(2, Outcome::Dropped(DropReason::NicCrcError)),
+            timeline(3, Outcome::Consumed(Consumer::Arp)),
+            timeline(10, SENT),
+            timeline(11, SENT),
+            timeline(12, Outcome::Dropped(DropReason::NeighFailed)),
+        ];
+        let traffic = BTreeSet::from([1, 2]);
+        let peer = BTreeSet::from([3]);
+        let verdicts = BTreeMap::from([
+            (10, (PeerVerdict::Consumed(PeerConsumer::UdpSunk), 50)),
+            (11, (PeerVerdict::Dropped(PeerDrop::BadFcs), 60)),
+        ]);
+        let o = origins(&t, &traffic, &peer, Some(&verdicts)).unwrap();
+        assert_eq!(
+            (o.wire.injected, o.wire.delivered, o.wire.dropped),
+            (2, 1, 1)
+        );
+        assert_eq!((o.peer.injected, o.peer.consumed), (1, 1));
+        assert_eq!(
+            (o.host.injected, o.host.consumed, o.host.dropped),
+            (3, 1, 2)
+        );
+        assert_eq!(o.host.consumed_by["udp_sunk"], 1);
+        assert_eq!(o.host.drops["peer_bad_fcs"], 1);
+        assert_eq!(o.host.drops["neigh_failed"], 1);
+        // Without a partner a sent frame ends on the bare wire.
+        let o = origins(&t, &traffic, &peer, None).unwrap();
+        assert_eq!(o.host.consumed_by["transmitted"], 2);
+        // With one, a sent frame it never judged is a conservation failure.
+        let Err(RunError::NoPeerVerdict(ids)) =
+            origins(&t, &traffic, &peer, Some(&BTreeMap::new()))
+        else {
+            panic!("unjudged frames not caught")
+        };
+        assert_eq!(ids, [10, 11]);
     }
 }

@@ -42,7 +42,21 @@ fn scenario_runs_green_and_is_deterministic(#[files("../scenarios/*.yaml")] path
             .join("\n")
     );
     let r = &first.report;
-    assert!(r.injected > 0, "{}: no traffic", path.display());
+    let o = &r.origins;
+    assert!(
+        r.injected + o.host.injected > 0,
+        "{}: no traffic",
+        path.display()
+    );
+    for (origin, b) in [("wire", &o.wire), ("peer", &o.peer), ("host", &o.host)] {
+        assert_eq!(
+            b.delivered + b.consumed + b.dropped,
+            b.injected,
+            "{}: {origin} frames do not balance",
+            path.display()
+        );
+    }
+    assert_eq!(o.wire.injected + o.peer.injected, r.injected);
     // Conservation: run() fails otherwise; the totals must agree with it.
     assert_eq!(
         r.delivered + r.consumed + r.dropped,

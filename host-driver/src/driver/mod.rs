@@ -38,6 +38,18 @@ pub struct DriverStats {
     pub tx_queue_stopped: u64,
     /// `netif_wake_queue` calls (e1000 `restart_queue`).
     pub tx_restart_queue: u64,
+    /// Times BQL stopped the queue (`netdev_tx_sent_queue` set `__QUEUE_STATE_STACK_XOFF`).
+    pub tx_stack_xoff: u64,
+    /// `byte_queue_limits/limit` at the end of the run: bytes BQL lets the ring hold in flight.
+    pub bql_limit: u64,
+    /// Highest `limit` `dql_completed` reached.
+    pub bql_limit_peak: u64,
+    /// `byte_queue_limits/limit_max`.
+    pub bql_limit_max: u64,
+    /// `byte_queue_limits/inflight` at the end of the run.
+    pub bql_inflight: u64,
+    /// Most bytes in flight on the ring at once.
+    pub bql_inflight_peak: u64,
     /// TDT writes.
     pub tx_doorbells: u64,
     /// `e1000_intr` runs that found a cause.
@@ -81,6 +93,21 @@ pub struct Adapter {
     mode: NapiMode,
     pub stats: DriverStats,
     pub faults: Vec<DriverFault>,
+}
+
+impl Adapter {
+    /// The `ethtool -S` counters with the TX queue's byte queue limit as sysfs shows it now.
+    pub fn ethtool_stats(&self) -> DriverStats {
+        let dql = self.tx.dql();
+        DriverStats {
+            bql_limit: u64::from(dql.limit()),
+            bql_limit_peak: u64::from(dql.limit_peak()),
+            bql_limit_max: u64::from(dql.limit_max()),
+            bql_inflight: u64::from(dql.inflight()),
+            bql_inflight_peak: u64::from(dql.inflight_peak()),
+            ..self.stats.clone()
+        }
+    }
 }
 
 /// Registered with the NAPI core (`netif_napi_add(netdev, &adapter->napi, e1000_clean)`).

@@ -45,6 +45,10 @@ pub fn probe(ctx: &mut Ctx, cfg: &HostConfig) -> Result<Adapter, ProbeError> {
             Ring::new(tx_base, cfg.tx_ring),
             cfg.tx_stop_threshold,
             cfg.tx_wake_threshold,
+            // `netdev_init_one_queue`: dql_init(&queue->dql, HZ).
+            ctx.clock.ns_to_cycles(1_000_000_000),
+            cfg.bql_limit_min,
+            ctx.now,
         ),
         napi: Napi::new(cfg.napi_weight),
         mode: cfg.napi_mode,

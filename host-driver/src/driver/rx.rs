@@ -84,7 +84,7 @@ impl Adapter {
                 }
                 None => {
                     self.stats.rx_errors += 1;
-                    ctx.end(id, Outcome::Dropped(DropReason::RxDescError));
+                    ctx.end(id, Outcome::Dropped(DropReason::NotSpecified));
                 }
             }
             if cleaned >= self.rx.refill_batch {

@@ -2,7 +2,8 @@
 //!
 //! A blocking reader sleeps in `recvfrom` until `sk_data_ready` wakes it and pays the
 //! context switch (`wakeup_ns`) when it runs again; a polling reader makes non-blocking reads on
-//! a timer; senders run on a timer. Each step charges the system call (`app_read_ns`,
+//! a timer; senders run on a timer, and a blocking sender whose send buffer is full sleeps in
+//! `sendto` (`sock_wait_for_wmem`) until TX reclaim frees space (`sk_write_space`). Each step charges the system call (`app_read_ns`,
 //! `sendto_syscall_ns`), the copies between user and kernel, and the application's own work.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -12,7 +13,8 @@ use serde::Serialize;
 use super::config::{
     config_error, AppConfig, PingConfig, StackConfigError, UdpSendConfig, UdpSinkConfig,
 };
-use super::socket::SocketId;
+use super::socket::{SocketError, SocketId};
+use super::udp::SendFlags;
 use super::Stack;
 use crate::ctx::Ctx;
 use crate::time::Cycle;
@@ -35,7 +37,12 @@ pub struct AppCounters {
     /// Data copies of the received packets, copy to user space included.
     pub received_copies: u64,
     pub sent: u64,
+    /// Sends that failed (`EAGAIN` included).
     pub send_errors: u64,
+    /// `EAGAIN` returned to a non-blocking sender: the send buffer was full.
+    pub send_eagain: u64,
+    /// Times a blocking sender slept in `sock_wait_for_wmem` until TX reclaim made room.
+    pub sndbuf_waits: u64,
     /// `sk_drops` of the app's socket (receive buffer overflows).
     pub socket_drops: u64,
     /// Ping only: replies and round-trip times in cycles.
@@ -66,6 +73,24 @@ enum Kind {
     },
 }
 
+/// A `sendto` asleep in `sock_wait_for_wmem`: what it sends and when it entered the kernel.
+#[derive(Debug)]
+struct BlockedSend {
+    sock: SocketId,
+    dst: Option<SocketAddrV4>,
+    payload: Vec<u8>,
+    flags: SendFlags,
+    entered: Cycle,
+}
+
+/// What one `sendto` did, as the application sees it.
+enum Sent {
+    /// Returned (successfully or with an error).
+    Returned,
+    /// Asleep until `sk_write_space`.
+    Blocked,
+}
+
 /// One application process.
 #[derive(Debug)]
 pub struct App {
@@ -81,6 +106,10 @@ pub struct App {
     received_copies: u64,
     sent: u64,
     send_errors: u64,
+    send_eagain: u64,
+    sndbuf_waits: u64,
+    /// Asleep in `sendto` for send-buffer space.
+    blocked: Option<BlockedSend>,
 }
 
 impl App {
@@ -160,6 +189,9 @@ impl App {
             received_copies: 0,
             sent: 0,
             send_errors: 0,
+            send_eagain: 0,
+            sndbuf_waits: 0,
+            blocked: None,
         })
     }
 
@@ -182,8 +214,12 @@ impl App {
         }
     }
 
-    /// When the application next runs: its own timer, or the moment `sk_data_ready` woke it.
+    /// When the application next runs: its own timer, or the moment `sk_data_ready` woke it; a
+    /// sender asleep for send-buffer space runs when `sk_write_space` woke it.
     pub(super) fn ready_at(&self, stack: &Stack) -> Option<Cycle> {
+        if let Some(b) = &self.blocked {
+            return stack.sockets.get(b.sock).wmem().write_space_at();
+        }
         let woken = self
             .reader_socket()
             .and_then(|s| stack.sockets.get(s).woken_at());
@@ -195,6 +231,24 @@ impl App {
 
     /// One turn of the application's loop.
     pub(super) fn step(&mut self, stack: &mut Stack, ctx: &mut Ctx) {
+        if let Some(b) = self.blocked.take() {
+            // sock_wait_for_wmem returns: scheduled back in after sk_write_space.
+            stack.sockets.get(b.sock).wmem().clear_write_space();
+            self.wakeups += 1;
+            ctx.charge(ctx.costs.wakeup_ns);
+            let r = stack.udp_sendmsg(ctx, b.sock, b.dst, &b.payload, b.flags, b.entered);
+            if let Sent::Blocked = self.sent(r, b) {
+                return;
+            }
+            self.wake = match &self.kind {
+                Kind::UdpSend { interval, cfg, .. } => {
+                    self.next_send(ctx.now, *interval, cfg.count)
+                }
+                Kind::UdpEcho { sock } => keep_reading(stack, *sock, ctx.now),
+                Kind::UdpSink { .. } | Kind::Ping { .. } => self.wake,
+            };
+            return;
+        }
         if let Some(sock) = self.reader_socket() {
             if stack.sockets.get(sock).woken_at().is_some() {
                 // Scheduled back in after sk_data_ready.
@@ -216,7 +270,12 @@ impl App {
             Kind::UdpEcho { sock } => {
                 let sock = *sock;
                 for d in self.read(stack, ctx, sock, 1, 0) {
-                    self.send(stack, ctx, sock, Some(d.from), &d.payload);
+                    let flags = SendFlags::default();
+                    if let Sent::Blocked =
+                        self.send(stack, ctx, sock, Some(d.from), d.payload, flags)
+                    {
+                        return;
+                    }
                 }
                 self.wake = keep_reading(stack, sock, ctx.now);
             }
@@ -228,8 +287,15 @@ impl App {
                 // A connected socket sends without an address.
                 let dst = (!cfg.connect).then(|| SocketAddrV4::new(cfg.dst, cfg.port));
                 let (sock, interval, count) = (*sock, *interval, cfg.count);
-                let payload = Payload::Len(cfg.size);
-                self.send(stack, ctx, sock, dst, &payload.bytes());
+                let flags = SendFlags {
+                    dontwait: cfg.nonblocking,
+                    recverr: cfg.recverr,
+                };
+                let payload = Payload::Len(cfg.size).bytes().into_owned();
+                if let Sent::Blocked = self.send(stack, ctx, sock, dst, payload, flags) {
+                    // Asleep in sendto; the timer resumes after the send completes.
+                    return;
+                }
                 self.wake = self.next_send(ctx.now, interval, count);
             }
             Kind::Ping {
@@ -284,13 +350,41 @@ impl App {
         ctx: &mut Ctx,
         sock: SocketId,
         dst: Option<SocketAddrV4>,
-        payload: &[u8],
-    ) {
+        payload: Vec<u8>,
+        flags: SendFlags,
+    ) -> Sent {
         self.syscalls += 1;
-        match stack.udp_sendto(ctx, sock, dst, payload) {
+        let entered = ctx.now;
+        let r = stack.udp_sendto(ctx, sock, dst, &payload, flags);
+        self.sent(
+            r,
+            BlockedSend {
+                sock,
+                dst,
+                payload,
+                flags,
+                entered,
+            },
+        )
+    }
+
+    /// Accounts one `sendto` result; a full send buffer without `MSG_DONTWAIT` puts the sender to
+    /// sleep (`sock_wait_for_wmem`) with the call `b` still to finish.
+    fn sent(&mut self, r: Result<(), SocketError>, b: BlockedSend) -> Sent {
+        match r {
             Ok(()) => self.sent += 1,
+            Err(SocketError::WouldBlock { .. }) if !b.flags.dontwait => {
+                self.sndbuf_waits += 1;
+                self.blocked = Some(b);
+                return Sent::Blocked;
+            }
+            Err(SocketError::WouldBlock { .. }) => {
+                self.send_eagain += 1;
+                self.send_errors += 1;
+            }
             Err(_) => self.send_errors += 1,
         }
+        Sent::Returned
     }
 
     pub(super) fn counters(&self, stack: &Stack) -> AppCounters {
@@ -317,6 +411,8 @@ impl App {
             received_copies: self.received_copies,
             sent: self.sent,
             send_errors: self.send_errors,
+            send_eagain: self.send_eagain,
+            sndbuf_waits: self.sndbuf_waits,
             socket_drops: sock.map_or(0, |s| s.drops()),
             ping_replies: replies,
             rtt_min: ping.and_then(|p| p.rtt_min),

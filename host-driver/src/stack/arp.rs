@@ -18,7 +18,7 @@ impl Stack {
         ctx.charge(ctx.costs.arp_rcv_ns);
         let Ok(arp) = ArpPacket::new_checked(skb.data()).map(|p| ArpRepr::parse(&p)) else {
             self.arp.invalid += 1;
-            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::ArpInvalid));
+            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::NotSpecified));
         };
         // arp_process: a multicast or broadcast sender is bogus; frames for another host are
         // consumed without effect.
@@ -27,7 +27,7 @@ impl Stack {
             || arp.sender_mac.is_multicast()
         {
             self.arp.invalid += 1;
-            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::ArpInvalid));
+            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::NotSpecified));
         }
         if skb.pkt_type == PacketType::OtherHost {
             return Stack::finish(ctx, skb, Outcome::Consumed(Consumer::Arp));

@@ -371,6 +371,14 @@ pub struct UdpSendConfig {
     /// matched on the full 4-tuple).
     #[serde(default)]
     pub connect: bool,
+    /// Send with `MSG_DONTWAIT`: a full send buffer returns `EAGAIN` (counted, the datagram is
+    /// not sent) instead of putting the sender to sleep until TX reclaim frees space.
+    #[serde(default)]
+    pub nonblocking: bool,
+    /// `IP_RECVERR`: a datagram the qdisc drops fails the call with `ENOBUFS` (without it
+    /// `udp_send_skb` counts SndbufErrors and reports success).
+    #[serde(default)]
+    pub recverr: bool,
 }
 
 /// `ping`: ICMP echo requests through a ping socket.

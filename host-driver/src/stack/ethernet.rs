@@ -1,5 +1,6 @@
 //! Link layer of eth0: `eth_type_trans`, `__netif_receive_skb_core` with its `ptype_base`
-//! registration table (`dev_add_pack`), and `dev_hard_header` / `dev_queue_xmit` on send.
+//! registration table (`dev_add_pack`), and `dev_hard_header` / `dev_queue_xmit` /
+//! `dev_hard_start_xmit` on send.
 
 use serde::Serialize;
 
@@ -7,6 +8,7 @@ use super::packet_tap::Direction;
 use super::Stack;
 use crate::accounting::{DropReason, Outcome, Stage};
 use crate::ctx::Ctx;
+use crate::netdevice::{NetDeviceOps, NetXmit, NetdevTx};
 use crate::skb::{PacketType as PktType, Skb};
 use crate::wire::ethernet::{self, EthernetFrame, EthernetRepr, MacAddr};
 
@@ -30,7 +32,7 @@ pub struct LinkCounters {
     pub rx_nohandler: u64,
     /// `rx_otherhost_dropped`: unicast to another MAC, seen in promiscuous mode.
     pub rx_otherhost_dropped: u64,
-    /// Frames handed to the driver by [`Stack::qdisc_run`].
+    /// Frames the driver took from [`Stack::qdisc_run`] (`NETDEV_TX_OK`).
     pub tx_packets: u64,
     pub tx_bytes: u64,
     /// Frames the qdisc refused.
@@ -51,7 +53,7 @@ impl Stack {
         ctx.charge(ctx.costs.netif_receive_ns);
         let Ok(eth) = EthernetFrame::new_checked(skb.data()).map(|f| EthernetRepr::parse(&f))
         else {
-            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::PacketTooSmall));
+            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::PktTooSmall));
         };
         skb.pkt_type = if eth.dst == self.mac {
             PktType::Host
@@ -68,14 +70,14 @@ impl Stack {
         self.link.rx_bytes += skb.len() as u64;
         self.deliver_to_taps(ctx, &skb, Direction::Rx);
         if skb.pull(ethernet::HEADER_LEN).is_err() {
-            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::PacketTooSmall));
+            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::PktTooSmall));
         }
         skb.reset_network_header();
         match self.ptype_base.iter().find(|p| p.ethertype == skb.protocol) {
             Some(p) => (p.func)(self, ctx, skb),
             None => {
                 self.link.rx_nohandler += 1;
-                Stack::finish(ctx, skb, Outcome::Dropped(DropReason::UnknownEtherType));
+                Stack::finish(ctx, skb, Outcome::Dropped(DropReason::UnhandledProto));
             }
         }
     }
@@ -93,22 +95,41 @@ impl Stack {
         skb.reset_mac_header();
     }
 
-    /// `dev_queue_xmit`: enqueues a complete frame on the qdisc (dropping it if full) and shows
-    /// it to the taps.
-    pub(super) fn dev_queue_xmit(&mut self, ctx: &mut Ctx, skb: Skb) {
+    /// `dev_queue_xmit` → `__dev_xmit_skb`: enqueues a complete frame on the qdisc, or drops it
+    /// if full (`NET_XMIT_DROP`, which `net_xmit_errno` turns into `ENOBUFS` for a sender).
+    pub(super) fn dev_queue_xmit(&mut self, ctx: &mut Ctx, skb: Skb) -> NetXmit {
         ctx.stamp(skb.id, Stage::QdiscEnqueue);
         ctx.charge(ctx.costs.qdisc_ns);
-        let tap = (!self.taps.is_empty()).then(|| skb.clone_skb());
         match self.qdisc.enqueue(skb) {
-            Ok(()) => {
-                if let Some(clone) = tap {
-                    self.deliver_to_taps(ctx, &clone, Direction::Tx);
-                }
-            }
+            Ok(()) => NetXmit::Success,
             Err(skb) => {
                 self.link.tx_dropped += 1;
-                Stack::finish(ctx, skb, Outcome::Dropped(DropReason::QdiscFull));
+                Stack::finish(ctx, skb, Outcome::Dropped(DropReason::QdiscDrop));
+                NetXmit::Drop
             }
         }
+    }
+
+    /// `dev_hard_start_xmit` → `xmit_one` (net/core/dev.c): shows the frame to the taps
+    /// (`dev_queue_xmit_nit`, when `dev_nit_active`) and hands it to the driver
+    /// (`netdev_start_xmit`). A frame the driver hands back busy is tapped again when retried,
+    /// as in the kernel. Counted as sent on eth0 once the driver took it.
+    pub(super) fn dev_hard_start_xmit(
+        &mut self,
+        ctx: &mut Ctx,
+        dev: &mut dyn NetDeviceOps,
+        skb: Skb,
+        more: bool,
+    ) -> NetdevTx {
+        if !self.taps.is_empty() {
+            self.deliver_to_taps(ctx, &skb, Direction::Tx);
+        }
+        let len = skb.len() as u64;
+        let ret = dev.ndo_start_xmit(ctx, skb, more);
+        if matches!(ret, NetdevTx::Ok) {
+            self.link.tx_packets += 1;
+            self.link.tx_bytes += len;
+        }
+        ret
     }
 }

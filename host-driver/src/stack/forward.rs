@@ -17,25 +17,26 @@ impl Stack {
         ctx.stamp(skb.id, Stage::IpForward);
         ctx.charge(ctx.costs.ip_forward_ns);
         if skb.pkt_type != PacketType::Host {
-            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::NotOurIp));
+            // `goto drop` with the reason still SKB_DROP_REASON_NOT_SPECIFIED.
+            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::NotSpecified));
         }
         let Ok((dst, ttl, df, len)) = Ipv4Packet::new_checked(skb.data())
             .map(|p| (p.dst(), p.ttl(), p.dont_frag(), p.total_len()))
         else {
             self.ip.in_hdr_errors += 1;
-            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::IpHeaderInvalid));
+            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::IpInhdr));
         };
         let Some(nh) = self.routes.lookup(dst) else {
-            // ip_error with ENETUNREACH.
+            // ip_error with ENETUNREACH: IPSTATS_MIB_INNOROUTES, SKB_DROP_REASON_IP_INNOROUTES.
             self.ip.in_no_routes += 1;
             self.icmp_send(ctx, &skb, IcmpError::NetUnreachable);
-            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::NoRoute));
+            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::IpInnoroutes));
         };
         if ttl <= 1 {
-            // too_many_hops
+            // ip_forward's too_many_hops: IPSTATS_MIB_INHDRERRORS, SKB_DROP_REASON_IP_INHDR.
             self.ip.in_hdr_errors += 1;
             self.icmp_send(ctx, &skb, IcmpError::TtlExceeded);
-            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::TtlExpired));
+            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::IpInhdr));
         }
         if df && len > self.cfg.mtu {
             self.ip.frag_fails += 1;
@@ -46,7 +47,7 @@ impl Stack {
         // skb_cow + ip_decrease_ttl; the header was validated above.
         if decrease_ttl(skb.data_mut()).is_err() {
             self.ip.in_hdr_errors += 1;
-            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::IpHeaderInvalid));
+            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::IpInhdr));
         }
         let Some(skb) = self.nf_hook(ctx, Hook::Forward, skb) else {
             return;

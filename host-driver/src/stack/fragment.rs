@@ -15,7 +15,7 @@ impl Stack {
     pub(super) fn ip_fragment(&mut self, ctx: &mut Ctx, skb: Skb) -> Vec<Skb> {
         let Ok(p) = Ipv4Packet::new_checked(skb.data()) else {
             self.ip.frag_fails += 1;
-            Stack::finish(ctx, skb, Outcome::Dropped(DropReason::IpHeaderInvalid));
+            Stack::finish(ctx, skb, Outcome::Dropped(DropReason::IpInhdr));
             return Vec::new();
         };
         if p.dont_frag() {

@@ -122,7 +122,7 @@ impl Stack {
         self.icmp.in_msgs += 1;
         let Ok(p) = IcmpPacket::new_checked(skb.data()) else {
             self.icmp.in_errors += 1;
-            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::PacketTooSmall));
+            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::PktTooSmall));
         };
         if !p.verify_checksum() {
             self.icmp.in_csum_errors += 1;
@@ -134,7 +134,7 @@ impl Stack {
             .and_then(|h| Ipv4Packet::new_checked(h).ok())
             .map(|ip| (ip.src(), ip.dst(), ip.tos()))
         else {
-            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::IpHeaderInvalid));
+            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::IpInhdr));
         };
         let outcome = match IcmpRepr::parse(&p) {
             IcmpRepr::EchoRequest { ident, seq, data } => {

@@ -15,6 +15,7 @@ use super::socket::SocketError;
 use super::Stack;
 use crate::accounting::{DropReason, Outcome, Stage};
 use crate::ctx::Ctx;
+use crate::netdevice::NetXmit;
 use crate::skb::{PacketType, Skb};
 use crate::wire::ethernet::ethertype;
 use crate::wire::icmp::IcmpError;
@@ -98,7 +99,7 @@ impl Stack {
         self.ip.in_receives += 1;
         if skb.pkt_type == PacketType::OtherHost {
             self.link.rx_otherhost_dropped += 1;
-            return self.drop(ctx, skb, DropReason::NotOurIp);
+            return self.drop(ctx, skb, DropReason::Otherhost);
         }
         let (header_len, total_len, dst) = match Ipv4Packet::new_checked(skb.data()) {
             Ok(p) if !p.verify_checksum() => {
@@ -109,18 +110,18 @@ impl Stack {
             Ok(p) => (p.header_len(), p.total_len(), p.dst()),
             Err(WireError::TruncatedPayload { .. }) => {
                 self.ip.in_truncated_pkts += 1;
-                return self.drop(ctx, skb, DropReason::PacketTooSmall);
+                return self.drop(ctx, skb, DropReason::PktTooSmall);
             }
             Err(_) => {
                 self.ip.in_hdr_errors += 1;
-                return self.drop(ctx, skb, DropReason::IpHeaderInvalid);
+                return self.drop(ctx, skb, DropReason::IpInhdr);
             }
         };
         skb.trim(total_len);
         skb.reset_network_header();
         if skb.set_transport_header(header_len).is_err() {
             self.ip.in_hdr_errors += 1;
-            return self.drop(ctx, skb, DropReason::IpHeaderInvalid);
+            return self.drop(ctx, skb, DropReason::IpInhdr);
         }
         let Some(skb) = self.nf_hook(ctx, Hook::Prerouting, skb) else {
             return;
@@ -129,15 +130,16 @@ impl Stack {
         if self.is_local(dst) {
             self.ip_local_deliver(ctx, skb);
         } else if dst.is_multicast() {
-            // No multicast group is joined on eth0 (ip_route_input_mc finds no membership).
-            self.ip.in_addr_errors += 1;
-            self.drop(ctx, skb, DropReason::NotOurIp);
+            // No multicast group is joined on eth0: ip_route_input_rcu fails with -EINVAL and
+            // ip_rcv_finish_core drops it unspecified, counting nothing.
+            self.drop(ctx, skb, DropReason::NotSpecified);
         } else if self.cfg.ip_forward {
             self.ip_forward(ctx, skb);
         } else {
-            // ip_error for RTN_UNREACHABLE with forwarding off: IPSTATS_MIB_INADDRERRORS.
+            // ip_error (net/ipv4/route.c) for EHOSTUNREACH with forwarding off:
+            // IPSTATS_MIB_INADDRERRORS, SKB_DROP_REASON_IP_INADDRERRORS.
             self.ip.in_addr_errors += 1;
-            self.drop(ctx, skb, DropReason::NotOurIp);
+            self.drop(ctx, skb, DropReason::IpInaddrerrors);
         }
     }
 
@@ -162,13 +164,13 @@ impl Stack {
             Ipv4Packet::new_checked(skb.data()).map(|p| (p.header_len(), p.protocol()))
         else {
             self.ip.in_hdr_errors += 1;
-            return self.drop(ctx, skb, DropReason::IpHeaderInvalid);
+            return self.drop(ctx, skb, DropReason::IpInhdr);
         };
         match self.inet_protos.0[usize::from(protocol)] {
             Some(handler) => {
                 self.ip.in_delivers += 1;
                 if skb.pull(header_len).is_err() {
-                    return self.drop(ctx, skb, DropReason::PacketTooSmall);
+                    return self.drop(ctx, skb, DropReason::PktTooSmall);
                 }
                 skb.reset_transport_header();
                 handler(self, ctx, skb);
@@ -176,7 +178,7 @@ impl Stack {
             None => {
                 self.ip.in_unknown_protos += 1;
                 self.icmp_send(ctx, &skb, IcmpError::ProtocolUnreachable);
-                self.drop(ctx, skb, DropReason::UnknownIpProto);
+                self.drop(ctx, skb, DropReason::IpNoproto);
             }
         }
     }
@@ -203,14 +205,15 @@ impl Stack {
     }
 
     /// `__ip_local_out` → `ip_local_out`: prepends and checksums the IP header for `flow`
-    /// (data starts at the transport header), runs LOCAL_OUT, then [`Stack::ip_output`].
+    /// (data starts at the transport header), runs LOCAL_OUT, then [`Stack::ip_output`]. Returns
+    /// what the device queue did (`NET_XMIT_DROP` when the qdisc dropped it).
     pub(super) fn ip_local_out(
         &mut self,
         ctx: &mut Ctx,
         mut skb: Skb,
         flow: OutputFlow,
         nh: NextHop,
-    ) {
+    ) -> NetXmit {
         let repr = Ipv4Repr {
             src: flow.src,
             dst: flow.dst,
@@ -227,31 +230,35 @@ impl Stack {
         if repr.emit(skb.push(ipv4::HEADER_LEN)).is_err() {
             // Only a payload beyond 65515 bytes gets here; senders check EMSGSIZE first.
             self.ip.out_discards += 1;
-            return self.drop(ctx, skb, DropReason::PktTooBig);
+            self.drop(ctx, skb, DropReason::PktTooBig);
+            return NetXmit::Success;
         }
         skb.reset_network_header();
         skb.protocol = ethertype::IPV4;
         skb.priority = tos_to_priority(flow.tos);
         let Some(skb) = self.nf_hook(ctx, Hook::Output, skb) else {
-            return;
+            return NetXmit::Success;
         };
-        self.ip_output(ctx, skb, nh);
+        self.ip_output(ctx, skb, nh)
     }
 
     /// `ip_output` → POST_ROUTING → `ip_finish_output`: fragments packets above the MTU, then
     /// `ip_finish_output2` hands each to the neighbour layer. Data starts at the IP header.
-    pub(super) fn ip_output(&mut self, ctx: &mut Ctx, skb: Skb, nh: NextHop) {
+    /// Returns the first failure of the fragments' transmissions (`ip_do_fragment`).
+    pub(super) fn ip_output(&mut self, ctx: &mut Ctx, skb: Skb, nh: NextHop) -> NetXmit {
         ctx.stamp(skb.id, Stage::IpOutput);
         ctx.charge(ctx.costs.ip_output_ns);
         let Some(skb) = self.nf_hook(ctx, Hook::Postrouting, skb) else {
-            return;
+            return NetXmit::Success;
         };
         if skb.len() > self.cfg.mtu {
+            let mut ret = NetXmit::Success;
             for frag in self.ip_fragment(ctx, skb) {
-                self.neigh_output(ctx, frag, nh.addr);
+                ret = ret.and(self.neigh_output(ctx, frag, nh.addr));
             }
+            ret
         } else {
-            self.neigh_output(ctx, skb, nh.addr);
+            self.neigh_output(ctx, skb, nh.addr)
         }
     }
 }

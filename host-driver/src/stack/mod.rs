@@ -243,8 +243,10 @@ impl Stack {
         }
     }
 
-    /// `kfree_skb_reason` / `consume_skb`: the frame's one terminal outcome.
+    /// `kfree_skb_reason` / `consume_skb`: the frame's one terminal outcome, and the skb freed now
+    /// (its destructor, `sock_wfree`, may wake a sender waiting for send-buffer space).
     fn finish(ctx: &mut Ctx, skb: Skb, outcome: Outcome) {
         ctx.end(skb.id, outcome);
+        skb.free(ctx.now);
     }
 }

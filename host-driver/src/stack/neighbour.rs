@@ -16,6 +16,7 @@ use super::config::{NeighConfig, NeighbourConfig};
 use super::Stack;
 use crate::accounting::{DropReason, Outcome};
 use crate::ctx::Ctx;
+use crate::netdevice::NetXmit;
 use crate::skb::Skb;
 use crate::time::{Clock, Cycle};
 use crate::wire::arp::ArpOp;
@@ -109,8 +110,14 @@ impl NeighbourTable {
 
 impl Stack {
     /// `neigh_output` / `neigh_resolve_output`: sends `skb` (data at the IP header) to `nexthop`'s
-    /// MAC, or holds it while ARP resolves the address.
-    pub(super) fn neigh_output(&mut self, ctx: &mut Ctx, mut skb: Skb, nexthop: Ipv4Addr) {
+    /// MAC, or holds it while ARP resolves the address (a held packet is a success to the sender,
+    /// even if a later packet pushes it off the queue).
+    pub(super) fn neigh_output(
+        &mut self,
+        ctx: &mut Ctx,
+        mut skb: Skb,
+        nexthop: Ipv4Addr,
+    ) -> NetXmit {
         if self.is_broadcast(nexthop) {
             self.dev_hard_header(&mut skb, MacAddr::BROADCAST, ethertype::IPV4);
             return self.dev_queue_xmit(ctx, skb);
@@ -151,7 +158,7 @@ impl Stack {
         }
         for old in dropped {
             self.arp.unres_discards += 1;
-            Stack::finish(ctx, old, Outcome::Dropped(DropReason::NeighbourQueueFull));
+            Stack::finish(ctx, old, Outcome::Dropped(DropReason::NeighQueuefull));
         }
         if new {
             self.arp_send(
@@ -162,6 +169,7 @@ impl Stack {
                 MacAddr::ZERO,
             );
         }
+        NetXmit::Success
     }
 
     /// `neigh_update`: `ip` is at `mac`. With `create` a missing entry is made (the kernel
@@ -218,7 +226,7 @@ impl Stack {
                 self.arp.res_failed += 1;
                 if let Some(n) = self.neigh.entries.remove(&ip) {
                     for skb in n.queue {
-                        Stack::finish(ctx, skb, Outcome::Dropped(DropReason::NeighbourFailed));
+                        Stack::finish(ctx, skb, Outcome::Dropped(DropReason::NeighFailed));
                     }
                 }
             } else {

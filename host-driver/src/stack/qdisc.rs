@@ -1,7 +1,8 @@
 //! `pfifo_fast` (net/sched/sch_generic.c), the default root qdisc of a single-queue device:
 //! three FIFO bands picked by `skb->priority`, dequeued strictly band 0 first, at most
 //! `txqueuelen` packets in all; a full qdisc drops the new packet (`qdisc_drop`). And
-//! [`Stack::qdisc_run`], which dequeues into the device through its `ndo_start_xmit`.
+//! [`Stack::qdisc_run`], which dequeues into the device through its `ndo_start_xmit` and
+//! requeues a frame the driver hands back busy (`dev_requeue_skb`).
 
 use std::collections::VecDeque;
 
@@ -9,7 +10,7 @@ use serde::Serialize;
 
 use super::Stack;
 use crate::ctx::Ctx;
-use crate::netdevice::{self, NetDeviceOps};
+use crate::netdevice::{NetDeviceOps, NetdevTx};
 use crate::skb::Skb;
 
 /// `sch_generic.c: prio2band`: TC priority → band.
@@ -33,12 +34,17 @@ pub struct QdiscCounters {
     pub sent: u64,
     /// Packets dropped because the qdisc was full.
     pub dropped: u64,
+    /// Packets the driver handed back with `NETDEV_TX_BUSY` and the qdisc requeued
+    /// (`dev_requeue_skb`: `qstats.requeues`, tc's "requeues").
+    pub requeues: u64,
     /// Highest backlog seen, in packets.
     pub backlog_max: u64,
 }
 
 #[derive(Debug)]
 pub struct PfifoFast {
+    /// `q->gso_skb`: a requeued skb, sent before anything in the bands.
+    requeued: VecDeque<Skb>,
     bands: [VecDeque<Skb>; 3],
     limit: usize,
     counters: QdiscCounters,
@@ -47,15 +53,16 @@ pub struct PfifoFast {
 impl PfifoFast {
     pub fn new(limit: usize) -> PfifoFast {
         PfifoFast {
+            requeued: VecDeque::new(),
             bands: Default::default(),
             limit,
             counters: QdiscCounters::default(),
         }
     }
 
-    /// Packets queued.
+    /// Packets queued (`q.qlen`), a requeued one included.
     pub fn backlog(&self) -> usize {
-        self.bands.iter().map(VecDeque::len).sum()
+        self.requeued.len() + self.bands.iter().map(VecDeque::len).sum::<usize>()
     }
 
     /// `pfifo_fast_enqueue`; a full qdisc hands the packet back for the caller to drop.
@@ -71,11 +78,22 @@ impl PfifoFast {
         Ok(())
     }
 
-    /// `pfifo_fast_dequeue`: the head of the first non-empty band.
+    /// `dequeue_skb`: a requeued skb first (already counted as sent), else `pfifo_fast_dequeue`,
+    /// the head of the first non-empty band.
     pub fn dequeue(&mut self) -> Option<Skb> {
+        if let Some(skb) = self.requeued.pop_front() {
+            return Some(skb);
+        }
         let skb = self.bands.iter_mut().find_map(VecDeque::pop_front)?;
         self.counters.sent += 1;
         Some(skb)
+    }
+
+    /// `dev_requeue_skb` (net/sched/sch_generic.c): the driver returned `NETDEV_TX_BUSY`; keep the
+    /// skb at the head (`q->gso_skb`), count a requeue, and retry when the queue wakes.
+    pub fn dev_requeue_skb(&mut self, skb: Skb) {
+        self.requeued.push_back(skb);
+        self.counters.requeues += 1;
     }
 
     pub fn counters(&self) -> QdiscCounters {
@@ -87,27 +105,24 @@ impl Stack {
     /// `qdisc_run` → `__qdisc_run` → `qdisc_restart` → `sch_direct_xmit` (net/sched/sch_generic.c):
     /// under `HARD_TX_LOCK`, dequeue while the device's queue is awake and hand each frame to
     /// `dev_hard_start_xmit`, telling the driver whether more follow (`xmit_more`), so it rings
-    /// the doorbell once for the batch.
+    /// the doorbell once for the batch. A frame the driver refuses (`NETDEV_TX_BUSY`) is requeued
+    /// (`dev_requeue_skb`), never dropped, and the run ends until the queue wakes.
     pub fn qdisc_run(&mut self, ctx: &mut Ctx, dev: &mut dyn NetDeviceOps) {
         if dev.netif_xmit_stopped() {
             return;
         }
         self.txq.hard_tx_lock(ctx);
         while !dev.netif_xmit_stopped() {
-            let Some(skb) = self.dequeue_skb() else { break };
+            let Some(skb) = self.qdisc.dequeue() else {
+                break;
+            };
             let more = self.qdisc.backlog() > 0;
-            netdevice::dev_hard_start_xmit(ctx, dev, skb, more);
+            if let NetdevTx::Busy(skb) = self.dev_hard_start_xmit(ctx, dev, skb, more) {
+                self.qdisc.dev_requeue_skb(skb);
+                break;
+            }
         }
         self.txq.hard_tx_unlock(ctx);
-    }
-
-    /// `dequeue_skb`: the next frame the qdisc releases to the device, counted as sent on eth0.
-    /// Data starts at the Ethernet header.
-    fn dequeue_skb(&mut self) -> Option<Skb> {
-        let skb = self.qdisc.dequeue()?;
-        self.link.tx_packets += 1;
-        self.link.tx_bytes += skb.len() as u64;
-        Some(skb)
     }
 }
 
@@ -152,8 +167,24 @@ mod tests {
                 enqueued: 2,
                 sent: 0,
                 dropped: 1,
+                requeues: 0,
                 backlog_max: 2
             }
         );
+    }
+
+    /// `dev_requeue_skb`: the refused skb goes out first next time, is counted as a requeue and
+    /// not again as sent, and stays in the backlog meanwhile.
+    #[test]
+    fn dev_requeue_skb_sends_the_refused_skb_first() {
+        let mut q = PfifoFast::new(10);
+        q.enqueue(skb(1, 0)).unwrap();
+        q.enqueue(skb(2, 0)).unwrap();
+        let first = q.dequeue().unwrap();
+        q.dev_requeue_skb(first);
+        assert_eq!(q.backlog(), 2);
+        let order: Vec<u64> = std::iter::from_fn(|| q.dequeue()).map(|s| s.id).collect();
+        assert_eq!(order, vec![1, 2]);
+        assert_eq!((q.counters().sent, q.counters().requeues), (2, 1));
     }
 }

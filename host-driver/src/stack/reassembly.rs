@@ -88,7 +88,7 @@ impl Stack {
         self.ip.reasm_reqds += 1;
         let Ok(p) = Ipv4Packet::new_checked(skb.data()) else {
             self.ip.reasm_fails += 1;
-            Stack::finish(ctx, skb, Outcome::Dropped(DropReason::IpHeaderInvalid));
+            Stack::finish(ctx, skb, Outcome::Dropped(DropReason::IpInhdr));
             return None;
         };
         let key = FragKey {
@@ -106,7 +106,7 @@ impl Stack {
         if !r.queues.contains_key(&key) && r.mem + skb.truesize() > r.high_thresh {
             // inet_frag_find refuses new queues above ipfrag_high_thresh.
             self.ip.reasm_fails += 1;
-            Stack::finish(ctx, skb, Outcome::Dropped(DropReason::ReassemblyMemory));
+            Stack::finish(ctx, skb, Outcome::Dropped(DropReason::NotSpecified));
             return None;
         }
         let timeout = r.timeout;
@@ -124,7 +124,7 @@ impl Stack {
             end >= q.len && !(q.last_in && end != q.len)
         };
         if !consistent {
-            self.frag_kill(ctx, key, skb, DropReason::ReassemblyInvalid);
+            self.frag_kill(ctx, key, skb, DropReason::NotSpecified);
             return None;
         }
         let fit = q.frags.iter().fold(Fit::Fits, |fit, f| match fit {
@@ -134,12 +134,12 @@ impl Stack {
         });
         match fit {
             Fit::Duplicate => {
-                Stack::finish(ctx, skb, Outcome::Dropped(DropReason::ReassemblyOverlap));
+                Stack::finish(ctx, skb, Outcome::Dropped(DropReason::DupFrag));
                 return None;
             }
             Fit::Overlaps => {
                 self.ip.reasm_overlaps += 1;
-                self.frag_kill(ctx, key, skb, DropReason::ReassemblyOverlap);
+                self.frag_kill(ctx, key, skb, DropReason::DupFrag);
                 return None;
             }
             Fit::Fits => {}
@@ -169,7 +169,7 @@ impl Stack {
         else {
             self.ip.reasm_fails += 1;
             for f in q.frags {
-                Stack::finish(ctx, f.skb, Outcome::Dropped(DropReason::ReassemblyInvalid));
+                Stack::finish(ctx, f.skb, Outcome::Dropped(DropReason::NotSpecified));
             }
             return None;
         };
@@ -184,7 +184,7 @@ impl Stack {
             // Longer than 65535 bytes: ip_frag_reasm's "oversized IP packet".
             self.ip.reasm_fails += 1;
             for f in q.frags {
-                Stack::finish(ctx, f.skb, Outcome::Dropped(DropReason::ReassemblyInvalid));
+                Stack::finish(ctx, f.skb, Outcome::Dropped(DropReason::NotSpecified));
             }
             return None;
         }
@@ -249,7 +249,7 @@ impl Stack {
                 self.icmp_send(ctx, &first.skb, IcmpError::ReassemblyTimeExceeded);
             }
             for f in q.frags {
-                Stack::finish(ctx, f.skb, Outcome::Dropped(DropReason::ReassemblyTimeout));
+                Stack::finish(ctx, f.skb, Outcome::Dropped(DropReason::FragReasmTimeout));
             }
         }
     }

@@ -4,12 +4,11 @@
 
 use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use thiserror::Error;
 
-use crate::skb::Skb;
+use crate::skb::{Skb, SockWmem};
 use crate::time::Cycle;
 
 /// Index of a socket in the stack's table.
@@ -24,8 +23,10 @@ pub enum SocketError {
     NoEphemeralPort { lo: u16, hi: u16 },
     #[error("ENETUNREACH: no route to {dst}")]
     NetUnreachable { dst: Ipv4Addr },
-    #[error("ENOBUFS: send buffer full ({wmem_alloc} of {sndbuf} bytes in flight)")]
-    NoBufs { wmem_alloc: usize, sndbuf: usize },
+    #[error("EAGAIN: send buffer full ({wmem_alloc} of {sndbuf} bytes in flight)")]
+    WouldBlock { wmem_alloc: usize, sndbuf: usize },
+    #[error("ENOBUFS: the device queue dropped the datagram (NET_XMIT_DROP)")]
+    NoBufs,
     #[error("EMSGSIZE: {len} bytes do not fit one datagram (max {max})")]
     MsgSize { len: usize, max: usize },
     #[error("EDESTADDRREQ: unconnected socket needs a destination")]
@@ -48,12 +49,11 @@ pub struct UdpSocket {
     pub remote: Option<SocketAddrV4>,
     /// `sk_rcvbuf` in bytes of skb truesize.
     pub rcvbuf: usize,
-    /// `sk_sndbuf`.
-    pub sndbuf: usize,
     /// IP TOS of sent datagrams (`IP_TOS`).
     pub tos: u8,
     rmem_alloc: usize,
-    wmem_alloc: Arc<AtomicUsize>,
+    /// `sk_wmem_alloc` and `sk_sndbuf`, shared with the skbs charged to them.
+    wmem: Arc<SockWmem>,
     queue: VecDeque<Datagram>,
     /// A reader sleeps in `recvfrom` (on `sk_wq`).
     reader_waiting: bool,
@@ -69,13 +69,9 @@ impl UdpSocket {
         self.rmem_alloc
     }
 
-    /// `sk_wmem_alloc`: truesize of this socket's skbs not yet freed.
-    pub fn wmem_alloc(&self) -> usize {
-        self.wmem_alloc.load(Ordering::Relaxed)
-    }
-
-    pub(crate) fn wmem(&self) -> &Arc<AtomicUsize> {
-        &self.wmem_alloc
+    /// `sk_wmem_alloc`, `sk_sndbuf` and the writer's wait state.
+    pub fn wmem(&self) -> &Arc<SockWmem> {
+        &self.wmem
     }
 
     /// Datagrams queued.
@@ -160,10 +156,9 @@ impl SocketTable {
             local: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
             remote: None,
             rcvbuf,
-            sndbuf,
             tos: 0,
             rmem_alloc: 0,
-            wmem_alloc: Arc::new(AtomicUsize::new(0)),
+            wmem: Arc::new(SockWmem::new(sndbuf)),
             queue: VecDeque::new(),
             reader_waiting: false,
             woken_at: None,

@@ -5,15 +5,19 @@
 //! /proc/net/snmp.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use super::ipv4::{OutputFlow, TX_HEADROOM};
+use super::route::NextHop;
 use super::socket::{Datagram, SocketError, SocketId};
 use super::Stack;
 use crate::accounting::{DropReason, Outcome, Stage};
 use crate::ctx::Ctx;
+use crate::netdevice::NetXmit;
 use crate::skb::Skb;
+use crate::time::Cycle;
 use crate::wire::icmp::IcmpError;
 use crate::wire::ipv4::{protocol, Ipv4Packet, MAX_PACKET_LEN};
 use crate::wire::udp::{self, UdpPacket, UdpRepr};
@@ -33,6 +37,15 @@ pub struct UdpCounters {
     pub rcvbuf_errors: u64,
     pub sndbuf_errors: u64,
     pub in_csum_errors: u64,
+}
+
+/// How a datagram is sent: `MSG_DONTWAIT` (or `O_NONBLOCK`) and the socket's `IP_RECVERR`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SendFlags {
+    /// A full send buffer fails with `EAGAIN` instead of sleeping.
+    pub dontwait: bool,
+    /// `IP_RECVERR`: a qdisc drop (`ENOBUFS`) is returned to the caller.
+    pub recverr: bool,
 }
 
 /// One datagram as `recvfrom` returns it to the application.
@@ -55,7 +68,7 @@ impl Stack {
             .map(|ip| (ip.src(), ip.dst()))
         else {
             self.udp.in_errors += 1;
-            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::IpHeaderInvalid));
+            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::IpInhdr));
         };
         let (len, ports, csum_ok) = match UdpPacket::new_checked(skb.data()) {
             Ok(u) => (
@@ -66,7 +79,7 @@ impl Stack {
             Err(_) => {
                 // short_packet
                 self.udp.in_errors += 1;
-                return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::PacketTooSmall));
+                return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::PktTooSmall));
             }
         };
         if !csum_ok {
@@ -85,7 +98,7 @@ impl Stack {
         };
         if skb.pull(udp::HEADER_LEN).is_err() {
             self.udp.in_errors += 1;
-            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::PacketTooSmall));
+            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::PktTooSmall));
         }
         self.udp_queue_rcv_skb(ctx, sock, Datagram { skb, from });
     }
@@ -103,7 +116,7 @@ impl Stack {
             Err(d) => {
                 self.udp.rcvbuf_errors += 1;
                 self.udp.in_errors += 1;
-                Stack::finish(ctx, d.skb, Outcome::Dropped(DropReason::SocketRcvbuf));
+                Stack::finish(ctx, d.skb, Outcome::Dropped(DropReason::SocketRcvbuff));
             }
         }
     }
@@ -138,17 +151,36 @@ impl Stack {
     }
 
     /// `sendto` on a UDP socket: the system call (its entry stamped [`Stage::SendTo`] on the new
-    /// frame), then `udp_sendmsg`. `dst` of `None` uses the connected peer.
+    /// frame), then [`Stack::udp_sendmsg`]. `dst` of `None` uses the connected peer.
     pub(super) fn udp_sendto(
         &mut self,
         ctx: &mut Ctx,
         sock: SocketId,
         dst: Option<SocketAddrV4>,
         payload: &[u8],
+        flags: SendFlags,
     ) -> Result<(), SocketError> {
         // The system call is paid whether or not it succeeds; the frame's SendTo stamp is its entry.
         let entered = ctx.now;
         ctx.charge(ctx.costs.sendto_syscall_ns);
+        self.udp_sendmsg(ctx, sock, dst, payload, flags, entered)
+    }
+
+    /// `udp_sendmsg` for a call that entered the kernel at `entered` (a blocking sender resumes
+    /// here after `sock_wait_for_wmem`): autobind, route, `sock_alloc_send_pskb` against
+    /// `sk_sndbuf` (full: `EAGAIN`, which a blocking sender sleeps on instead), copy from user,
+    /// header, `ip_local_out`. A qdisc drop (`NET_XMIT_DROP` → `ENOBUFS` in `udp_send_skb`) counts
+    /// SndbufErrors and IP OutDiscards (`ip_send_skb`), and reaches the caller only with
+    /// `IP_RECVERR`; otherwise `udp_send_skb` swallows it and the call succeeds.
+    pub(super) fn udp_sendmsg(
+        &mut self,
+        ctx: &mut Ctx,
+        sock: SocketId,
+        dst: Option<SocketAddrV4>,
+        payload: &[u8],
+        flags: SendFlags,
+        entered: Cycle,
+    ) -> Result<(), SocketError> {
         let dst = dst
             .or(self.sockets.get(sock).remote)
             .ok_or(SocketError::DestAddrRequired)?;
@@ -162,12 +194,18 @@ impl Stack {
         let nh = self.route_output(*dst.ip())?;
         let src_ip = self.udp_source(sock);
         let s = self.sockets.get(sock);
-        // sock_alloc_send_skb: allocation proceeds while sk_wmem_alloc < sk_sndbuf.
-        if s.wmem_alloc() >= s.sndbuf {
-            self.udp.sndbuf_errors += 1;
-            return Err(SocketError::NoBufs {
-                wmem_alloc: s.wmem_alloc(),
-                sndbuf: s.sndbuf,
+        // sock_alloc_send_pskb: allocation proceeds while sk_wmem_alloc < sk_sndbuf; else
+        // SOCK_NOSPACE and -EAGAIN (a blocking sender then sleeps in sock_wait_for_wmem).
+        let wmem = Arc::clone(s.wmem());
+        if !wmem.has_room() {
+            wmem.set_nospace();
+            if flags.dontwait {
+                // udp_sendmsg `out:`: -EAGAIN with SOCK_NOSPACE counts UDP_MIB_SNDBUFERRORS.
+                self.udp.sndbuf_errors += 1;
+            }
+            return Err(SocketError::WouldBlock {
+                wmem_alloc: wmem.alloc(),
+                sndbuf: wmem.sndbuf(),
             });
         }
         let repr = UdpRepr {
@@ -181,7 +219,7 @@ impl Stack {
         // ip_make_skb + copy_from_user, then udp_send_skb writes the header.
         let mut skb = Skb::with_headroom(id, TX_HEADROOM, payload);
         ctx.charge_copy(payload.len());
-        skb.set_owner_w(s.wmem());
+        skb.set_owner_w(&wmem);
         skb.push(udp::HEADER_LEN);
         if repr.emit(skb.data_mut(), src_ip, *dst.ip()).is_err() {
             // The length was checked above; only a broken invariant gets here.
@@ -192,7 +230,6 @@ impl Stack {
             });
         }
         skb.reset_transport_header();
-        self.udp.out_datagrams += 1;
         let flow = OutputFlow {
             src: src_ip,
             dst: *dst.ip(),
@@ -200,8 +237,34 @@ impl Stack {
             tos,
             ttl: self.cfg.ip_default_ttl,
         };
-        self.ip_local_out(ctx, skb, flow, nh);
-        Ok(())
+        self.udp_send_skb(ctx, skb, flow, nh, flags)
+    }
+
+    /// `udp_send_skb` → `ip_send_skb`: OutDatagrams on success; `NET_XMIT_DROP` is `-ENOBUFS`
+    /// (`net_xmit_errno`): IP OutDiscards and UDP SndbufErrors, returned only with `IP_RECVERR`.
+    fn udp_send_skb(
+        &mut self,
+        ctx: &mut Ctx,
+        skb: Skb,
+        flow: OutputFlow,
+        nh: NextHop,
+        flags: SendFlags,
+    ) -> Result<(), SocketError> {
+        match self.ip_local_out(ctx, skb, flow, nh) {
+            NetXmit::Success => {
+                self.udp.out_datagrams += 1;
+                Ok(())
+            }
+            NetXmit::Drop => {
+                self.ip.out_discards += 1;
+                self.udp.sndbuf_errors += 1;
+                if flags.recverr {
+                    Err(SocketError::NoBufs)
+                } else {
+                    Ok(())
+                }
+            }
+        }
     }
 
     /// The source address a socket sends from (its bound address, else eth0's).

@@ -10,7 +10,7 @@ use host_driver::accounting::{FrameId, Outcome, Stage, Trace};
 use host_driver::activity::Activity;
 use host_driver::costs::Costs;
 use host_driver::ctx::Ctx;
-use host_driver::netdevice::NetDeviceOps;
+use host_driver::netdevice::{NetDeviceOps, NetdevTx};
 use host_driver::skb::Skb;
 use host_driver::stack::{AppConfig, Stack, StackConfig, StackCounters};
 use host_driver::time::{Clock, Cycle};
@@ -140,16 +140,19 @@ impl Bench {
     }
 }
 
-/// The bench's device: sends every frame the qdisc hands it at once, never stopping its queue.
+/// The bench's device: sends and reclaims every frame the qdisc hands it at once (freeing the skb
+/// as TX reclaim does), never stopping its queue.
 struct Wire(Vec<(FrameId, Vec<u8>)>);
 
 impl NetDeviceOps for Wire {
-    fn ndo_start_xmit(&mut self, ctx: &mut Ctx, skb: Skb, _more: bool) {
+    fn ndo_start_xmit(&mut self, ctx: &mut Ctx, skb: Skb, _more: bool) -> NetdevTx {
         ctx.end(
             skb.id,
             Outcome::Consumed(host_driver::accounting::Consumer::Transmitted),
         );
         self.0.push((skb.id, skb.data().to_vec()));
+        skb.free(ctx.now);
+        NetdevTx::Ok
     }
 
     fn netif_xmit_stopped(&self) -> bool {

@@ -9,6 +9,7 @@ use std::fmt;
 use host_driver::accounting::{Consumer, DropReason, Stage};
 use host_driver::driver::DriverStats;
 use host_driver::regs::{statistic, STATISTICS};
+use host_driver::stack::app::AppCounters;
 use host_driver::stack::StackCounters;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
@@ -52,15 +53,44 @@ pub struct Expect {
     /// Driver `ethtool -S` counter (`tx_queue_stopped`, `tx_restart_queue`, ...) → value.
     #[serde(default)]
     pub driver: BTreeMap<DriverCounter, Bound>,
-    /// Stack counter as `group.Counter` (`ip.InReceives`, `udp.RcvbufErrors`, ...) → value.
-    #[serde(default)]
-    pub stack: BTreeMap<StackCounter, Bound>,
     /// Echo replies received by the host's `ping` applications, all together.
     pub host_ping_received: Option<Bound>,
     /// Link partner verdict (`echo_answered`, `udp_echoed`, `ping_reply`, `peer_bad_fcs`, ...) →
     /// frames, plus `sent` and `ping_received`. Needs a `peer` section.
     #[serde(default)]
     pub peer: BTreeMap<PeerKey, Bound>,
+    /// Stack counter group (`qdisc`, `udp`, `ip`, ...) → counter (`requeues`, `SndbufErrors`, ...)
+    /// → value, as the report's `stack` shows them.
+    #[serde(default)]
+    pub stack: BTreeMap<StackGroup, BTreeMap<StackCounter, Bound>>,
+    /// Application index → its counters (`sent`, `send_eagain`, `sndbuf_waits`, ...).
+    #[serde(default)]
+    pub apps: BTreeMap<usize, BTreeMap<AppCounter, Bound>>,
+    /// Per origin (`wire`, `peer`, `host`): bounds on its balance (report `origins`).
+    #[serde(default)]
+    pub origins: OriginsBounds,
+}
+
+/// `expect: origins`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OriginsBounds {
+    pub wire: Option<OriginBounds>,
+    pub peer: Option<OriginBounds>,
+    pub host: Option<OriginBounds>,
+}
+
+/// Bounds on one origin's balance.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OriginBounds {
+    pub injected: Option<Bound>,
+    pub delivered: Option<Bound>,
+    pub consumed: Option<Bound>,
+    pub dropped: Option<Bound>,
+    /// Drop reason (host, `nic_*` or `peer_*`) → frames; like the top-level `drops`, the whole
+    /// picture when present.
+    pub drops: Option<BTreeMap<OriginDrop, Bound>>,
 }
 
 /// Bounds on one CPU's line of the report: how busy it was, the work it ran, its softnet_stat.
@@ -232,25 +262,69 @@ checked_name!(
 );
 
 checked_name!(
-    /// A stack counter as `group.Counter` (`ip.InReceives`, `udp.NoPorts`, ...): the names are
-    /// `StackCounters`'s own groups and fields.
-    StackCounter,
-    "stack counter",
-    grouped_scalar_fields(&to_value(&StackCounters::default()))
+    /// A group of the report's stack counters that holds plain numbers (`qdisc`, `udp`, `ip`, ...).
+    StackGroup,
+    "stack counter group",
+    stack_groups().into_iter().map(|(g, _)| g).collect()
 );
 
-/// `group.field` for every plain number one level down in a JSON object.
-fn grouped_scalar_fields(v: &serde_json::Value) -> Vec<String> {
-    v.as_object()
-        .into_iter()
-        .flatten()
-        .flat_map(|(group, g)| {
-            scalar_fields(g)
-                .into_iter()
-                .map(move |f| format!("{group}.{f}"))
+checked_name!(
+    /// A counter of some stack counter group (`requeues`, `SndbufErrors`, ...).
+    StackCounter,
+    "stack counter",
+    stack_groups().into_iter().flat_map(|(_, c)| c).collect()
+);
+
+checked_name!(
+    /// A numeric counter of an application (`sent`, `send_errors`, `send_eagain`, ...).
+    AppCounter,
+    "application counter",
+    scalar_fields(&to_value(&AppCounters {
+        app: 0,
+        kind: "",
+        port: 0,
+        syscalls: 0,
+        wakeups: 0,
+        received: 0,
+        received_bytes: 0,
+        received_copies: 0,
+        sent: 0,
+        send_errors: 0,
+        send_eagain: 0,
+        sndbuf_waits: 0,
+        socket_drops: 0,
+        ping_replies: 0,
+        rtt_min: None,
+        rtt_max: None,
+        rtt_mean: None,
+    }))
+);
+
+/// The stack counter groups that are objects of numbers, with their counters.
+fn stack_groups() -> Vec<(String, Vec<String>)> {
+    to_value(&StackCounters::default())
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(_, v)| v.is_object())
+                .map(|(g, v)| (g.clone(), scalar_fields(v)))
+                .collect()
         })
-        .collect()
+        .unwrap_or_default()
 }
+
+checked_name!(
+    /// A drop reason a frame of any origin can end with: the host's and NIC's, or the link
+    /// partner's `peer_*`.
+    OriginDrop,
+    "drop reason",
+    DropReason::ALL
+        .iter()
+        .map(|r| r.name())
+        .chain(PeerDrop::ALL.iter().map(|d| d.name()))
+        .map(str::to_owned)
+        .collect()
+);
 
 /// `expect: peer` keys that are totals rather than verdicts.
 const PEER_TOTALS: [&str; 2] = ["sent", "ping_received"];
@@ -288,6 +362,18 @@ impl Expect {
         for (stage, b) in &self.stages {
             if b.is_empty() {
                 return Err(empty(at.clone().key("stages").key(stage.name())));
+            }
+        }
+        let groups = stack_groups();
+        for (StackGroup(group), counters) in &self.stack {
+            let known = groups.iter().find(|(g, _)| g == group).map(|(_, c)| c);
+            for StackCounter(name) in counters.keys() {
+                if !known.is_some_and(|c| c.contains(name)) {
+                    return Err(Problem::new(
+                        at.clone().key("stack").key(group).key(name),
+                        format!("stack counter group `{group}` has no counter `{name}`"),
+                    ));
+                }
             }
         }
         if let Some(&cpu) = self.cpus.keys().find(|&&c| c >= cpus) {
@@ -360,21 +446,40 @@ impl Expect {
             let got = report.consumed_by.get(by.name()).copied().unwrap_or(0);
             count(format!("consumed_by.{by}"), Some(b), got);
         }
-        let stack = to_value(&report.stack);
-        for (StackCounter(name), b) in &self.stack {
-            let (group, field) = name
-                .split_once('.')
-                .expect("checked_name holds group.field");
-            count(
-                format!("stack.{name}"),
-                Some(b),
-                stack[group][field].as_u64().unwrap_or(0),
-            );
-        }
         for (reg, b) in &self.nic_stats {
             debug_assert!(statistic(&reg.0).is_some());
             let got = report.nic_stats.get(&reg.0).copied().unwrap_or(0);
             count(format!("nic_stats.{}", reg.0), Some(b), got);
+        }
+        for (origin, bounds, got) in [
+            ("wire", &self.origins.wire, &report.origins.wire),
+            ("peer", &self.origins.peer, &report.origins.peer),
+            ("host", &self.origins.host, &report.origins.host),
+        ] {
+            let Some(b) = bounds else { continue };
+            for (name, bound, n) in [
+                ("injected", &b.injected, got.injected),
+                ("delivered", &b.delivered, got.delivered),
+                ("consumed", &b.consumed, got.consumed),
+                ("dropped", &b.dropped, got.dropped),
+            ] {
+                count(format!("origins.{origin}.{name}"), bound.as_ref(), n);
+            }
+            if let Some(drops) = &b.drops {
+                for (OriginDrop(reason), bound) in drops {
+                    let n = got.drops.get(reason).copied().unwrap_or(0);
+                    count(format!("origins.{origin}.drops.{reason}"), Some(bound), n);
+                }
+                for (name, &n) in &got.drops {
+                    if !drops.keys().any(|r| &r.0 == name) {
+                        count(
+                            format!("origins.{origin}.drops.{name} (not listed)"),
+                            Some(&Bound::exactly(0)),
+                            n,
+                        );
+                    }
+                }
+            }
         }
         count("irqs".into(), self.irqs.as_ref(), report.irqs);
         count("polls".into(), self.polls.as_ref(), report.polls);
@@ -428,6 +533,35 @@ impl Expect {
                 got as f64,
                 got.to_string(),
             ));
+        }
+        let stack = to_value(&report.stack);
+        for (StackGroup(group), counters) in &self.stack {
+            for (StackCounter(name), bound) in counters {
+                let got = stack[group][name].as_u64();
+                let what = format!("stack.{group}.{name}");
+                match got {
+                    Some(got) => out.extend(miss(what, bound, got as f64, got.to_string())),
+                    None => out.push(Failure {
+                        what,
+                        expected: "a counter of that group".into(),
+                        got: "none".into(),
+                    }),
+                }
+            }
+        }
+        let apps = to_value(&report.stack.apps);
+        for (&app, counters) in &self.apps {
+            for (AppCounter(name), bound) in counters {
+                let what = format!("apps.{app}.{name}");
+                match apps[app][name].as_u64() {
+                    Some(got) => out.extend(miss(what, bound, got as f64, got.to_string())),
+                    None => out.push(Failure {
+                        what,
+                        expected: "an application".into(),
+                        got: "none".into(),
+                    }),
+                }
+            }
         }
         for (PeerKey(name), bound) in &self.peer {
             let what = format!("peer.{name}");
@@ -530,11 +664,50 @@ mod tests {
         serde_norway::from_str(yaml).unwrap()
     }
 
+    /// `expect: stack` and `apps` read the report's counters by group and name.
+    #[test]
+    fn stack_and_app_bounds_read_the_counters() {
+        let e =
+            expect("stack: {udp: {RcvbufErrors: 1, InDatagrams: 2}}\napps: {0: {received: 2}}\n");
+        assert_eq!(e.check(&sample()), vec![]);
+        let e = expect("stack: {qdisc: {requeues: 1}}\napps: {1: {sent: 0}}\n");
+        let got: Vec<String> = e.check(&sample()).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            got,
+            [
+                "stack.qdisc.requeues: expected 1, got 0",
+                "apps.1.sent: expected an application, got none",
+            ]
+        );
+        assert!(serde_norway::from_str::<Expect>("stack: {qdisc: {bogus: 1}}\n").is_err());
+    }
+
+    /// `expect: origins` checks each origin's balance; its `drops` is the whole picture.
+    #[test]
+    fn origin_bounds_check_each_origins_balance() {
+        let e = expect(
+            "origins: {wire: {injected: 4}, host: {dropped: 1, drops: {neigh_failed: 1}}}\n",
+        );
+        assert_eq!(e.check(&sample()), vec![]);
+        let e = expect("origins: {host: {injected: 2, drops: {peer_bad_fcs: 0}}}\n");
+        let got: Vec<String> = e.check(&sample()).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            got,
+            [
+                "origins.host.injected: expected 2, got 1",
+                "origins.host.drops.neigh_failed (not listed): expected 0, got 1",
+            ]
+        );
+        assert!(
+            serde_norway::from_str::<Expect>("origins: {host: {drops: {bogus: 1}}}\n").is_err()
+        );
+    }
+
     #[test]
     fn met_expectations_pass() {
         // sample(): end to end 100 and 200 cycles (640 and 1280 ns); wire_start → ip_rcv 10 and 20 cycles.
         let e = expect(
-            "delivered: 2\ndropped: {min: 1}\ndrops: {socket_rcvbuf: 1, nic_crc_error: 1}\n\
+            "delivered: 2\ndropped: {min: 1}\ndrops: {socket_rcvbuff: 1, nic_crc_error: 1}\n\
              nic_stats: {GPRC: 3, MPC: 0}\nirqs: {max: 2}\nend_to_end: {p99_ns: {max: 1280}}\n\
              stages: {ip_rcv: {p50_ns: 64}}\n",
         );
@@ -544,7 +717,7 @@ mod tests {
     #[test]
     fn each_miss_names_what_was_expected_and_what_came() {
         let e = expect(
-            "delivered: 3\ndrops: {socket_rcvbuf: 1}\nnic_stats: {CRCERRS: 0}\n\
+            "delivered: 3\ndrops: {socket_rcvbuff: 1}\nnic_stats: {CRCERRS: 0}\n\
              end_to_end: {max_ns: {max: 1000}}\nstages: {app_read: {max_ns: {max: 5}}, isr: {p50_ns: 1}}\n",
         );
         let got: Vec<String> = e.check(&sample()).iter().map(ToString::to_string).collect();
@@ -599,12 +772,19 @@ mod tests {
 
     #[test]
     fn consumers_and_stack_counters_are_checked_by_name() {
-        let e = expect("consumed_by: {arp: 0}\nstack: {udp.InDatagrams: 2, udp.RcvbufErrors: 0}\n");
+        let e = expect("consumed_by: {arp: 0}\nstack: {udp: {InDatagrams: 2, RcvbufErrors: 0}}\n");
         let got: Vec<String> = e.check(&sample()).iter().map(ToString::to_string).collect();
         assert_eq!(got, ["stack.udp.RcvbufErrors: expected 0, got 1"]);
+        let wrong_group = expect("stack: {qdisc: {RcvbufErrors: 0}}\n")
+            .validate(1, false, Path::default().key("expect"))
+            .unwrap_err();
+        assert_eq!(
+            wrong_group.message,
+            "stack counter group `qdisc` has no counter `RcvbufErrors`"
+        );
         for bad in [
-            "stack: {udp.InDatagram: 1}",
-            "stack: {Udp.InDatagrams: 1}",
+            "stack: {udp: {InDatagram: 1}}",
+            "stack: {Udp: {InDatagrams: 1}}",
             "consumed_by: {arpp: 1}",
         ] {
             assert!(

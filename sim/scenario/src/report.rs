@@ -65,6 +65,60 @@ pub struct Report {
     pub host_ping: Vec<HostPing>,
     /// What the link partner received (verdict per frame), sent, and its ping round trips.
     pub peer: Option<PeerStats>,
+    /// Conservation per origin: every frame the scenario's traffic, the link partner or the host
+    /// stack created, and where each ended.
+    pub origins: Origins,
+}
+
+/// The balance of one origin: `injected` = `delivered` + `consumed` + `dropped`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct OriginBalance {
+    /// Frames the origin created.
+    pub injected: u64,
+    /// Read by a host application.
+    pub delivered: u64,
+    /// Consumed by the host stack, or (for a host frame) by the link partner.
+    pub consumed: u64,
+    pub dropped: u64,
+    /// Drop reason (host, `nic_*`, or the link partner's `peer_*`) → frames.
+    pub drops: BTreeMap<String, u64>,
+    /// Consumer (host, or the link partner's verdict) → frames.
+    pub consumed_by: BTreeMap<String, u64>,
+}
+
+impl OriginBalance {
+    /// Counts one frame's terminal state.
+    pub fn end(&mut self, end: FrameEnd<'_>) {
+        self.injected += 1;
+        match end {
+            FrameEnd::Delivered => self.delivered += 1,
+            FrameEnd::Consumed(by) => {
+                self.consumed += 1;
+                *self.consumed_by.entry(by.to_owned()).or_default() += 1;
+            }
+            FrameEnd::Dropped(reason) => {
+                self.dropped += 1;
+                *self.drops.entry(reason.to_owned()).or_default() += 1;
+            }
+        }
+    }
+}
+
+/// A frame's one terminal state, by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameEnd<'a> {
+    Delivered,
+    Consumed(&'a str),
+    Dropped(&'a str),
+}
+
+/// Where the frames of a run came from: the scenario's traffic on the wire, the link partner, the
+/// host stack (data, ARP, ICMP, replies, fragments).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Origins {
+    pub wire: OriginBalance,
+    pub peer: OriginBalance,
+    pub host: OriginBalance,
 }
 
 /// One host `ping` application's summary, as `ping` prints it at exit.
@@ -93,6 +147,7 @@ pub struct ReportInputs<'a> {
     pub host: &'a HostReport,
     pub latency: LatencyReport,
     pub peer: Option<PeerStats>,
+    pub origins: Origins,
 }
 
 impl Report {
@@ -160,6 +215,7 @@ impl Report {
                 })
                 .collect(),
             peer: i.peer,
+            origins: i.origins,
         }
     }
 }
@@ -245,6 +301,21 @@ impl Report {
                 for (k, v) in map {
                     let _ = writeln!(o, "    {k:<28}{v:>10}");
                 }
+            }
+        }
+        let _ = writeln!(o, "\nframes by origin:");
+        for (origin, b) in [
+            ("wire", &self.origins.wire),
+            ("peer", &self.origins.peer),
+            ("host", &self.origins.host),
+        ] {
+            let _ = writeln!(
+                o,
+                "    {origin:<6}injected {}  delivered {}  consumed {}  dropped {}",
+                b.injected, b.delivered, b.consumed, b.dropped
+            );
+            for (k, v) in b.consumed_by.iter().chain(&b.drops) {
+                let _ = writeln!(o, "        {k:<24}{v:>10}");
             }
         }
         let _ = writeln!(o, "\nNIC statistics (ethtool -S):");
@@ -442,7 +513,7 @@ pub(crate) mod tests {
             consumed: 0,
             dropped: 2,
             drops: [
-                ("socket_rcvbuf".to_owned(), 1),
+                ("socket_rcvbuff".to_owned(), 1),
                 ("nic_crc_error".to_owned(), 1),
             ]
             .into(),
@@ -476,6 +547,8 @@ pub(crate) mod tests {
                     received_copies: 2,
                     sent: 0,
                     send_errors: 0,
+                    send_eagain: 0,
+                    sndbuf_waits: 0,
                     socket_drops: 1,
                     ping_replies: 0,
                     rtt_min: None,
@@ -496,6 +569,26 @@ pub(crate) mod tests {
             }],
             host_ping: Vec::new(),
             peer: None,
+            origins: Origins {
+                wire: OriginBalance {
+                    injected: 4,
+                    delivered: 2,
+                    dropped: 2,
+                    drops: [
+                        ("socket_rcvbuff".to_owned(), 1),
+                        ("nic_crc_error".to_owned(), 1),
+                    ]
+                    .into(),
+                    ..OriginBalance::default()
+                },
+                host: OriginBalance {
+                    injected: 1,
+                    dropped: 1,
+                    drops: [("neigh_failed".to_owned(), 1)].into(),
+                    ..OriginBalance::default()
+                },
+                ..Origins::default()
+            },
         }
     }
 
@@ -505,7 +598,7 @@ pub(crate) mod tests {
         for needle in [
             "simulated 1000 cycles = 6400.0 ns at 156.25 MHz",
             "frames: injected 4  delivered 2  consumed 0  dropped 2",
-            "socket_rcvbuf",
+            "socket_rcvbuff",
             "rx_crc_errors:",
             "(CRCERRS)",
             "packets_per_poll:",
@@ -518,6 +611,8 @@ pub(crate) mod tests {
             "hardirqs",
             "softnet_stat:",
             "time_squeeze",
+            "host  injected 1  delivered 0  consumed 0  dropped 1",
+            "neigh_failed",
         ] {
             assert!(txt.contains(needle), "missing {needle:?} in\n{txt}");
         }
@@ -536,10 +631,12 @@ pub(crate) mod tests {
     fn json_report_carries_the_headline_numbers() {
         let json: serde_json::Value = serde_json::from_str(&sample().to_json()).unwrap();
         assert_eq!(json["delivered"], 2);
-        assert_eq!(json["drops"]["socket_rcvbuf"], 1);
+        assert_eq!(json["drops"]["socket_rcvbuff"], 1);
         assert_eq!(json["nic_stats"]["GPRC"], 3);
         assert_eq!(json["end_to_end"]["max"], 200);
         assert_eq!(json["end_to_end"]["max_ns"], 1280.0);
+        assert_eq!(json["origins"]["host"]["drops"]["neigh_failed"], 1);
+        assert_eq!(json["origins"]["wire"]["injected"], 4);
         assert!(json["latency"]["hops"].is_array());
     }
 }

@@ -202,7 +202,7 @@ impl<'de> Visitor<'de> for Target {
 mod tests {
     use super::*;
 
-    const DOC: &str = "name: a\ntraffic:\n  - udp:\n      count: 3\n  - udp: {count: 4, size: 7}\nexpect:\n  drops:\n    socket_rcvbuf: 3\n";
+    const DOC: &str = "name: a\ntraffic:\n  - udp:\n      count: 3\n  - udp: {count: 4, size: 7}\nexpect:\n  drops:\n    socket_rcvbuff: 3\n";
 
     #[test]
     fn finds_scalars_maps_and_flow_style_nodes() {
@@ -218,8 +218,8 @@ mod tests {
         let p = Path::default()
             .key("expect")
             .key("drops")
-            .key("socket_rcvbuf");
-        assert_eq!(locate(DOC, &p), Some((8, 20)));
+            .key("socket_rcvbuff");
+        assert_eq!(locate(DOC, &p), Some((8, 21)));
     }
 
     #[test]
