@@ -119,6 +119,7 @@ fn report_error(e: &anyhow::Error) {
 }
 
 fn run(path: &Path, out: Option<PathBuf>, wave: bool, seed: Option<u64>) -> Status {
+    crate::interrupt::install();
     let mut scenario = match Scenario::load(path) {
         Ok(s) => s,
         Err(e) => {
@@ -164,6 +165,15 @@ fn run(path: &Path, out: Option<PathBuf>, wave: bool, seed: Option<u64>) -> Stat
             w.fst.display(),
             w.gtkw.display()
         );
+    }
+    if let Some(inc) = &outcome.report.incomplete {
+        eprintln!(
+            "run INCOMPLETE: {}; {} frame(s) unfinished; the reports in {} say what was measured",
+            inc.reason,
+            inc.unfinished,
+            dir.display()
+        );
+        return Status::Failed;
     }
     if outcome.failures.is_empty() {
         println!("expectations: all held");

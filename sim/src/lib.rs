@@ -4,5 +4,6 @@
 
 pub mod analysis;
 pub mod cli;
+pub mod interrupt;
 pub mod runner;
 pub mod sweep;

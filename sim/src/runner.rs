@@ -21,7 +21,9 @@ use nicsim_scenario::expect::Failure;
 use nicsim_scenario::latency::{outcome_label, FrameTimeline};
 use nicsim_scenario::peer::PeerVerdict;
 use nicsim_scenario::replay;
-use nicsim_scenario::report::{FrameEnd, Origins, Report, ReportInputs};
+use nicsim_scenario::report::{
+    FrameEnd, Incomplete, Origins, Report, ReportInputs, UnfinishedFrame,
+};
 use nicsim_scenario::scenario::locate::{Path as DocPath, Problem};
 use nicsim_scenario::scenario::{self, Scenario, ScenarioError};
 use nicsim_scenario::traffic::{self, Flow, WireFault};
@@ -33,6 +35,7 @@ use nicsim_world::wave::{WaveConfig, WaveError, WaveOutput, WaveWindow};
 use nicsim_world::world::{World, WorldConfig};
 
 use crate::analysis;
+use crate::interrupt;
 
 /// Files a run writes into its output folder.
 pub const REPORT_JSON: &str = "report.json";
@@ -78,13 +81,6 @@ pub enum RunError {
     /// The NIC or the host broke a bus rule (DMA outside a mapping, AXI protocol, MMIO error).
     #[error("the run hit {} bus fault(s):\n{}", .0.len(), list(.0))]
     Faults(Vec<Fault>),
-    /// The system was still busy when the scenario's time ran out.
-    #[error("not quiet after {cycles} cycles (run.timeout_ns = {timeout_ns}): {pending}")]
-    Timeout {
-        cycles: Cycle,
-        timeout_ns: u64,
-        pending: String,
-    },
     /// Per-frame records that cannot be analysed (see [`analysis::AnalysisError`]).
     #[error("BUG: analysing the run: {0}")]
     Analysis(#[from] analysis::AnalysisError),
@@ -166,16 +162,18 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
         ps_per_cycle: scenario.nic.ps_per_cycle(),
     };
     let frames = planned_frames(scenario, path, clock).map_err(input)?;
-    std::fs::create_dir_all(&opts.out_dir).map_err(|source| RunError::Output {
-        path: opts.out_dir.clone(),
-        source,
-    })?;
+    prepare_out_dir(&opts.out_dir)?;
     let wave = opts
         .wave
         .then(|| wave_config(scenario, clock, opts.out_dir.join(WAVE_FST)));
     let mut sim = simulate(scenario, clock, &frames, wave, &input)?;
     // A window opening before its trigger can only be recorded by a second, identical run.
-    if let Some(replay) = sim.world.wave_replay().cloned() {
+    if let Some(replay) = sim
+        .world
+        .wave_replay()
+        .cloned()
+        .filter(|_| sim.stopped.is_none())
+    {
         sim = simulate(scenario, clock, &frames, Some(replay), &input)?;
     }
     let Simulated {
@@ -183,6 +181,7 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
         host,
         injected,
         link_up,
+        stopped,
     } = sim;
     capture::capture_wire(
         &opts.out_dir.join(WIRE_PCAP),
@@ -227,18 +226,26 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
         .chain(host_report.frames.keys())
         .copied()
         .collect();
-    let timelines = merge(
+    let (timelines, lost) = merge(
         &ended,
         world.nic_records(),
         &host_report.frames,
         &host_report.conservation_errors,
-    )?;
-    let origins = origins(
+    );
+    let (origins, unjudged) = origins(
         &timelines,
         &traffic,
         &peer_sent,
         world.partner().map(Peer::verdicts),
-    )?;
+    );
+    // A run that stopped early still reports what it measured; the frames still under way are its
+    // unfinished business, not a bookkeeping bug.
+    let incomplete = match stopped {
+        Some(reason) => Some(incomplete(reason, &lost, &unjudged)),
+        None if !lost.is_empty() => return Err(RunError::Conservation(lost)),
+        None if !unjudged.is_empty() => return Err(RunError::NoPeerVerdict(unjudged)),
+        None => None,
+    };
     let (spans, series) = host_activity(&host);
     let analysis = analysis::analyse(&timelines, &spans, &series, clock)?;
     analysis.write_outputs(&opts.out_dir)?;
@@ -254,6 +261,7 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
         latency: analysis.latency,
         peer: world.partner().map(Peer::stats),
         origins,
+        incomplete,
     });
     write(&opts.out_dir.join(REPORT_JSON), report.to_json())?;
     write(&opts.out_dir.join(REPORT_TXT), report.to_text())?;
@@ -300,6 +308,8 @@ struct Simulated {
     host: Host,
     injected: Vec<FrameId>,
     link_up: Cycle,
+    /// Why it stopped before everything settled (timeout, a signal), if it did.
+    stopped: Option<String>,
 }
 
 /// Builds the world and host, probes, injects `frames` and runs until everything settled.
@@ -337,7 +347,7 @@ fn simulate(
         .iter()
         .map(|f| world.inject(f.bytes.clone(), link_up + f.not_before, f.fault))
         .collect();
-    settle(scenario, clock, &mut world, &mut host, &injected)?;
+    let stopped = settle(scenario, clock, &mut world, &mut host, &injected);
     if !world.faults().is_empty() {
         return Err(RunError::Faults(world.faults().to_vec()));
     }
@@ -346,6 +356,7 @@ fn simulate(
         host,
         injected,
         link_up,
+        stopped,
     })
 }
 
@@ -359,18 +370,24 @@ fn settle(
     world: &mut World<Peer>,
     host: &mut Host,
     injected: &[FrameId],
-) -> Result<(), RunError> {
+) -> Option<String> {
     let drain = clock.ns_to_cycles(scenario.run.drain_ns).max(1);
     let deadline = clock.ns_to_cycles(scenario.run.timeout_ns);
     loop {
+        if let Some(signal) = interrupt::received() {
+            return Some(format!(
+                "interrupted by {signal} at cycle {}",
+                world.cycle()
+            ));
+        }
         match pending(world, host, injected) {
             None => {}
             Some(what) if world.cycle() >= deadline => {
-                return Err(RunError::Timeout {
-                    cycles: world.cycle(),
-                    timeout_ns: scenario.run.timeout_ns,
-                    pending: what,
-                })
+                return Some(format!(
+                    "not quiet after {} cycles (run.timeout_ns = {}): {what}",
+                    world.cycle(),
+                    scenario.run.timeout_ns
+                ))
             }
             Some(_) => {
                 let until = (world.cycle() + drain).min(deadline.max(world.cycle() + 1));
@@ -380,10 +397,9 @@ fn settle(
         }
         let until = world.cycle() + drain;
         world.run_host(host, until);
-        // Late timers may have made frames (a retransmitted ARP request, say): settle them too.
-        if pending(world, host, injected).is_none() {
-            return Ok(());
-        }
+        // Late timers may have made frames (a retransmitted ARP request, say): settle them too;
+        // done once nothing is pending.
+        pending(world, host, injected)?;
     }
 }
 
@@ -466,11 +482,62 @@ fn unfinished_sender(host: &Host) -> Option<usize> {
         .map(|(i, _)| i)
 }
 
+/// Writes `contents` to a temporary name beside `path` and renames it into place, so a reader never
+/// sees half a file and a failed run never leaves one behind.
 fn write(path: &Path, contents: String) -> Result<(), RunError> {
-    std::fs::write(path, contents).map_err(|source| RunError::Output {
+    let output = |source| RunError::Output {
         path: path.to_owned(),
         source,
-    })
+    };
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, contents).map_err(output)?;
+    std::fs::rename(&tmp, path).map_err(output)
+}
+
+/// Makes `dir` and checks, before anything is simulated, that the run can write there; removes the
+/// reports of an earlier run so that none is left looking current if this one fails.
+fn prepare_out_dir(dir: &Path) -> Result<(), RunError> {
+    let output = |path: &Path| {
+        let path = path.to_owned();
+        move |source| RunError::Output { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(output(dir))?;
+    let probe = dir.join(".nicsim-write-check");
+    std::fs::write(&probe, b"").map_err(output(dir))?;
+    std::fs::remove_file(&probe).map_err(output(&probe))?;
+    for name in [REPORT_JSON, REPORT_TXT] {
+        let path = dir.join(name);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(output(&path)(e)),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// How many unfinished frames an incomplete report names one by one.
+const UNFINISHED_LISTED: usize = 100;
+
+/// What an early stop left under way: every frame that had not ended, with the stage it last reached.
+fn incomplete(reason: String, lost: &[Unaccounted], unjudged: &[FrameId]) -> Incomplete {
+    let frames = lost
+        .iter()
+        .map(|u| UnfinishedFrame {
+            id: u.id,
+            last_stage: u.last.map(|(s, _)| s),
+            last_cycle: u.last.map(|(_, c)| c),
+        })
+        .chain(unjudged.iter().map(|&id| UnfinishedFrame {
+            id,
+            last_stage: Some(Stage::TxWire),
+            last_cycle: None,
+        }))
+        .collect::<Vec<_>>();
+    Incomplete {
+        reason,
+        unfinished: frames.len() as u64,
+        frames: frames.into_iter().take(UNFINISHED_LISTED).collect(),
+    }
 }
 
 /// One timeline per frame (injected ones and those the host created), NIC and host stamps merged,
@@ -480,7 +547,7 @@ fn merge(
     nic: &BTreeMap<FrameId, NicRecord>,
     host: &BTreeMap<FrameId, FrameRecord>,
     host_errors: &[ConservationError],
-) -> Result<Vec<FrameTimeline>, RunError> {
+) -> (Vec<FrameTimeline>, Vec<Unaccounted>) {
     let wire: BTreeSet<FrameId> = injected.iter().copied().collect();
     let ids: BTreeSet<FrameId> = wire
         .iter()
@@ -521,23 +588,20 @@ fn merge(
             }),
         }
     }
-    if lost.is_empty() {
-        Ok(timelines)
-    } else {
-        Err(RunError::Conservation(lost))
-    }
+    (timelines, lost)
 }
 
 /// Each origin's balance: the scenario's traffic (`traffic`), what the link partner sent
 /// (`peer_sent`), and every other frame, which the host created. A frame the NIC transmitted ends at
 /// the link partner with its verdict when one is attached (else as transmitted, onto a bare wire);
-/// a transmitted frame the partner never judged breaks conservation.
+/// a transmitted frame the partner never judged is returned apart (conservation is broken, unless the
+/// run stopped early with it still on the wire).
 fn origins(
     timelines: &[FrameTimeline],
     traffic: &BTreeSet<FrameId>,
     peer_sent: &BTreeSet<FrameId>,
     verdicts: Option<&BTreeMap<FrameId, (PeerVerdict, Cycle)>>,
-) -> Result<Origins, RunError> {
+) -> (Origins, Vec<FrameId>) {
     let mut o = Origins::default();
     let mut unjudged = Vec::new();
     for t in timelines {
@@ -563,11 +627,7 @@ fn origins(
         };
         balance.end(end);
     }
-    if unjudged.is_empty() {
-        Ok(o)
-    } else {
-        Err(RunError::NoPeerVerdict(unjudged))
-    }
+    (o, unjudged)
 }
 
 /// What each CPU did (for the Perfetto trace) and the interrupt and packets-per-poll series (for the plot).
@@ -653,7 +713,8 @@ mod tests {
                 ),
             ),
         ]);
-        let t = merge(&[0, 1], &nics, &hosts, &[]).unwrap();
+        let (t, lost) = merge(&[0, 1], &nics, &hosts, &[]);
+        assert!(lost.is_empty());
         let ids: Vec<FrameId> = t.iter().map(|t| t.id).collect();
         assert_eq!(ids, [0, 1, 7]);
         assert_eq!(
@@ -698,10 +759,7 @@ mod tests {
             second: Outcome::Dropped(DropReason::SocketRcvbuff),
             at: 130,
         };
-        let Err(RunError::Conservation(lost)) = merge(&[0, 1, 2, 3], &nics, &hosts, &[second])
-        else {
-            panic!("conservation not checked")
-        };
+        let (_, lost) = merge(&[0, 1, 2, 3], &nics, &hosts, &[second]);
         let shown: Vec<String> = lost.iter().map(ToString::to_string).collect();
         assert_eq!(
             shown,
@@ -747,7 +805,8 @@ mod tests {
             (10, (PeerVerdict::Consumed(PeerConsumer::UdpSunk), 50)),
             (11, (PeerVerdict::Dropped(PeerDrop::BadFcs), 60)),
         ]);
-        let o = origins(&t, &traffic, &peer, Some(&verdicts)).unwrap();
+        let (o, unjudged) = origins(&t, &traffic, &peer, Some(&verdicts));
+        assert!(unjudged.is_empty());
         assert_eq!(
             (o.wire.injected, o.wire.delivered, o.wire.dropped),
             (2, 1, 1)
@@ -761,14 +820,10 @@ mod tests {
         assert_eq!(o.host.drops["peer_bad_fcs"], 1);
         assert_eq!(o.host.drops["neigh_failed"], 1);
         // Without a partner a sent frame ends on the bare wire.
-        let o = origins(&t, &traffic, &peer, None).unwrap();
+        let (o, _) = origins(&t, &traffic, &peer, None);
         assert_eq!(o.host.consumed_by["transmitted"], 2);
         // With one, a sent frame it never judged is a conservation failure.
-        let Err(RunError::NoPeerVerdict(ids)) =
-            origins(&t, &traffic, &peer, Some(&BTreeMap::new()))
-        else {
-            panic!("unjudged frames not caught")
-        };
+        let (_, ids) = origins(&t, &traffic, &peer, Some(&BTreeMap::new()));
         assert_eq!(ids, [10, 11]);
     }
 }

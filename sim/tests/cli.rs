@@ -163,3 +163,115 @@ fn wave_records_the_window_around_a_trigger() {
         );
     }
 }
+
+/// A long stream: 300 000 datagrams at 300 kpps, one second simulated.
+const LONG_RUN: &str = "name: long_stream\n\
+host:\n  interrupt_throttle_rate: 20000\n  stack: {address: 10.0.0.1/24}\n  \
+apps: [{kind: udp_sink, port: 5001, read_batch: 64}]\n\
+traffic:\n  - udp: {count: 300000, size: 64, rate: 300kpps, dst_port: 5001}\n";
+
+fn scenario_file(name: &str, text: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.yaml"));
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn report_json(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn a_run_that_times_out_still_writes_its_report_marked_incomplete() {
+    let yaml = format!("{LONG_RUN}run: {{timeout_ns: 2000000}}\n");
+    let path = scenario_file("times_out", &yaml);
+    let dir = out_dir("times_out");
+    let o = nicsim(&[
+        "run",
+        path.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("run INCOMPLETE: not quiet after"),
+        "{}",
+        stderr(&o)
+    );
+    let r = report_json(&dir);
+    let inc = &r["incomplete"];
+    assert!(inc["reason"]
+        .as_str()
+        .unwrap()
+        .contains("run.timeout_ns = 2000000"));
+    assert!(inc["unfinished"].as_u64().unwrap() > 0);
+    assert!(inc["frames"][0]["id"].is_u64());
+    assert!(
+        r["delivered"].as_u64().unwrap() > 0,
+        "what was measured is kept"
+    );
+    let txt = std::fs::read_to_string(dir.join("report.txt")).unwrap();
+    assert!(txt.contains("INCOMPLETE: not quiet after"), "{txt}");
+}
+
+#[test]
+fn an_interrupted_run_writes_a_complete_report_marked_incomplete() {
+    let path = scenario_file("interrupted", LONG_RUN);
+    let dir = out_dir("interrupted");
+    let child = Command::new(env!("CARGO_BIN_EXE_nicsim"))
+        .args([
+            "run",
+            path.to_str().unwrap(),
+            "--out",
+            dir.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The output folder appears once the handler is in place; then the run simulates for minutes,
+    // and the user presses ^C a moment into it.
+    while !dir.exists() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // SAFETY: kill(2) on the child's pid.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let r = report_json(&dir);
+    let shown = format!("{}\n{r}", stderr(&o));
+    assert!(
+        r["incomplete"]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("interrupted by SIGINT"),
+        "{shown}"
+    );
+    assert!(r["injected"].as_u64().unwrap() > 0, "{shown}");
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../../docs/report.schema.json")).unwrap();
+    let errors: Vec<String> = jsonschema::validator_for(&schema)
+        .unwrap()
+        .iter_errors(&r)
+        .map(|e| format!("{}: {e}", e.instance_path))
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}\n{shown}");
+}
+
+#[test]
+fn an_output_folder_that_cannot_be_written_is_bad_input_before_any_simulation() {
+    let o = nicsim(&["run", "../scenarios/udp_single.yaml", "--out", "/proc/self"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("/proc/self"), "{}", stderr(&o));
+    // A report left from an earlier run is removed before the run, never left looking current.
+    let dir = out_dir("stale");
+    std::fs::create_dir_all(dir.join("report.json")).unwrap();
+    let o = nicsim(&[
+        "run",
+        "../scenarios/udp_single.yaml",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("BUG"), "{}", stderr(&o));
+}

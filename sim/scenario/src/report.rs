@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use host_driver::accounting::{Outcome, Stage};
+use host_driver::accounting::{FrameId, Outcome, Stage};
 use host_driver::driver::DriverStats;
 use host_driver::host::{CpuReport, HostReport};
 use host_driver::regs::statistic;
@@ -68,6 +68,10 @@ pub struct Report {
     /// Conservation per origin: every frame the scenario's traffic, the link partner or the host
     /// stack created, and where each ended.
     pub origins: Origins,
+    /// Present only when the run stopped before everything settled (timeout, SIGINT/SIGTERM): why,
+    /// and the frames still under way. The figures above are what was measured until then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<Incomplete>,
 }
 
 /// The balance of one origin: `injected` = `delivered` + `consumed` + `dropped`.
@@ -121,6 +125,24 @@ pub struct Origins {
     pub host: OriginBalance,
 }
 
+/// Why a run stopped early, and what it left unfinished.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Incomplete {
+    pub reason: String,
+    /// Frames that had not ended, all of them.
+    pub unfinished: u64,
+    /// The first of them, each with the stage it last reached.
+    pub frames: Vec<UnfinishedFrame>,
+}
+
+/// A frame still under way when the run stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct UnfinishedFrame {
+    pub id: FrameId,
+    pub last_stage: Option<Stage>,
+    pub last_cycle: Option<Cycle>,
+}
+
 /// One host `ping` application's summary, as `ping` prints it at exit.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct HostPing {
@@ -148,6 +170,7 @@ pub struct ReportInputs<'a> {
     pub latency: LatencyReport,
     pub peer: Option<PeerStats>,
     pub origins: Origins,
+    pub incomplete: Option<Incomplete>,
 }
 
 impl Report {
@@ -216,6 +239,7 @@ impl Report {
                 .collect(),
             peer: i.peer,
             origins: i.origins,
+            incomplete: i.incomplete,
         }
     }
 }
@@ -284,6 +308,21 @@ impl Report {
         let mhz = 1e6 / self.ps_per_cycle as f64;
         // fmt::Write into a String cannot fail.
         let _ = writeln!(o, "nicsim report: {} (seed {})", self.scenario, self.seed);
+        if let Some(inc) = &self.incomplete {
+            let _ = writeln!(
+                o,
+                "INCOMPLETE: {}; {} frame(s) unfinished",
+                inc.reason, inc.unfinished
+            );
+            for f in &inc.frames {
+                let at = match (f.last_stage, f.last_cycle) {
+                    (Some(s), Some(c)) => format!("last at {s}, cycle {c}"),
+                    (Some(s), None) => format!("last at {s}"),
+                    _ => "never stamped".to_owned(),
+                };
+                let _ = writeln!(o, "    frame {}: {at}", f.id);
+            }
+        }
         let _ = writeln!(
             o,
             "simulated {} cycles = {:.1} ns at {mhz} MHz",
@@ -589,6 +628,7 @@ pub(crate) mod tests {
                 },
                 ..Origins::default()
             },
+            incomplete: None,
         }
     }
 

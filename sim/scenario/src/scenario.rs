@@ -290,6 +290,15 @@ impl Scenario {
                 "timeout_ns must be positive",
             ));
         }
+        if self.run.drain_ns > self.run.timeout_ns {
+            return Err(Problem::new(
+                root.key("run").key("drain_ns"),
+                format!(
+                    "drain_ns {} is longer than the whole run may take (timeout_ns {})",
+                    self.run.drain_ns, self.run.timeout_ns
+                ),
+            ));
+        }
         self.validate_trace(root.clone().key("trace"))?;
         self.bus.validate(root.clone().key("bus"))?;
         let host = self.host_config();
@@ -546,5 +555,14 @@ mod tests {
             parse("name: x\ntraffic:\n  - udp: {count: 1000000000000, dst_port: 9, rate: 1Mpps}\n")
                 .unwrap();
         assert_eq!(s.traffic.len(), 1);
+    }
+
+    #[test]
+    fn the_drain_is_bounded_by_the_timeout() {
+        let e = parse("name: x\nrun:\n  drain_ns: 18446744073709551615\n").unwrap_err();
+        assert!(
+            e.starts_with("t.yaml:3:13: run.drain_ns: drain_ns 18446744073709551615 is longer"),
+            "{e}"
+        );
     }
 }
