@@ -1,5 +1,6 @@
-//! A simulated CPU: idle, or busy until a cycle. Work runs on it in atomic units (a hard IRQ, one
-//! `__do_softirq` run, one application step), each starting when the CPU is free and the work is due.
+//! A simulated CPU: idle, or busy until a cycle. Work runs on it in atomic units (a hard IRQ, one round
+//! of `__do_softirq` on an interrupt's exit or in ksoftirqd, one application step), each starting when
+//! the CPU is free and the work is due.
 
 use serde::Serialize;
 
@@ -12,17 +13,23 @@ pub struct CpuStats {
     pub busy_cycles: Cycle,
     /// Hard interrupts taken (NIC vector).
     pub hardirqs: u64,
-    /// `net_rx_action` runs.
+    /// `net_rx_action` runs (one per round of `__do_softirq`, which may run several).
     pub softirq_runs: u64,
+    /// `__do_softirq` runs in ksoftirqd (the rest ran on an interrupt's exit).
+    pub ksoftirqd_runs: u64,
     /// Application steps.
     pub app_runs: u64,
 }
 
-/// The kinds of work a CPU runs, in the order it prefers them.
+/// The kinds of work a CPU runs, in the order it prefers them; the two tasks (ksoftirqd and the
+/// application) share what is left by [`crate::sched::CfsRq`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Work {
     HardIrq,
-    NetRxSoftirq,
+    /// A round of `__do_softirq` from `irq_exit` (`invoke_softirq`).
+    Softirq,
+    /// A round of `__do_softirq` in `run_ksoftirqd`.
+    Ksoftirqd,
     App,
 }
 
@@ -52,7 +59,7 @@ impl Cpu {
         self.occupy(start, end);
         match work {
             Work::HardIrq => self.stats.hardirqs += 1,
-            Work::NetRxSoftirq => self.stats.softirq_runs += 1,
+            Work::Softirq | Work::Ksoftirqd => self.stats.softirq_runs += 1,
             Work::App => self.stats.app_runs += 1,
         }
     }
