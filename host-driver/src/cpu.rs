@@ -26,6 +26,8 @@ pub struct CpuStats {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Work {
     HardIrq,
+    /// The hrtimer interrupt running `napi_watchdog` (NAPI re-polled after `gro_flush_timeout`).
+    NapiWatchdog,
     /// A round of `__do_softirq` from `irq_exit` (`invoke_softirq`).
     Softirq,
     /// A round of `__do_softirq` in `run_ksoftirqd`.
@@ -59,6 +61,7 @@ impl Cpu {
         self.occupy(start, end);
         match work {
             Work::HardIrq => self.stats.hardirqs += 1,
+            Work::NapiWatchdog => {}
             Work::Softirq | Work::Ksoftirqd => self.stats.softirq_runs += 1,
             Work::App => self.stats.app_runs += 1,
         }

@@ -86,7 +86,9 @@ impl Host {
             stack,
             trace: Trace::default(),
             activity: Activity::default(),
-            cfs: (0..cfg.cpus).map(|_| CfsRq::new(cfg.cpus, cfg.clock)).collect(),
+            cfs: (0..cfg.cpus)
+                .map(|_| CfsRq::new(cfg.cpus, cfg.clock))
+                .collect(),
             irq_raised: None,
             app_wake: None,
             cfg,
@@ -153,6 +155,9 @@ impl Host {
             if irq_due && cpu == self.cfg.irq_cpu {
                 return Some((cpu, Work::HardIrq));
             }
+            if cpu == self.cfg.irq_cpu && self.napi_timer().is_some_and(|t| t <= now) {
+                return Some((cpu, Work::NapiWatchdog));
+            }
             if let Some(run) = sd.softirq_run {
                 // The next round of the `__do_softirq` under way (bottom halves are off: no task runs).
                 let work = if run.in_ksoftirqd {
@@ -177,6 +182,11 @@ impl Host {
         })
     }
 
+    /// When the device NAPI's `napi_watchdog` hrtimer fires (pinned to the CPU that polls it).
+    fn napi_timer(&self) -> Option<Cycle> {
+        self.adapter.as_ref().and_then(|a| a.napi.timer())
+    }
+
     /// The earliest cycle at which some CPU has work due.
     fn next_wake(&self) -> Option<Cycle> {
         let irq_entry = self.irq_entry();
@@ -184,8 +194,11 @@ impl Host {
             .filter_map(|cpu| {
                 let free = self.cpus[cpu].busy_until();
                 let sd = &self.softnet[cpu];
-                let irq_due = irq_entry
+                let irq_due = [irq_entry, self.napi_timer()]
+                    .into_iter()
+                    .flatten()
                     .filter(|_| cpu == self.cfg.irq_cpu)
+                    .min()
                     .map(|e| e.max(free));
                 let softirq_due = match (sd.irq_exit_at(), sd.raised_at()) {
                     _ if sd.softirq_run.is_some() => Some(free),
@@ -227,6 +240,13 @@ impl Host {
                 ctx.activity.irq(start);
                 adapter.intr(&mut ctx, &mut self.softnet[cpu]);
                 ctx.span("e1000_intr", start, None);
+                self.softnet[cpu].irq_exit(ctx.now);
+            }
+            Work::NapiWatchdog => {
+                // hrtimer interrupt entry (the local APIC timer vector), then the callback.
+                ctx.charge(ctx.costs.irq_entry_ns);
+                adapter.napi.watchdog(&mut ctx, &mut self.softnet[cpu]);
+                ctx.span("napi_watchdog", start, None);
                 self.softnet[cpu].irq_exit(ctx.now);
             }
             Work::Softirq | Work::Ksoftirqd => {
@@ -273,7 +293,7 @@ impl Host {
         match work {
             Work::Ksoftirqd => self.cfs[cpu].update_curr(Task::Ksoftirqd, end - start),
             Work::App => self.cfs[cpu].update_curr(Task::App, end - start),
-            Work::HardIrq | Work::Softirq => {}
+            Work::HardIrq | Work::NapiWatchdog | Work::Softirq => {}
         }
     }
 

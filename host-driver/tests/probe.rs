@@ -12,7 +12,9 @@ use rstest::rstest;
 use support::{Mmio, Sim};
 
 /// The kernel's order: reset, station address, multicast table, TX ring, RX ring with the receiver off,
-/// receiver on, buffers posted (RDT), interrupts unmasked.
+/// receiver on, buffers posted (RDT), interrupts unmasked. `e1000_configure_tx` writes TIDV and TADV
+/// (TxIntDelay 8, TxAbsIntDelay 32), `e1000_configure_rx` RDTR 0, RADV 8 and, for the default dynamic
+/// conservative moderation, ITR at its starting 20000 interrupts/s.
 #[test]
 fn registers_are_programmed_in_kernel_order() {
     let cfg = HostConfig {
@@ -48,6 +50,8 @@ fn registers_are_programmed_in_kernel_order() {
             w(TDLEN),
             w(TDH),
             w(TDT),
+            w(TIDV),
+            w(TADV),
             w(TCTL),
             w(RCTL),
             w(RDTR),
@@ -63,6 +67,16 @@ fn registers_are_programmed_in_kernel_order() {
             w(IMS),
             r(STATUS),
         ]
+    );
+    let value = |off| {
+        sim.nic.log.iter().find_map(|m| match *m {
+            Mmio::Write { off: o, val, .. } if o == off => Some(val),
+            _ => None,
+        })
+    };
+    assert_eq!(
+        [TIDV, TADV, RDTR, RADV, ITR].map(value),
+        [Some(8), Some(32), Some(0), Some(8), Some(195)]
     );
     let mta_writes = sim
         .nic
@@ -81,7 +95,7 @@ fn registers_are_programmed_in_kernel_order() {
     assert_eq!(nic.reg(RCTL), RCTL_EN | RCTL_BAM);
     assert_eq!(nic.reg(RDT), 63, "all but one descriptor posted");
     assert_eq!(nic.ims(), IMS_ENABLE_MASK);
-    assert_eq!(nic.reg(ITR), 0);
+    assert_eq!(nic.reg(ITR), 195, "1e9 / (20000 * 256)");
 }
 
 #[test]

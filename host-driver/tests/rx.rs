@@ -114,7 +114,10 @@ fn isr_timing_is_the_sum_of_its_costs_and_mmio_round_trips() {
 #[test]
 fn spurious_interrupt_reads_zero_and_changes_nothing() {
     let mut sim = sim(HostConfig::default());
-    let entry = sim.host.service(&mut sim.nic, true).expect("the MSI is on its way");
+    let entry = sim
+        .host
+        .service(&mut sim.nic, true)
+        .expect("the MSI is on its way");
     assert!(sim.nic.log.is_empty(), "nothing before the MSI lands");
     // The MSI was sent: the handler runs even though the line is low by the time it lands.
     sim.nic.now = entry;
@@ -142,8 +145,14 @@ fn net_rx_action_repolls_a_full_napi_in_the_next_round() {
         r.driver.interrupts, 1,
         "NAPI: one interrupt for the whole burst"
     );
-    assert_eq!(r.cpus[0].stats.softirq_runs, 4, "one net_rx_action per poll");
-    assert_eq!(r.cpus[0].stats.ksoftirqd_runs, 0, "4 rounds < MAX_SOFTIRQ_RESTART");
+    assert_eq!(
+        r.cpus[0].stats.softirq_runs, 4,
+        "one net_rx_action per poll"
+    );
+    assert_eq!(
+        r.cpus[0].stats.ksoftirqd_runs, 0,
+        "4 rounds < MAX_SOFTIRQ_RESTART"
+    );
     assert_eq!(r.cpus[0].softnet_stat.time_squeeze, 0);
     assert_eq!(r.cpus[0].softnet_stat.processed, 200);
     assert_conserved(&sim, &ids);

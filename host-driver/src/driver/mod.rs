@@ -2,6 +2,7 @@
 //! NAPI poll, `e1000_clean`. Probe, ISR, RX and TX each live in their own module under the kernel's names.
 
 pub mod isr;
+pub mod itr;
 pub mod probe;
 pub mod ring;
 pub mod rx;
@@ -54,6 +55,18 @@ pub struct DriverStats {
     pub irq_rearms: u64,
     /// Driver NAPI polls.
     pub polls: u64,
+    /// ITR writes by `e1000_set_itr` (dynamic interrupt moderation).
+    pub itr_writes: u64,
+    /// `e1000_set_itr` found a latency range other than the one in force.
+    pub itr_class_changes: u64,
+    /// ... into lowest_latency (70000 interrupts/s; never in conservative mode).
+    pub itr_to_lowest_latency: u64,
+    /// ... into low_latency (20000 interrupts/s).
+    pub itr_to_low_latency: u64,
+    /// ... into bulk_latency (4000 interrupts/s).
+    pub itr_to_bulk_latency: u64,
+    /// `adapter->itr` at the end: the interrupt rate last written (0 = off).
+    pub itr_ints_per_sec: u64,
     /// `packets_per_poll[n]`: polls that harvested `n` RX frames (the last bin holds the full weight).
     pub packets_per_poll: Vec<u64>,
 }
@@ -79,6 +92,8 @@ pub struct Adapter {
     pub tx: tx::TxRing,
     pub napi: Napi,
     mode: NapiMode,
+    /// Interrupt moderation (`itr_setting`, `itr`, `rx_itr`, `tx_itr`).
+    pub itr: itr::Itr,
     pub stats: DriverStats,
     pub faults: Vec<DriverFault>,
 }
@@ -105,15 +120,18 @@ impl NapiPoll for Adapter {
         let bin = (harvested as usize).min(self.stats.packets_per_poll.len() - 1);
         self.stats.packets_per_poll[bin] += 1;
         let work = if tx_clean_complete { harvested } else { budget };
+        if work < budget && self.itr.dynamic() {
+            self.itr.set_itr(ctx, &mut self.stats);
+        }
         match self.mode {
             NapiMode::Napi if work < budget => {
-                if self.napi.complete_done(ctx, up) {
+                if self.napi.complete_done(ctx, up, work) {
                     isr::irq_enable(ctx);
                 }
             }
             NapiMode::Napi => self.napi.gro_normal_list(ctx, up),
             NapiMode::PerPacket => {
-                self.napi.complete_done(ctx, up);
+                self.napi.complete_done(ctx, up, work);
                 isr::irq_enable(ctx);
                 if self.rx_frame_waiting(ctx) {
                     // Nothing new will interrupt for frames already written back: raise RXT0 ourselves.
