@@ -35,9 +35,24 @@ pub enum Work {
     App,
 }
 
+impl Work {
+    /// Interrupt context: a hard IRQ (NIC, hrtimer) or the `__do_softirq` its `irq_exit` runs. Such work
+    /// preempts an application step in progress on its CPU.
+    pub fn in_interrupt(self) -> bool {
+        matches!(self, Work::HardIrq | Work::NapiWatchdog | Work::Softirq)
+    }
+}
+
+/// One CPU. An application step runs as one unit, but interrupt-context work may start while it is in
+/// progress: that work runs at once and the step's end moves later by as long as the interrupt took
+/// (its effects inside the step keep their times; only its completion is delayed).
 #[derive(Debug, Clone, Default)]
 pub struct Cpu {
     busy_until: Cycle,
+    /// End of the last interrupt-context unit.
+    irq_busy_until: Cycle,
+    /// The unit in progress is an application step, which interrupts may preempt.
+    preemptible: bool,
     pub stats: CpuStats,
 }
 
@@ -50,15 +65,35 @@ impl Cpu {
         self.busy_until <= now
     }
 
+    /// When interrupt-context work can next start: when the CPU is free, or, during an application
+    /// step, when the previous interrupt-context unit is done.
+    pub fn interruptible_from(&self) -> Cycle {
+        if self.preemptible {
+            self.irq_busy_until.min(self.busy_until)
+        } else {
+            self.busy_until
+        }
+    }
+
     /// The CPU was busy from `start` to `end`.
     pub fn occupy(&mut self, start: Cycle, end: Cycle) {
         self.busy_until = end;
         self.stats.busy_cycles += end - start;
     }
 
-    /// Records a unit of `work` that ran from `start` to `end`.
+    /// Records a unit of `work` that ran from `start` to `end`: interrupt-context work that preempted
+    /// an application step pushes the step's end back by its own length.
     pub fn ran(&mut self, work: Work, start: Cycle, end: Cycle) {
-        self.occupy(start, end);
+        if work.in_interrupt() && self.busy_until > start {
+            self.busy_until += end - start;
+            self.stats.busy_cycles += end - start;
+        } else {
+            self.occupy(start, end);
+            self.preemptible = work == Work::App;
+        }
+        if work.in_interrupt() {
+            self.irq_busy_until = end;
+        }
         match work {
             Work::HardIrq => self.stats.hardirqs += 1,
             Work::NapiWatchdog => {}

@@ -4,7 +4,8 @@
 //!
 //! Scheduling: each CPU runs one atomic unit at a time. A unit starts at the platform's current cycle and
 //! advances the CPU's local time by its charged costs and MMIO stalls; the CPU is then busy until that
-//! time. A CPU prefers the NIC interrupt (if routed to it; it reaches the CPU `msi_delivery_ns` after the
+//! time, except that interrupt-context work (a hard IRQ and the softirq on its exit) preempts an
+//! application step, whose completion then moves back by the interrupt's length ([`Cpu::ran`]). A CPU prefers the NIC interrupt (if routed to it; it reaches the CPU `msi_delivery_ns` after the
 //! device raised it), then `__do_softirq` on the exit of an interrupt that left NET_RX_SOFTIRQ pending,
 //! then its tasks — ksoftirqd, once `__do_softirq` has handed it the rest, and the application — which the
 //! fair scheduler ([`CfsRq`]) shares out by virtual runtime.
@@ -148,9 +149,11 @@ impl Host {
     fn next_unit(&mut self, now: Cycle) -> Option<(usize, Work)> {
         let irq_due = self.irq_entry().is_some_and(|e| e <= now);
         (0..self.cpus.len()).find_map(|cpu| {
-            if !self.cpus[cpu].is_free(now) {
+            // Interrupt-context work may preempt an application step; tasks need the CPU free.
+            if self.cpus[cpu].interruptible_from() > now {
                 return None;
             }
+            let free = self.cpus[cpu].is_free(now);
             let sd = &self.softnet[cpu];
             if irq_due && cpu == self.cfg.irq_cpu {
                 return Some((cpu, Work::HardIrq));
@@ -160,15 +163,16 @@ impl Host {
             }
             if let Some(run) = sd.softirq_run {
                 // The next round of the `__do_softirq` under way (bottom halves are off: no task runs).
-                let work = if run.in_ksoftirqd {
-                    Work::Ksoftirqd
-                } else {
-                    Work::Softirq
+                return match run.in_ksoftirqd {
+                    true => free.then_some((cpu, Work::Ksoftirqd)),
+                    false => Some((cpu, Work::Softirq)),
                 };
-                return Some((cpu, work));
             }
             if sd.irq_exit_at().is_some_and(|e| e <= now) && sd.pending(now) {
                 return Some((cpu, Work::Softirq));
+            }
+            if !free {
+                return None;
             }
             let app = cpu == self.cfg.app_cpu && self.app_wake.is_some_and(|w| w <= now);
             let task = self.cfs[cpu].pick_next_entity(sd.ksoftirqd_should_run(now), app)?;
@@ -193,16 +197,18 @@ impl Host {
         (0..self.cpus.len())
             .filter_map(|cpu| {
                 let free = self.cpus[cpu].busy_until();
+                let irq_free = self.cpus[cpu].interruptible_from();
                 let sd = &self.softnet[cpu];
                 let irq_due = [irq_entry, self.napi_timer()]
                     .into_iter()
                     .flatten()
                     .filter(|_| cpu == self.cfg.irq_cpu)
                     .min()
-                    .map(|e| e.max(free));
+                    .map(|e| e.max(irq_free));
                 let softirq_due = match (sd.irq_exit_at(), sd.raised_at()) {
-                    _ if sd.softirq_run.is_some() => Some(free),
-                    (Some(e), Some(r)) => Some(e.max(r).max(free)),
+                    _ if sd.softirq_run.is_some_and(|r| r.in_ksoftirqd) => Some(free),
+                    _ if sd.softirq_run.is_some() => Some(irq_free),
+                    (Some(e), Some(r)) => Some(e.max(r).max(irq_free)),
                     _ => None,
                 };
                 let ksoftirqd_due = sd

@@ -415,3 +415,42 @@ fn identical_runs_give_identical_reports() {
     };
     assert_eq!(run(), run());
 }
+
+/// A hard IRQ preempts an application step on its CPU (`common_interrupt` runs whatever the CPU is
+/// doing): the second frame's interrupt is taken `msi_delivery_ns` after its write-back, in the middle
+/// of the reader's 200 µs step, not after it; the step finishes late by the interrupt's length.
+#[test]
+fn hard_irq_preempts_an_application_step() {
+    let cfg = HostConfig {
+        costs: Costs {
+            app_read_ns: 200_000,
+            ..Costs::default()
+        },
+        ..HostConfig::default()
+    };
+    let mut sim = sim(cfg);
+    let clk = Clock::default();
+    let t = sim.nic.now + 10_000;
+    let first = burst(&mut sim, t, 1);
+    let late_at = t + clk.ns_to_cycles(50_000);
+    let late = sim.arrive(
+        late_at,
+        support::udp_to_host(sim.host.config().mac, 1, 9000, 64),
+    );
+    sim.run_until(t + 100_000_000);
+    assert_conserved(&sim, &[first[0], late]);
+    let tr = sim.host.trace();
+    let wb = sim.nic.write_back_of(late).expect("written back");
+    let irq = tr
+        .stamp_of(late, Stage::Irq)
+        .expect("announced by its own interrupt");
+    assert_eq!(irq, wb + clk.ns_to_cycles(Costs::default().msi_delivery_ns));
+    let spans = sim.host.cpu_spans();
+    let step = spans
+        .iter()
+        .find(|s| s.name == "udp_sink" && s.start <= wb && wb < s.end)
+        .expect("a reader step spans the write-back");
+    assert!(irq < step.end, "taken inside the step, not after it");
+    assert!(tr.stamp_of(late, Stage::AppRead) > Some(step.end));
+    assert_eq!(sim.host.report().driver.interrupts, 2);
+}
