@@ -89,6 +89,9 @@ pub struct HostConfig {
     pub rx_refill_batch: u16,
     /// NAPI weight of the driver's poll (`NAPI_POLL_WEIGHT`).
     pub napi_weight: u32,
+    /// e1000 module parameter `copybreak` (`COPYBREAK_DEFAULT` 256): frames up to this many bytes are
+    /// copied into a small skb and the ring buffer is reused; 0 = never copy.
+    pub copybreak: u32,
     pub napi_mode: NapiMode,
     /// Stop the TX queue when fewer descriptors than this are free (e1000: `MAX_SKB_FRAGS + 2`).
     pub tx_stop_threshold: u16,
@@ -137,6 +140,7 @@ impl Default for HostConfig {
             tx_ring: 256,
             rx_refill_batch: 16,
             napi_weight: 64,
+            copybreak: 256,
             napi_mode: NapiMode::Napi,
             tx_stop_threshold: 21,
             tx_wake_threshold: 32,

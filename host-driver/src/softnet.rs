@@ -175,7 +175,7 @@ pub struct RxPath<'a> {
 
 /// `netif_receive_skb_internal`: steer by RPS or go straight to `__netif_receive_skb_core`.
 pub fn netif_receive_skb(ctx: &mut Ctx, up: &mut RxPath, skb: Skb) {
-    match get_rps_cpu(up.rps_cpus, skb.data()) {
+    match get_rps_cpu(up.rps_cpus, &skb) {
         Some(cpu) => enqueue_to_backlog(ctx, up, cpu, skb),
         None => deliver(ctx, up, skb),
     }
@@ -191,23 +191,20 @@ fn deliver(ctx: &mut Ctx, up: &mut RxPath, skb: Skb) {
 
 /// `get_rps_cpu`: `reciprocal_scale(flow hash, map length)`; no hash (not IPv4) means no steering, as the
 /// kernel does for a zero `skb->hash`.
-fn get_rps_cpu(rps_cpus: &[usize], frame: &[u8]) -> Option<usize> {
-    if rps_cpus.is_empty() {
+fn get_rps_cpu(rps_cpus: &[usize], skb: &Skb) -> Option<usize> {
+    if rps_cpus.is_empty() || skb.protocol != ethernet::ethertype::IPV4 {
         return None;
     }
-    let hash = flow_hash(frame)?;
+    let hash = flow_hash(skb.data())?;
     let i = (u64::from(hash) * rps_cpus.len() as u64) >> 32;
     rps_cpus.get(i as usize).copied()
 }
 
-/// The flow dissector's 4-tuple hash (addresses, protocol, and ports when the first fragment carries them).
-/// The kernel keys it with a random siphash seed; a fixed mix keeps runs reproducible.
-fn flow_hash(frame: &[u8]) -> Option<u32> {
-    let eth = ethernet::EthernetFrame::new_checked(frame).ok()?;
-    if eth.ethertype() != ethernet::ethertype::IPV4 {
-        return None;
-    }
-    let ip = ipv4::Ipv4Packet::new_checked(eth.payload()).ok()?;
+/// The flow dissector's 4-tuple hash of an IPv4 packet (addresses, protocol, and ports when the first
+/// fragment carries them). The kernel keys it with a random siphash seed; a fixed mix keeps runs
+/// reproducible.
+fn flow_hash(packet: &[u8]) -> Option<u32> {
+    let ip = ipv4::Ipv4Packet::new_checked(packet).ok()?;
     let mut key = (u64::from(u32::from(ip.src())) << 32) | u64::from(u32::from(ip.dst()));
     key ^= u64::from(ip.protocol()) << 56;
     let has_ports = matches!(ip.protocol(), ipv4::protocol::UDP | ipv4::protocol::TCP);

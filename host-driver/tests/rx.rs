@@ -279,6 +279,7 @@ fn refill_writes_rdt_once_per_batch_and_wraps_the_ring() {
     let mut sim = sim(HostConfig {
         rx_ring: 64,
         rx_refill_batch: 16,
+        copybreak: 0,
         ..HostConfig::default()
     });
     let in_use = sim.nic.memory().bytes_in_use();
@@ -453,4 +454,38 @@ fn hard_irq_preempts_an_application_step() {
     assert!(irq < step.end, "taken inside the step, not after it");
     assert!(tr.stamp_of(late, Stage::AppRead) > Some(step.end));
     assert_eq!(sim.host.report().driver.interrupts, 2);
+}
+
+/// `e1000_copybreak` (copybreak 256): each 64-byte frame is copied into a small skb (one counted copy,
+/// a small truesize) and its buffer stays posted, so refills allocate nothing; only the slot probe left
+/// empty gets a buffer, when the ring wraps onto it. With copybreak 0 every frame takes its buffer.
+#[test]
+fn e1000_copybreak_copies_small_frames_and_reuses_their_buffers() {
+    let run = |copybreak: u32| {
+        let mut sim = sim(HostConfig {
+            rx_ring: 64,
+            copybreak,
+            ..HostConfig::default()
+        });
+        let in_use = sim.nic.memory().bytes_in_use();
+        let t = sim.nic.now + 10_000;
+        let ids = burst(&mut sim, t, 100);
+        sim.run_until(t + 10_000_000);
+        assert_conserved(&sim, &ids);
+        let r = sim.host.report();
+        let grown = sim.nic.memory().bytes_in_use() - in_use;
+        let app = &r.stack.apps[0];
+        (
+            r.driver.rx_copybreak,
+            grown,
+            app.received_copies,
+            app.received,
+        )
+    };
+    assert_eq!(
+        run(256),
+        (100, RX_BUFFER_SIZE, 200, 100),
+        "copybreak copy + copy to user"
+    );
+    assert_eq!(run(0), (0, 0, 100, 100), "only the copy to user");
 }

@@ -162,8 +162,38 @@ fn total_length_beyond_the_frame_is_truncated() {
     assert_eq!(b.counters().ip.in_truncated_pkts, 1);
 }
 
+/// `ip_rcv_core` checks the header checksum before the total length: a truncated header with a bad
+/// checksum is a checksum error, not a truncated packet.
 #[test]
-fn bad_udp_checksum_is_in_csum_errors() {
+fn ip_rcv_core_checks_the_checksum_before_the_length() {
+    let mut b = Bench::new("", "");
+    let mut f = udp(1, 9000, 100);
+    f[16..18].copy_from_slice(&1400u16.to_be_bytes());
+    let id = b.rx(f);
+    assert_eq!(b.outcome(id), Some(Outcome::Dropped(DropReason::IpCsum)));
+    let ip = b.counters().ip;
+    assert_eq!(
+        (ip.in_receives, ip.in_csum_errors, ip.in_truncated_pkts),
+        (1, 1, 0)
+    );
+}
+
+/// `ip_rcv_core` drops a `PACKET_OTHERHOST` frame (promiscuous mode) before counting InReceives.
+#[test]
+fn ip_rcv_core_drops_otherhost_before_in_receives() {
+    let mut b = Bench::new("", "");
+    let mut f = udp(1, 9000, 10);
+    f[..6].copy_from_slice(&[0x02, 0, 0, 0, 0, 0x99]);
+    let id = b.rx(f);
+    assert_eq!(b.outcome(id), Some(Outcome::Dropped(DropReason::NotOurIp)));
+    let c = b.counters();
+    assert_eq!((c.ip.in_receives, c.link.rx_otherhost_dropped), (0, 1));
+}
+
+/// `__udp4_lib_rcv` → `udp4_csum_init`: a datagram within `CHECKSUM_BREAK` (76 bytes) is verified on
+/// receive and dropped there.
+#[test]
+fn udp4_csum_init_verifies_a_short_datagram_on_receive() {
     let mut b = Bench::new("", SINK);
     let mut f = udp(1, 9000, 10);
     f[45] ^= 0x01; // payload byte
@@ -171,6 +201,26 @@ fn bad_udp_checksum_is_in_csum_errors() {
     assert_eq!(b.outcome(id), Some(Outcome::Dropped(DropReason::UdpCsum)));
     let u = b.counters().udp;
     assert_eq!((u.in_csum_errors, u.in_errors, u.in_datagrams), (1, 1, 0));
+}
+
+/// `udp_recvmsg`: a longer datagram to an unfiltered socket is queued unverified and its bad checksum is
+/// found when it is read (`csum_copy_err`), after it spent receive buffer; the good one behind it is read.
+#[test]
+fn udp_recvmsg_verifies_a_deferred_checksum() {
+    let mut b = Bench::new("", SINK);
+    b.run_apps();
+    let mut bad = udp(1, 9000, 500);
+    bad[100] ^= 0x01;
+    let bad = b.rx(bad);
+    assert_eq!(b.outcome(bad), None, "queued: not verified yet");
+    assert_eq!(b.counters().udp.in_csum_errors, 0);
+    let good = b.rx(udp(2, 9000, 500));
+    b.run_apps();
+    assert_eq!(b.outcome(bad), Some(Outcome::Dropped(DropReason::UdpCsum)));
+    assert_eq!(b.outcome(good), Some(Outcome::Delivered { port: 9000 }));
+    let u = b.counters().udp;
+    assert_eq!((u.in_csum_errors, u.in_errors, u.in_datagrams), (1, 1, 1));
+    b.assert_conserved();
 }
 
 #[test]

@@ -16,6 +16,7 @@ use crate::dma::MemError;
 use crate::napi::{Napi, NapiPoll};
 use crate::regs;
 use crate::softnet::RxPath;
+use crate::wire::ethernet::MacAddr;
 
 pub use probe::{probe, ProbeError};
 
@@ -24,6 +25,8 @@ pub use probe::{probe, ProbeError};
 pub struct DriverStats {
     pub rx_packets: u64,
     pub rx_bytes: u64,
+    /// Frames `e1000_copybreak` copied into a small skb, leaving the ring buffer posted.
+    pub rx_copybreak: u64,
     /// Descriptors with errors, no EOP or a bad length.
     pub rx_errors: u64,
     /// Frames the logic analyser could not name (`Observer::rx_frame_id` returned None).
@@ -92,6 +95,10 @@ pub struct Adapter {
     pub tx: tx::TxRing,
     pub napi: Napi,
     mode: NapiMode,
+    /// `netdev->dev_addr`, for `eth_type_trans`.
+    mac: MacAddr,
+    /// The `copybreak` module parameter.
+    copybreak: u32,
     /// Interrupt moderation (`itr_setting`, `itr`, `rx_itr`, `tx_itr`).
     pub itr: itr::Itr,
     pub stats: DriverStats,

@@ -53,6 +53,8 @@ pub fn probe(ctx: &mut Ctx, cfg: &HostConfig) -> Result<Adapter, ProbeError> {
             ctx.clock.ns_to_cycles(cfg.gro_flush_timeout_ns),
         ),
         mode: cfg.napi_mode,
+        mac: cfg.mac,
+        copybreak: cfg.copybreak,
         itr: Itr::new(cfg.itr_setting().unwrap_or(ItrSetting::DynamicConservative)),
         stats: DriverStats {
             packets_per_poll: vec![0; cfg.napi_weight as usize + 1],

@@ -38,6 +38,8 @@ pub struct Datagram {
     /// Data starts at the UDP payload.
     pub skb: Skb,
     pub from: SocketAddrV4,
+    /// `skb->csum_valid`: the UDP checksum was verified on receive; if not, `udp_recvmsg` verifies it.
+    pub csum_valid: bool,
 }
 
 #[derive(Debug)]
@@ -273,6 +275,7 @@ mod tests {
 
     fn dgram(id: u64, len: usize) -> Datagram {
         Datagram {
+            csum_valid: true,
             skb: Skb::from_dma(id, vec![0; len]),
             from: sa("10.0.0.2:1000"),
         }
