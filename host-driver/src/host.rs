@@ -171,7 +171,7 @@ impl Host {
             if sd.irq_exit_at().is_some_and(|e| e <= now) && sd.pending(now) {
                 return Some((cpu, Work::Softirq));
             }
-            if !free {
+            if !free || self.interrupt_in_flight(cpu, now) {
                 return None;
             }
             let app = cpu == self.cfg.app_cpu && self.app_wake.is_some_and(|w| w <= now);
@@ -184,6 +184,19 @@ impl Host {
                 },
             ))
         })
+    }
+
+    /// An interrupt is on its way to `cpu` (the NIC's MSI, an IPI landing): a task does not start, as
+    /// the interrupt would preempt it within nanoseconds and a step's effects (reading the socket) take
+    /// place at its start in this model, so starting it would hand it the whole step.
+    fn interrupt_in_flight(&self, cpu: usize, now: Cycle) -> bool {
+        self.in_flight_until(cpu).is_some_and(|t| t > now)
+    }
+
+    /// When the last interrupt on its way to `cpu` arrives.
+    fn in_flight_until(&self, cpu: usize) -> Option<Cycle> {
+        let msi = self.irq_entry().filter(|_| cpu == self.cfg.irq_cpu);
+        msi.max(self.softnet[cpu].irq_exit_at())
     }
 
     /// When the device NAPI's `napi_watchdog` hrtimer fires (pinned to the CPU that polls it).
@@ -211,14 +224,16 @@ impl Host {
                     (Some(e), Some(r)) => Some(e.max(r).max(irq_free)),
                     _ => None,
                 };
+                // Tasks wait for the CPU and for any interrupt on its way to it.
+                let task_free = self.in_flight_until(cpu).map_or(free, |t| t.max(free));
                 let ksoftirqd_due = sd
                     .raised_at()
                     .filter(|_| sd.ksoftirqd_woken())
-                    .map(|r| r.max(free));
+                    .map(|r| r.max(task_free));
                 let app_due = self
                     .app_wake
                     .filter(|_| cpu == self.cfg.app_cpu)
-                    .map(|w| w.max(free));
+                    .map(|w| w.max(task_free));
                 [irq_due, softirq_due, ksoftirqd_due, app_due]
                     .into_iter()
                     .flatten()
