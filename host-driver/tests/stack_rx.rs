@@ -3,9 +3,11 @@
 mod stack_bench;
 mod support;
 
+use std::net::Ipv4Addr;
+
 use etherparse::{Icmpv4Type, NetSlice, SlicedPacket, TransportSlice};
 use host_driver::accounting::{Consumer, DropReason, Outcome, Stage};
-use host_driver::wire::build::{self, Ipv4FrameSpec};
+use host_driver::wire::build::{self, Ipv4FrameSpec, UdpFrameSpec};
 use host_driver::wire::ethernet::{ethertype, MacAddr};
 use host_driver::wire::ipv4::Ipv4Repr;
 use stack_bench::*;
@@ -485,4 +487,40 @@ fn icmp_with_bad_checksum_is_dropped() {
     let id = b.rx(frame);
     assert_eq!(b.outcome(id), Some(Outcome::Dropped(DropReason::IcmpCsum)));
     assert_eq!(b.counters().icmp.in_csum_errors, 1);
+}
+
+/// `__udp4_lib_mcast_deliver`: a broadcast datagram goes to every socket on its port (two sinks sharing
+/// it with SO_REUSEADDR), each delivery a frame of its own; with no socket it is `IgnoredMulti`, with no
+/// NoPorts and no ICMP error.
+#[test]
+fn udp4_lib_mcast_deliver_gives_a_broadcast_to_every_socket() {
+    let two = "- {kind: udp_sink, port: 9000, reuseaddr: true}\n\
+               - {kind: udp_sink, port: 9000, reuseaddr: true}\n";
+    let mut b = Bench::new("", two);
+    b.run_apps();
+    let bcast = |dst_port| {
+        build::udp_frame(&UdpFrameSpec {
+            dst_mac: MacAddr::BROADCAST,
+            dst_ip: Ipv4Addr::new(10, 0, 0, 255),
+            ..udp_spec(1, dst_port, 20)
+        })
+        .expect("valid frame")
+    };
+    let id = b.rx(bcast(9000));
+    b.run_apps();
+    let c = b.counters();
+    assert_eq!(
+        c.apps.iter().map(|a| a.received).collect::<Vec<_>>(),
+        [1, 1]
+    );
+    assert_eq!(b.outcome(id), Some(Outcome::Delivered { port: 9000 }));
+    let nobody = b.rx(bcast(9001));
+    assert_eq!(
+        b.outcome(nobody),
+        Some(Outcome::Dropped(DropReason::NoSocket))
+    );
+    let c = b.counters();
+    assert_eq!((c.udp.ignored_multi, c.udp.no_ports), (1, 0));
+    assert!(b.tx().is_empty(), "no ICMP port unreachable");
+    b.assert_conserved();
 }

@@ -54,6 +54,8 @@ pub struct UdpSocket {
     pub sndbuf: usize,
     /// IP TOS of sent datagrams (`IP_TOS`).
     pub tos: u8,
+    /// `SO_REUSEADDR` (`sk->sk_reuse`).
+    pub reuseaddr: bool,
     rmem_alloc: usize,
     wmem_alloc: Arc<AtomicUsize>,
     queue: VecDeque<Datagram>,
@@ -164,6 +166,7 @@ impl SocketTable {
             rcvbuf,
             sndbuf,
             tos: 0,
+            reuseaddr: false,
             rmem_alloc: 0,
             wmem_alloc: Arc::new(AtomicUsize::new(0)),
             queue: VecDeque::new(),
@@ -182,10 +185,13 @@ impl SocketTable {
         &mut self.socks[id]
     }
 
-    /// Another socket holds `addr`'s port on an overlapping address (no SO_REUSEADDR).
+    /// Another socket holds `addr`'s port on an overlapping address (`udp_lib_lport_inuse`: not if
+    /// both set SO_REUSEADDR).
     fn in_use(&self, except: SocketId, addr: SocketAddrV4) -> bool {
+        let reuse = self.socks[except].reuseaddr;
         self.socks.iter().enumerate().any(|(i, s)| {
             i != except
+                && !(reuse && s.reuseaddr)
                 && s.local.port() == addr.port()
                 && (s.local.ip().is_unspecified()
                     || addr.ip().is_unspecified()
@@ -262,6 +268,20 @@ impl SocketTable {
             }
         }
         best.map(|(_, id)| id)
+    }
+
+    /// The sockets `__udp4_lib_mcast_deliver` hands a broadcast or multicast datagram to, in creation
+    /// order: `__udp_is_mcast_sock` — bound to `dst`'s port, on INADDR_ANY or `dst`'s address, and not
+    /// connected to another peer.
+    pub fn mcast_lookup(&self, src: SocketAddrV4, dst: SocketAddrV4) -> Vec<SocketId> {
+        (0..self.socks.len())
+            .filter(|&id| {
+                let s = &self.socks[id];
+                s.local.port() == dst.port()
+                    && (s.local.ip().is_unspecified() || s.local.ip() == dst.ip())
+                    && s.remote.is_none_or(|r| r == src)
+            })
+            .collect()
     }
 }
 

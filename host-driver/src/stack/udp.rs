@@ -38,6 +38,8 @@ pub struct UdpCounters {
     pub rcvbuf_errors: u64,
     pub sndbuf_errors: u64,
     pub in_csum_errors: u64,
+    /// Broadcast or multicast datagrams no socket wanted (`UDP_MIB_IGNOREDMULTI`).
+    pub ignored_multi: u64,
 }
 
 /// One datagram as `recvfrom` returns it to the application.
@@ -87,6 +89,10 @@ impl Stack {
         skb.trim(len);
         let from = SocketAddrV4::new(src_ip, ports.src_port);
         let to = SocketAddrV4::new(dst_ip, ports.dst_port);
+        if self.is_broadcast(dst_ip) || dst_ip.is_multicast() {
+            // RTCF_BROADCAST | RTCF_MULTICAST
+            return self.udp4_lib_mcast_deliver(ctx, skb, from, to, csum_valid);
+        }
         let Some(sock) = self.sockets.lookup(from, to) else {
             self.udp.no_ports += 1;
             self.icmp_send(ctx, &skb, IcmpError::PortUnreachable);
@@ -105,6 +111,45 @@ impl Stack {
                 csum_valid,
             },
         );
+    }
+
+    /// `__udp4_lib_mcast_deliver`: every matching socket gets the datagram, the last one the skb itself
+    /// and each other one a clone (`skb_clone`: no copy), which here is a frame of its own so that each
+    /// delivery has its one outcome. No socket: `IgnoredMulti`, and no ICMP error.
+    fn udp4_lib_mcast_deliver(
+        &mut self,
+        ctx: &mut Ctx,
+        mut skb: Skb,
+        from: SocketAddrV4,
+        to: SocketAddrV4,
+        csum_valid: bool,
+    ) {
+        let socks = self.sockets.mcast_lookup(from, to);
+        let Some((&last, others)) = socks.split_last() else {
+            self.udp.ignored_multi += 1;
+            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::NoSocket));
+        };
+        if skb.pull(udp::HEADER_LEN).is_err() {
+            self.udp.in_errors += 1;
+            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::PacketTooSmall));
+        }
+        for &sock in others {
+            let mut clone = skb.clone_skb();
+            clone.id = ctx.observer().new_frame_id();
+            ctx.stamp(clone.id, Stage::UdpRcv);
+            let dgram = Datagram {
+                skb: clone,
+                from,
+                csum_valid,
+            };
+            self.udp_queue_rcv_skb(ctx, sock, dgram);
+        }
+        let dgram = Datagram {
+            skb,
+            from,
+            csum_valid,
+        };
+        self.udp_queue_rcv_skb(ctx, last, dgram);
     }
 
     /// `udp_queue_rcv_skb` → `__udp_enqueue_schedule_skb` → `sk_data_ready`.
