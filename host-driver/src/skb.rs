@@ -5,6 +5,7 @@
 //! and writing into a shared buffer first unshares it (`skb_cow`). Every real data copy is counted
 //! in [`Skb::copies`], which is what the reports show as "copies per packet".
 
+use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -31,6 +32,11 @@ pub const SKB_OVERHEAD: usize =
 /// `SKB_TRUESIZE(X)`: what an skb whose head holds `x` bytes of buffer costs.
 pub const fn skb_truesize(x: usize) -> usize {
     x + SKB_OVERHEAD
+}
+
+/// A fixed truesize as stored in an [`Skb`] (it is never 0: the overhead alone is 576 bytes).
+fn truesize_of(bytes: usize) -> Option<NonZeroU32> {
+    NonZeroU32::new(u32::try_from(bytes).unwrap_or(u32::MAX))
 }
 
 /// `NET_IP_ALIGN`: 2 bytes so the IP header after the 14-byte Ethernet header is 4-byte aligned.
@@ -112,7 +118,8 @@ pub struct Skb {
     owner: Option<WmemCharge>,
     /// `skb->truesize` fixed by the receive constructors, which size it from the buffer the driver
     /// allocated rather than from the bytes in it.
-    fixed_truesize: Option<usize>,
+    /// (A `NonZeroU32` keeps `Skb` small.)
+    fixed_truesize: Option<NonZeroU32>,
 }
 
 impl Skb {
@@ -143,7 +150,7 @@ impl Skb {
     /// and the skb costs the entire buffer, `SKB_TRUESIZE(buffer_size)`, however short the frame.
     pub fn napi_build_skb(id: FrameId, frame: Vec<u8>, buffer_size: usize) -> Skb {
         Skb {
-            fixed_truesize: Some(skb_truesize(buffer_size)),
+            fixed_truesize: truesize_of(skb_truesize(buffer_size)),
             ..Skb::bare(id, frame, 0)
         }
     }
@@ -154,7 +161,7 @@ impl Skb {
     pub fn napi_alloc_skb_copy(id: FrameId, frame: &[u8]) -> Skb {
         let headroom = NET_SKB_PAD + NET_IP_ALIGN;
         Skb {
-            fixed_truesize: Some(skb_truesize(skb_data_align(headroom + frame.len()))),
+            fixed_truesize: truesize_of(skb_truesize(skb_data_align(headroom + frame.len()))),
             ..Skb::with_headroom(id, headroom, frame)
         }
     }
@@ -227,7 +234,7 @@ impl Skb {
     /// `skb->truesize`: buffer plus bookkeeping, what a socket's receive buffer is charged.
     pub fn truesize(&self) -> usize {
         self.fixed_truesize
-            .unwrap_or_else(|| skb_truesize(self.buf.len()))
+            .map_or_else(|| skb_truesize(self.buf.len()), |t| t.get() as usize)
     }
 
     /// The buffer is shared with a clone (`skb_cloned`).

@@ -573,6 +573,7 @@ mod tests {
             read_batch: 0,
             per_read_ns: 0,
             read_interval_ns: None,
+            reuseaddr: false,
         });
         assert_eq!(app.validate(2).unwrap_err().field, "apps[2].read_batch");
     }
