@@ -22,6 +22,19 @@ pub enum NapiMode {
     PerPacket,
 }
 
+/// e1000's interrupt moderation mode (`adapter->itr_setting`, e1000_param.c).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItrSetting {
+    /// 0: ITR not written, no throttling.
+    Off,
+    /// 1: dynamic (`e1000_set_itr` over all three latency ranges).
+    Dynamic,
+    /// 3: dynamic conservative (lowest_latency is not used).
+    DynamicConservative,
+    /// A fixed number of interrupts per second.
+    Fixed(u32),
+}
+
 /// The net.core sysctls (Documentation/admin-guide/sysctl/net.rst), with kernel defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -76,6 +89,9 @@ pub struct HostConfig {
     pub rx_refill_batch: u16,
     /// NAPI weight of the driver's poll (`NAPI_POLL_WEIGHT`).
     pub napi_weight: u32,
+    /// e1000 module parameter `copybreak` (`COPYBREAK_DEFAULT` 256): frames up to this many bytes are
+    /// copied into a small skb and the ring buffer is reused; 0 = never copy.
+    pub copybreak: u32,
     pub napi_mode: NapiMode,
     /// Stop the TX queue after posting when fewer descriptors than this are free (`desc_needed` of
     /// `e1000_xmit_frame`: `MAX_SKB_FRAGS + 7` = 24).
@@ -85,12 +101,24 @@ pub struct HostConfig {
     /// `/sys/class/net/eth0/queues/tx-0/byte_queue_limits/limit_min`: the byte queue limit never
     /// drops below this (0, the default, lets BQL adapt freely; a large value turns it off).
     pub bql_limit_min: u32,
-    /// Interrupts per second the ITR register allows (e1000 `InterruptThrottleRate`); 0 = no throttling.
+    /// e1000 `InterruptThrottleRate` (e1000_param.c): 0 = off, 1 = dynamic, 3 = dynamic conservative
+    /// (the module default), 100..=100000 = that many interrupts per second at most.
     pub interrupt_throttle_rate: u32,
-    /// RDTR in 1.024 µs units (e1000 `RxIntDelay`).
+    /// RDTR in 1.024 µs units (e1000 `RxIntDelay`, default `DEFAULT_RDTR` 0).
     pub rx_int_delay: u16,
-    /// RADV in 1.024 µs units (e1000 `RxAbsIntDelay`).
+    /// RADV in 1.024 µs units (e1000 `RxAbsIntDelay`, default `DEFAULT_RADV` 8).
     pub rx_abs_int_delay: u16,
+    /// TIDV in 1.024 µs units (e1000 `TxIntDelay`, default `DEFAULT_TIDV` 8). The driver writes it; this
+    /// NIC has no TX interrupt delay timers and ignores the write.
+    pub tx_int_delay: u16,
+    /// TADV in 1.024 µs units (e1000 `TxAbsIntDelay`, default `DEFAULT_TADV` 32); ignored like TIDV.
+    pub tx_abs_int_delay: u16,
+    /// `/sys/class/net/eth0/napi_defer_hard_irqs`: empty polls `napi_complete_done` may answer by keeping
+    /// the interrupt masked and re-polling from a timer (0 = off, the kernel default).
+    pub napi_defer_hard_irqs: u32,
+    /// `/sys/class/net/eth0/gro_flush_timeout` in ns: the timer that re-polls a deferred NAPI (0, the
+    /// kernel default, disables deferral).
+    pub gro_flush_timeout_ns: u64,
     /// Addresses, routes, neighbours and net.ipv4 sysctls of eth0.
     pub stack: StackConfig,
     /// Application processes.
@@ -116,13 +144,18 @@ impl Default for HostConfig {
             tx_ring: 256,
             rx_refill_batch: 16,
             napi_weight: 64,
+            copybreak: 256,
             napi_mode: NapiMode::Napi,
             tx_stop_threshold: crate::driver::tx::E1000_DESC_NEEDED,
             tx_wake_threshold: crate::driver::tx::TX_WAKE_THRESHOLD,
             bql_limit_min: 0,
-            interrupt_throttle_rate: 0,
+            interrupt_throttle_rate: 3,
             rx_int_delay: 0,
-            rx_abs_int_delay: 0,
+            rx_abs_int_delay: 8,
+            tx_int_delay: 8,
+            tx_abs_int_delay: 32,
+            napi_defer_hard_irqs: 0,
+            gro_flush_timeout_ns: 0,
             stack: StackConfig::default(),
             apps: Vec::new(),
             costs: Costs::default(),
@@ -194,6 +227,15 @@ impl HostConfig {
                 "must be in tx_stop_threshold..tx_ring",
             ));
         }
+        if self.itr_setting().is_none() {
+            return Err(bad(
+                "interrupt_throttle_rate",
+                format!(
+                    "{}: need 0 (off), 1 (dynamic), 3 (dynamic conservative) or 100..=100000",
+                    self.interrupt_throttle_rate
+                ),
+            ));
+        }
         if let Some(m) = self.multicast.iter().find(|m| !m.is_multicast()) {
             return Err(bad("multicast", format!("{m} is not a group address")));
         }
@@ -212,11 +254,14 @@ impl HostConfig {
         Ok(())
     }
 
-    /// ITR register value for `interrupt_throttle_rate` (256 ns units, like `e1000_configure_rx`).
-    pub fn itr(&self) -> u32 {
+    /// The moderation mode `interrupt_throttle_rate` selects (`e1000_check_options`), if valid.
+    pub fn itr_setting(&self) -> Option<ItrSetting> {
         match self.interrupt_throttle_rate {
-            0 => 0,
-            rate => (1_000_000_000 / (u64::from(rate) * crate::regs::ITR_UNIT_NS)) as u32,
+            0 => Some(ItrSetting::Off),
+            1 => Some(ItrSetting::Dynamic),
+            3 => Some(ItrSetting::DynamicConservative),
+            r @ 100..=100_000 => Some(ItrSetting::Fixed(r)),
+            _ => None,
         }
     }
 }

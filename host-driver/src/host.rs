@@ -4,8 +4,11 @@
 //!
 //! Scheduling: each CPU runs one atomic unit at a time. A unit starts at the platform's current cycle and
 //! advances the CPU's local time by its charged costs and MMIO stalls; the CPU is then busy until that
-//! time. A CPU prefers the NIC interrupt (if routed to it), then NET_RX_SOFTIRQ, then applications — except
-//! after a squeezed softirq run, when ksoftirqd lets a runnable task go first.
+//! time, except that interrupt-context work (a hard IRQ and the softirq on its exit) preempts an
+//! application step, whose completion then moves back by the interrupt's length ([`Cpu::ran`]). A CPU prefers the NIC interrupt (if routed to it; it reaches the CPU `msi_delivery_ns` after the
+//! device raised it), then `__do_softirq` on the exit of an interrupt that left NET_RX_SOFTIRQ pending,
+//! then its tasks — ksoftirqd, once `__do_softirq` has handed it the rest, and the application — which the
+//! fair scheduler ([`CfsRq`]) shares out by virtual runtime.
 
 use std::collections::BTreeMap;
 
@@ -17,7 +20,8 @@ use crate::config::{ConfigError, HostConfig};
 use crate::cpu::{Cpu, CpuStats, Work};
 use crate::ctx::{Ctx, Testbench};
 use crate::driver::{self, Adapter, DriverStats, ProbeError};
-use crate::softirq;
+use crate::sched::{CfsRq, Task};
+use crate::softirq::{self, DoSoftirq, SoftirqNext};
 use crate::softnet::{RxPath, SoftnetData, SoftnetStat};
 use crate::stack::{Stack, StackConfigError, StackCounters};
 use crate::time::Cycle;
@@ -64,6 +68,10 @@ pub struct Host {
     stack: Stack,
     trace: Trace,
     activity: Activity,
+    /// Per-CPU fair runqueue of ksoftirqd and the application.
+    cfs: Vec<CfsRq>,
+    /// The cycle the NIC raised the interrupt not yet taken (the MSI is on its way to the CPU).
+    irq_raised: Option<Cycle>,
     /// The next cycle the applications want to run.
     app_wake: Option<Cycle>,
 }
@@ -79,6 +87,10 @@ impl Host {
             stack,
             trace: Trace::default(),
             activity: Activity::default(),
+            cfs: (0..cfg.cpus)
+                .map(|_| CfsRq::new(cfg.cpus, cfg.clock))
+                .collect(),
+            irq_raised: None,
             app_wake: None,
             cfg,
         })
@@ -114,53 +126,118 @@ impl Host {
     /// returns the next cycle the host needs to run (None: only an interrupt can wake it).
     pub fn service(&mut self, testbench: &mut dyn Testbench, irq: bool) -> Option<Cycle> {
         self.adapter.as_ref()?;
-        let mut irq_pending = irq;
+        if irq && self.irq_raised.is_none() {
+            self.irq_raised = Some(testbench.plat().now());
+        }
         loop {
             let now = testbench.plat().now();
-            let Some((cpu, work)) = self.next_unit(now, irq_pending) else {
+            let Some((cpu, work)) = self.next_unit(now) else {
                 break;
             };
-            if work == Work::HardIrq {
-                irq_pending = false;
-            }
             self.run(testbench, cpu, work, now);
         }
-        self.next_wake(irq_pending)
+        self.next_wake()
+    }
+
+    /// The cycle the raised NIC interrupt enters the CPU: MSI delivery after the device raised it.
+    fn irq_entry(&self) -> Option<Cycle> {
+        let msi = self.cfg.clock.ns_to_cycles(self.cfg.costs.msi_delivery_ns);
+        self.irq_raised.map(|r| r + msi)
     }
 
     /// The first CPU (by index) that is free and has work due at `now`, and that work.
-    fn next_unit(&self, now: Cycle, irq: bool) -> Option<(usize, Work)> {
+    fn next_unit(&mut self, now: Cycle) -> Option<(usize, Work)> {
+        let irq_due = self.irq_entry().is_some_and(|e| e <= now);
         (0..self.cpus.len()).find_map(|cpu| {
-            if !self.cpus[cpu].is_free(now) {
+            // Interrupt-context work may preempt an application step; tasks need the CPU free.
+            if self.cpus[cpu].interruptible_from() > now {
                 return None;
             }
+            let free = self.cpus[cpu].is_free(now);
             let sd = &self.softnet[cpu];
-            let app = cpu == self.cfg.app_cpu && self.app_wake.is_some_and(|w| w <= now);
-            let softirq = sd.raised_at().is_some_and(|r| r <= now);
-            if irq && cpu == self.cfg.irq_cpu {
-                Some((cpu, Work::HardIrq))
-            } else if softirq && !(app && sd.deferred_to_ksoftirqd()) {
-                Some((cpu, Work::NetRxSoftirq))
-            } else if app {
-                Some((cpu, Work::App))
-            } else {
-                None
+            if irq_due && cpu == self.cfg.irq_cpu {
+                return Some((cpu, Work::HardIrq));
             }
+            if cpu == self.cfg.irq_cpu && self.napi_timer().is_some_and(|t| t <= now) {
+                return Some((cpu, Work::NapiWatchdog));
+            }
+            if let Some(run) = sd.softirq_run {
+                // The next round of the `__do_softirq` under way (bottom halves are off: no task runs).
+                return match run.in_ksoftirqd {
+                    true => free.then_some((cpu, Work::Ksoftirqd)),
+                    false => Some((cpu, Work::Softirq)),
+                };
+            }
+            if sd.irq_exit_at().is_some_and(|e| e <= now) && sd.pending(now) {
+                return Some((cpu, Work::Softirq));
+            }
+            if !free || self.interrupt_in_flight(cpu, now) {
+                return None;
+            }
+            let app = cpu == self.cfg.app_cpu && self.app_wake.is_some_and(|w| w <= now);
+            let task = self.cfs[cpu].pick_next_entity(sd.ksoftirqd_should_run(now), app)?;
+            Some((
+                cpu,
+                match task {
+                    Task::Ksoftirqd => Work::Ksoftirqd,
+                    Task::App => Work::App,
+                },
+            ))
         })
     }
 
+    /// An interrupt is on its way to `cpu` (the NIC's MSI, an IPI landing): a task does not start, as
+    /// the interrupt would preempt it within nanoseconds and a step's effects (reading the socket) take
+    /// place at its start in this model, so starting it would hand it the whole step.
+    fn interrupt_in_flight(&self, cpu: usize, now: Cycle) -> bool {
+        self.in_flight_until(cpu).is_some_and(|t| t > now)
+    }
+
+    /// When the last interrupt on its way to `cpu` arrives.
+    fn in_flight_until(&self, cpu: usize) -> Option<Cycle> {
+        let msi = self.irq_entry().filter(|_| cpu == self.cfg.irq_cpu);
+        msi.max(self.softnet[cpu].irq_exit_at())
+    }
+
+    /// When the device NAPI's `napi_watchdog` hrtimer fires (pinned to the CPU that polls it).
+    fn napi_timer(&self) -> Option<Cycle> {
+        self.adapter.as_ref().and_then(|a| a.napi.timer())
+    }
+
     /// The earliest cycle at which some CPU has work due.
-    fn next_wake(&self, irq: bool) -> Option<Cycle> {
+    fn next_wake(&self) -> Option<Cycle> {
+        let irq_entry = self.irq_entry();
         (0..self.cpus.len())
             .filter_map(|cpu| {
                 let free = self.cpus[cpu].busy_until();
-                let irq_due = (irq && cpu == self.cfg.irq_cpu).then_some(free);
-                let softirq_due = self.softnet[cpu].raised_at().map(|r| r.max(free));
+                let irq_free = self.cpus[cpu].interruptible_from();
+                let sd = &self.softnet[cpu];
+                let irq_due = [irq_entry, self.napi_timer()]
+                    .into_iter()
+                    .flatten()
+                    .filter(|_| cpu == self.cfg.irq_cpu)
+                    .min()
+                    .map(|e| e.max(irq_free));
+                let softirq_due = match (sd.irq_exit_at(), sd.raised_at()) {
+                    _ if sd.softirq_run.is_some_and(|r| r.in_ksoftirqd) => Some(free),
+                    _ if sd.softirq_run.is_some() => Some(irq_free),
+                    (Some(e), Some(r)) => Some(e.max(r).max(irq_free)),
+                    _ => None,
+                };
+                // Tasks wait for the CPU and for any interrupt on its way to it.
+                let task_free = self.in_flight_until(cpu).map_or(free, |t| t.max(free));
+                let ksoftirqd_due = sd
+                    .raised_at()
+                    .filter(|_| sd.ksoftirqd_woken())
+                    .map(|r| r.max(task_free));
                 let app_due = self
                     .app_wake
                     .filter(|_| cpu == self.cfg.app_cpu)
-                    .map(|w| w.max(free));
-                [irq_due, softirq_due, app_due].into_iter().flatten().min()
+                    .map(|w| w.max(task_free));
+                [irq_due, softirq_due, ksoftirqd_due, app_due]
+                    .into_iter()
+                    .flatten()
+                    .min()
             })
             .min()
     }
@@ -180,11 +257,28 @@ impl Host {
         };
         match work {
             Work::HardIrq => {
+                self.irq_raised = None;
                 ctx.activity.irq(start);
                 adapter.intr(&mut ctx, &mut self.softnet[cpu]);
                 ctx.span("e1000_intr", start, None);
+                self.softnet[cpu].irq_exit(ctx.now);
             }
-            Work::NetRxSoftirq => {
+            Work::NapiWatchdog => {
+                // hrtimer interrupt entry (the local APIC timer vector), then the callback.
+                ctx.charge(ctx.costs.irq_entry_ns);
+                adapter.napi.watchdog(&mut ctx, &mut self.softnet[cpu]);
+                ctx.span("napi_watchdog", start, None);
+                self.softnet[cpu].irq_exit(ctx.now);
+            }
+            Work::Softirq | Work::Ksoftirqd => {
+                let sd = &mut self.softnet[cpu];
+                let mut run = sd.softirq_run.take().unwrap_or_else(|| {
+                    let in_ksoftirqd = work == Work::Ksoftirqd;
+                    self.cpus[cpu].stats.ksoftirqd_runs += u64::from(in_ksoftirqd);
+                    DoSoftirq::new(start, self.cfg.clock, in_ksoftirqd)
+                });
+                // One round of `__do_softirq`: pending bits cleared, then the handlers.
+                sd.softirq_entry();
                 let mut up = RxPath {
                     stack: &mut self.stack,
                     softnet: &mut self.softnet,
@@ -196,11 +290,16 @@ impl Host {
                 let tx = ctx.now;
                 self.stack.qdisc_run(&mut ctx, adapter);
                 ctx.span("net_tx_action", tx, None);
+                let sd = &mut self.softnet[cpu];
+                match run.after_round(ctx.now, sd.pending(ctx.now)) {
+                    SoftirqNext::Restart => sd.softirq_run = Some(run),
+                    SoftirqNext::WakeKsoftirqd => sd.wakeup_softirqd(),
+                    SoftirqNext::Done => sd.ksoftirqd_sleep(),
+                }
                 // A socket may have become readable, waking its reader.
                 self.app_wake = self.stack.next_wake();
             }
             Work::App => {
-                self.softnet[cpu].task_ran();
                 self.stack.run_apps(&mut ctx);
                 // `__dev_queue_xmit` → `__qdisc_run` for what the applications queued.
                 let tx = ctx.now;
@@ -212,6 +311,11 @@ impl Host {
         }
         let end = ctx.now;
         self.cpus[cpu].ran(work, start, end);
+        match work {
+            Work::Ksoftirqd => self.cfs[cpu].update_curr(Task::Ksoftirqd, end - start),
+            Work::App => self.cfs[cpu].update_curr(Task::App, end - start),
+            Work::HardIrq | Work::NapiWatchdog | Work::Softirq => {}
+        }
     }
 
     /// Counters, per-CPU figures and every frame's stamps and outcome.

@@ -23,6 +23,7 @@ pub mod napi;
 pub mod netdevice;
 pub mod platform;
 pub mod regs;
+pub mod sched;
 pub mod skb;
 pub mod softirq;
 pub mod softnet;

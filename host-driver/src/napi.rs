@@ -12,6 +12,7 @@ use crate::accounting::{IrqRound, Stage};
 use crate::ctx::Ctx;
 use crate::skb::Skb;
 use crate::softnet::{self, NapiRef, RxPath, SoftnetData};
+use crate::time::Cycle;
 
 /// One NAPI instance (the device's; per-CPU backlogs keep their state in [`SoftnetData`]).
 #[derive(Debug)]
@@ -19,17 +20,32 @@ pub struct Napi {
     pub weight: u32,
     /// `NAPI_STATE_SCHED`: on a poll list or being polled.
     scheduled: bool,
+    /// `NAPI_STATE_MISSED`: a `napi_schedule` came while it was scheduled; it polls once more.
+    missed: bool,
+    /// `dev->napi_defer_hard_irqs` and the instance's countdown (`n->defer_hard_irqs_count`).
+    defer_hard_irqs: u32,
+    defer_hard_irqs_count: u32,
+    /// `dev->gro_flush_timeout`, in cycles.
+    gro_flush_timeout: Cycle,
+    /// `n->timer` (`napi_watchdog`) armed to fire at this cycle.
+    timer: Option<Cycle>,
     /// `napi->rx_list`: skbs GRO passed on, waiting to go up as a batch.
     rx_list: Vec<Skb>,
     round: Option<IrqRound>,
 }
 
 impl Napi {
-    /// The instance `netif_napi_add_weight` initialises, polled with `weight`.
-    pub fn new(weight: u32) -> Napi {
+    /// The instance `netif_napi_add_weight` initialises, polled with `weight`, on a device with
+    /// `napi_defer_hard_irqs` and `gro_flush_timeout` (cycles).
+    pub fn new(weight: u32, defer_hard_irqs: u32, gro_flush_timeout: Cycle) -> Napi {
         Napi {
             weight,
             scheduled: false,
+            missed: false,
+            defer_hard_irqs,
+            defer_hard_irqs_count: 0,
+            gro_flush_timeout,
+            timer: None,
             rx_list: Vec::new(),
             round: None,
         }
@@ -44,22 +60,41 @@ impl Napi {
         self.round
     }
 
-    /// `napi_schedule_prep` + `____napi_schedule`: puts the device NAPI on this CPU's poll list and raises
-    /// NET_RX_SOFTIRQ. Returns false if it was already scheduled.
-    pub fn schedule(
-        &mut self,
-        ctx: &mut Ctx,
-        sd: &mut SoftnetData,
-        round: Option<IrqRound>,
-    ) -> bool {
+    /// `napi_schedule_prep`: claims `NAPI_STATE_SCHED`; if it was already set, sets `NAPI_STATE_MISSED`
+    /// instead (so the running poll goes round once more) and returns false.
+    pub fn schedule_prep(&mut self) -> bool {
         if self.scheduled {
+            self.missed = true;
             return false;
         }
-        ctx.charge(ctx.costs.napi_schedule_ns);
         self.scheduled = true;
+        true
+    }
+
+    /// `__napi_schedule` → `____napi_schedule` after a successful [`Napi::schedule_prep`]: puts the
+    /// device NAPI on this CPU's poll list and raises NET_RX_SOFTIRQ. `round` is the interrupt that
+    /// scheduled it, if one did.
+    pub fn schedule(&mut self, ctx: &mut Ctx, sd: &mut SoftnetData, round: Option<IrqRound>) {
+        ctx.charge(ctx.costs.napi_schedule_ns);
         self.round = round;
         sd.schedule(NapiRef::Device, ctx.now);
-        true
+    }
+
+    /// When `napi_watchdog` is due, if armed.
+    pub fn timer(&self) -> Option<Cycle> {
+        self.timer
+    }
+
+    /// `napi_watchdog` (the hrtimer `napi_complete_done` armed): schedules the instance again unless it
+    /// already is.
+    pub fn watchdog(&mut self, ctx: &mut Ctx, sd: &mut SoftnetData) {
+        self.timer = None;
+        if self.schedule_prep() {
+            self.schedule(ctx, sd, None);
+        } else {
+            // Scheduled meanwhile: nothing to miss, it is polled anyway.
+            self.missed = false;
+        }
     }
 
     /// `napi_gro_receive`: no merge, so the skb joins `rx_list` (`gro_normal_one`).
@@ -80,14 +115,42 @@ impl Napi {
         }
     }
 
-    /// `napi_complete_done`: flush GRO, leave the poll list state. Returns true, meaning the driver
-    /// may re-enable its interrupt (the kernel returns false only for busy polling, not modelled).
-    pub fn complete_done(&mut self, ctx: &mut Ctx, up: &mut RxPath) -> bool {
+    /// `napi_complete_done` (net/core/dev.c) after a poll that did `work_done`: flush GRO and leave the
+    /// scheduled state. Returns whether the driver may re-enable its interrupt:
+    /// - with `napi_defer_hard_irqs` set, a poll that did work restarts the countdown, and while it runs
+    ///   down a non-zero `gro_flush_timeout` keeps the interrupt masked (false) and arms `napi_watchdog`
+    ///   to poll again after the timeout (the GRO flush timeout proper needs held GRO flows, which this
+    ///   GRO never has, so only the deferral arms the timer);
+    /// - if a `napi_schedule` came during the poll (`NAPI_STATE_MISSED`), the instance stays scheduled and
+    ///   goes back on the poll list (false).
+    pub fn complete_done(&mut self, ctx: &mut Ctx, up: &mut RxPath, work_done: u32) -> bool {
         ctx.charge(ctx.costs.napi_complete_ns);
+        if work_done > 0 {
+            self.defer_hard_irqs_count = self.defer_hard_irqs;
+        }
+        let mut timeout = 0;
+        let mut ret = true;
+        if self.defer_hard_irqs_count > 0 {
+            self.defer_hard_irqs_count -= 1;
+            timeout = self.gro_flush_timeout;
+            if timeout > 0 {
+                ret = false;
+            }
+        }
         self.gro_normal_list(ctx, up);
-        self.scheduled = false;
         self.round = None;
-        true
+        if self.missed {
+            // NAPI_STATE_SCHED stays set: poll once more.
+            self.missed = false;
+            let sd = &mut up.softnet[ctx.cpu];
+            self.schedule(ctx, sd, None);
+            return false;
+        }
+        self.scheduled = false;
+        if timeout > 0 {
+            self.timer = Some(ctx.now + timeout);
+        }
+        ret
     }
 }
 
@@ -101,10 +164,11 @@ pub trait NapiPoll {
     fn poll(&mut self, ctx: &mut Ctx, up: &mut RxPath, weight: u32) -> u32;
 }
 
-/// `__napi_poll` (net/core/dev.c): `work = n->poll(n, n->weight)`. Returns the work and whether the
-/// instance is still scheduled, so goes back on the poll list.
+/// `napi_poll` / `__napi_poll` (net/core/dev.c): `work = n->poll(n, n->weight)`. Returns the work and
+/// whether the instance goes on the repoll list: it used its whole weight and is still scheduled (one
+/// that completed but missed a schedule is already back on the poll list).
 pub fn napi_poll(ctx: &mut Ctx, n: &mut dyn NapiPoll, up: &mut RxPath) -> (u32, bool) {
     let weight = n.napi().weight;
     let work = n.poll(ctx, up, weight);
-    (work, n.napi().is_scheduled())
+    (work, work >= weight && n.napi().is_scheduled())
 }

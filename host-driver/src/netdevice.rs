@@ -51,18 +51,24 @@ pub trait NetDeviceOps {
 /// transmitting at once contend for.
 #[derive(Debug, Default)]
 pub struct NetdevQueue {
-    /// The cycle the last CPU to transmit released `_xmit_lock`.
-    xmit_lock_free_at: Cycle,
+    /// The CPU that last transmitted and the cycle it released `_xmit_lock`.
+    xmit_lock_free_at: (usize, Cycle),
 }
 
 impl NetdevQueue {
-    /// `HARD_TX_LOCK`: another CPU may hold the lock until later; spin until it is free.
+    /// `HARD_TX_LOCK`: another CPU may hold the lock until later; spin until it is free. The CPU that
+    /// held it last never waits for itself: the lock is taken with bottom halves off, so nothing on
+    /// that CPU runs inside the critical section (an interrupt that preempts a task's step runs before
+    /// the step's transmit, whose time lies ahead).
     pub fn hard_tx_lock(&self, ctx: &mut Ctx) {
-        ctx.now = ctx.now.max(self.xmit_lock_free_at);
+        let (holder, free_at) = self.xmit_lock_free_at;
+        if holder != ctx.cpu {
+            ctx.now = ctx.now.max(free_at);
+        }
     }
 
     /// `HARD_TX_UNLOCK`, now.
     pub fn hard_tx_unlock(&mut self, ctx: &Ctx) {
-        self.xmit_lock_free_at = ctx.now;
+        self.xmit_lock_free_at = (ctx.cpu, ctx.now);
     }
 }

@@ -199,6 +199,9 @@ pub const ICR_TXDW: u32 = 1 << 0;
 pub const ICR_TXQE: u32 = 1 << 1;
 /// Link status change.
 pub const ICR_LSC: u32 = 1 << 2;
+/// RX sequence error (e1000: /C/ ordered sets on a SerDes link). This NIC never raises it and its IMS has
+/// no bit for it (the mask reads 0xD7), but e1000's `IMS_ENABLE_MASK` includes it.
+pub const ICR_RXSEQ: u32 = 1 << 3;
 /// RX descriptor minimum threshold reached (RCTL.RDMTS).
 pub const ICR_RXDMT0: u32 = 1 << 4;
 /// Receiver overrun (frame missed: FIFO full).
@@ -244,6 +247,12 @@ pub const RAH_AV: u32 = 1 << 31;
 /// Default and maximum RLPML.
 pub const RLPML_DEFAULT: u32 = 1518;
 pub const RLPML_MAX: u32 = 2048;
+
+/// TX interrupt delay (e1000 TIDV) and TX absolute interrupt delay (TADV), 1.024 µs units. Outside the
+/// register map on purpose: this NIC has no TX delay timers, so it acknowledges and ignores writes to
+/// them (e1000 writes them in `e1000_configure_tx`).
+pub const TIDV: u32 = 0x3820;
+pub const TADV: u32 = 0x382C;
 
 /// ITR counts in 256 ns units.
 pub const ITR_UNIT_NS: u64 = 256;

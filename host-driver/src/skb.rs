@@ -5,6 +5,7 @@
 //! and writing into a shared buffer first unshares it (`skb_cow`). Every real data copy is counted
 //! in [`Skb::copies`], which is what the reports show as "copies per packet".
 
+use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -13,10 +14,34 @@ use thiserror::Error;
 use crate::accounting::FrameId;
 use crate::time::Cycle;
 
-/// Bytes of bookkeeping a kernel skb costs beyond its data: `sizeof(struct sk_buff)` (232 on
-/// x86-64, 6.x) plus `sizeof(struct skb_shared_info)` (320), rounded to cache lines. Counted in
-/// [`Skb::truesize`], which socket receive buffers are charged with (`skb->truesize`).
-pub const SKB_OVERHEAD: usize = 576;
+/// `SKB_DATA_ALIGN` (include/linux/skbuff.h): rounded up to `SMP_CACHE_BYTES` (64 on x86-64).
+pub const fn skb_data_align(n: usize) -> usize {
+    (n + 63) & !63
+}
+
+/// `sizeof(struct sk_buff)` on x86-64, 6.x.
+const SIZEOF_SK_BUFF: usize = 232;
+/// `sizeof(struct skb_shared_info)` on x86-64, 6.x.
+const SIZEOF_SKB_SHARED_INFO: usize = 320;
+
+/// Bytes of bookkeeping a kernel skb costs beyond its data: `SKB_DATA_ALIGN(sizeof(struct sk_buff))`
+/// plus `SKB_DATA_ALIGN(sizeof(struct skb_shared_info))`, 256 + 320. Counted in [`Skb::truesize`],
+/// which socket buffers are charged with (`skb->truesize`).
+pub const SKB_OVERHEAD: usize =
+    skb_data_align(SIZEOF_SK_BUFF) + skb_data_align(SIZEOF_SKB_SHARED_INFO);
+
+/// `SKB_TRUESIZE(X)`: what an skb whose head holds `x` bytes of buffer costs.
+pub const fn skb_truesize(x: usize) -> usize {
+    x + SKB_OVERHEAD
+}
+
+/// A fixed truesize as stored in an [`Skb`] (it is never 0: the overhead alone is 576 bytes).
+fn truesize_of(bytes: usize) -> Option<NonZeroU32> {
+    NonZeroU32::new(u32::try_from(bytes).unwrap_or(u32::MAX))
+}
+
+/// `NET_IP_ALIGN`: 2 bytes so the IP header after the 14-byte Ethernet header is 4-byte aligned.
+pub const NET_IP_ALIGN: usize = 2;
 
 /// Headroom `netdev_alloc_skb` reserves on a freshly allocated skb (`NET_SKB_PAD`).
 pub const NET_SKB_PAD: usize = 64;
@@ -175,6 +200,10 @@ pub struct Skb {
     network_off: Option<usize>,
     transport_off: Option<usize>,
     owner: Option<WmemCharge>,
+    /// `skb->truesize` fixed by the receive constructors, which size it from the buffer the driver
+    /// allocated rather than from the bytes in it.
+    /// (A `NonZeroU32` keeps `Skb` small.)
+    fixed_truesize: Option<NonZeroU32>,
 }
 
 impl Skb {
@@ -201,6 +230,26 @@ impl Skb {
         Skb::bare(id, frame, 0)
     }
 
+    /// `napi_build_skb` over a whole receive buffer of `buffer_size` bytes (e1000's 2048): no copy,
+    /// and the skb costs the entire buffer, `SKB_TRUESIZE(buffer_size)`, however short the frame.
+    pub fn napi_build_skb(id: FrameId, frame: Vec<u8>, buffer_size: usize) -> Skb {
+        Skb {
+            fixed_truesize: truesize_of(skb_truesize(buffer_size)),
+            ..Skb::bare(id, frame, 0)
+        }
+    }
+
+    /// `napi_alloc_skb(len)` + `skb_put_data` (e1000_copybreak): a small skb with `NET_SKB_PAD +
+    /// NET_IP_ALIGN` headroom and `frame` copied in (one copy); its truesize is that small head,
+    /// `SKB_TRUESIZE(SKB_DATA_ALIGN(NET_SKB_PAD + NET_IP_ALIGN + len))`.
+    pub fn napi_alloc_skb_copy(id: FrameId, frame: &[u8]) -> Skb {
+        let headroom = NET_SKB_PAD + NET_IP_ALIGN;
+        Skb {
+            fixed_truesize: truesize_of(skb_truesize(skb_data_align(headroom + frame.len()))),
+            ..Skb::with_headroom(id, headroom, frame)
+        }
+    }
+
     fn bare(id: FrameId, buf: Vec<u8>, data: usize) -> Skb {
         let tail = buf.len();
         Skb {
@@ -216,6 +265,7 @@ impl Skb {
             network_off: None,
             transport_off: None,
             owner: None,
+            fixed_truesize: None,
         }
     }
 
@@ -277,7 +327,8 @@ impl Skb {
 
     /// `skb->truesize`: buffer plus bookkeeping, what a socket's receive buffer is charged.
     pub fn truesize(&self) -> usize {
-        self.buf.len() + SKB_OVERHEAD
+        self.fixed_truesize
+            .map_or_else(|| skb_truesize(self.buf.len()), |t| t.get() as usize)
     }
 
     /// The buffer is shared with a clone (`skb_cloned`).
@@ -352,6 +403,7 @@ impl Skb {
             transport_off: self.transport_off,
             // skb_clone leaves the destructor unset: only the original holds the socket charge.
             owner: None,
+            fixed_truesize: self.fixed_truesize,
         }
     }
 
@@ -465,6 +517,23 @@ mod tests {
         assert_eq!(skb.headroom(), 32);
         assert_eq!(skb.data(), b"payload");
         assert_eq!(skb.truesize(), 32 + 7 + SKB_OVERHEAD);
+    }
+
+    #[test]
+    fn napi_build_skb_costs_skb_truesize_of_the_whole_buffer() {
+        // SKB_TRUESIZE(2048) = 2048 + SKB_DATA_ALIGN(232) + SKB_DATA_ALIGN(320).
+        let skb = Skb::napi_build_skb(1, vec![0; 60], 2048);
+        assert_eq!((skb.truesize(), skb.copies), (2048 + 256 + 320, 0));
+    }
+
+    #[test]
+    fn napi_alloc_skb_copy_for_e1000_copybreak_is_small_and_counts_the_copy() {
+        let skb = Skb::napi_alloc_skb_copy(1, &[7; 60]);
+        assert_eq!(skb.copies, 1);
+        assert_eq!(skb.headroom(), NET_SKB_PAD + NET_IP_ALIGN);
+        // SKB_DATA_ALIGN(64 + 2 + 60) = 128.
+        assert_eq!(skb.truesize(), 128 + 576);
+        assert_eq!(skb.data(), &[7; 60]);
     }
 
     #[test]

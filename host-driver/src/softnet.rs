@@ -11,6 +11,7 @@ use crate::accounting::{DropReason, Outcome};
 use crate::config::Sysctl;
 use crate::ctx::Ctx;
 use crate::skb::Skb;
+use crate::softirq::DoSoftirq;
 use crate::stack::Stack;
 use crate::time::Cycle;
 use crate::wire::{ethernet, ipv4};
@@ -31,7 +32,7 @@ pub struct SoftnetStat {
     pub processed: u64,
     /// Skbs dropped because this CPU's backlog was over `netdev_max_backlog`.
     pub dropped: u64,
-    /// `net_rx_action` runs that ended with work left (budget or time exhausted).
+    /// `net_rx_action` runs that spent `netdev_budget` or `netdev_budget_usecs` (`sd->time_squeeze`).
     pub time_squeeze: u64,
     /// RPS IPIs this CPU received.
     pub received_rps: u64,
@@ -47,8 +48,13 @@ pub struct SoftnetData {
     backlog_scheduled: bool,
     /// NET_RX_SOFTIRQ raised: runnable from this cycle.
     raised_at: Option<Cycle>,
-    /// The last run was squeezed: the rest belongs to ksoftirqd, which competes with tasks.
-    deferred_to_ksoftirqd: bool,
+    /// An interrupt (hard IRQ, IPI, hrtimer) returns at this cycle with the softirq pending, so
+    /// `irq_exit` → `invoke_softirq` runs `__do_softirq` there and then.
+    irq_exit_at: Option<Cycle>,
+    /// `wakeup_softirqd`: this CPU's ksoftirqd is runnable and competes with tasks for the CPU.
+    ksoftirqd_woken: bool,
+    /// The `__do_softirq` between two of its rounds, if one is under way.
+    pub softirq_run: Option<DoSoftirq>,
     /// `rps_ipi_list`: CPUs to IPI at the end of this CPU's softirq run.
     rps_ipi: BitVec,
     pub stat: SoftnetStat,
@@ -78,43 +84,83 @@ impl SoftnetData {
         self.raised_at
     }
 
-    /// True after a squeezed run: the next run is ksoftirqd's and yields to a runnable task first.
-    pub fn deferred_to_ksoftirqd(&self) -> bool {
-        self.deferred_to_ksoftirqd
+    /// `local_softirq_pending()` at `now`.
+    pub fn pending(&self, now: Cycle) -> bool {
+        self.raised_at.is_some_and(|r| r <= now)
     }
 
-    /// A task ran on this CPU, so ksoftirqd's turn comes next.
-    pub fn task_ran(&mut self) {
-        self.deferred_to_ksoftirqd = false;
+    /// `irq_exit` of an interrupt that returns at `at`: if NET_RX_SOFTIRQ is pending by then,
+    /// `invoke_softirq` runs `__do_softirq` on the way out (kernel/softirq.c; since 6.5 it does so
+    /// even when ksoftirqd is awake, the "let ksoftirqd do its job" shortcut being reverted).
+    pub fn irq_exit(&mut self, at: Cycle) {
+        if self.raised_at.is_some_and(|r| r <= at) {
+            self.irq_exit_at = Some(self.irq_exit_at.map_or(at, |e| e.min(at)));
+        }
+    }
+
+    /// An interrupt landing at `at` raises NET_RX_SOFTIRQ (RPS IPI, backlog wake-up); its
+    /// `irq_exit` runs the softirq.
+    pub fn raise_irq(&mut self, at: Cycle) {
+        self.raise(at);
+        self.irq_exit(at);
+    }
+
+    /// The cycle an interrupt exit will run `__do_softirq` at, if one is due.
+    pub fn irq_exit_at(&self) -> Option<Cycle> {
+        self.irq_exit_at
+    }
+
+    /// `wakeup_softirqd`: `__do_softirq` ran out of restarts or time with work pending.
+    pub fn wakeup_softirqd(&mut self) {
+        self.ksoftirqd_woken = true;
+    }
+
+    /// `ksoftirqd_should_run`: ksoftirqd is awake and the softirq is pending at `now`.
+    pub fn ksoftirqd_should_run(&self, now: Cycle) -> bool {
+        self.ksoftirqd_woken && self.pending(now)
+    }
+
+    /// ksoftirqd found nothing pending and went back to sleep (`smpboot_thread_fn`).
+    pub fn ksoftirqd_sleep(&mut self) {
+        self.ksoftirqd_woken = false;
+    }
+
+    /// True while ksoftirqd is awake.
+    pub fn ksoftirqd_woken(&self) -> bool {
+        self.ksoftirqd_woken
     }
 
     pub fn backlog_len(&self) -> usize {
         self.input_pkt_queue.len()
     }
 
-    /// `__do_softirq`: the pending bit is cleared before the handler runs.
+    /// `__do_softirq`: the pending bit is cleared before the handlers run (`set_softirq_pending(0)`),
+    /// and the interrupt exit that asked for this run is served.
     pub fn softirq_entry(&mut self) {
         self.raised_at = None;
+        self.irq_exit_at = None;
     }
 
-    /// Takes the first NAPI off the poll list.
-    pub fn poll_list_pop(&mut self) -> Option<NapiRef> {
-        self.poll_list.pop_front()
+    /// `list_splice_init(&sd->poll_list, &list)`: `net_rx_action` works on a private list.
+    pub fn poll_list_splice_init(&mut self) -> VecDeque<NapiRef> {
+        std::mem::take(&mut self.poll_list)
     }
 
-    /// Puts a NAPI that wants more polling back at the tail of the poll list.
-    pub fn poll_list_add_tail(&mut self, napi: NapiRef) {
-        self.poll_list.push_back(napi);
+    /// The end of `net_rx_action`: what is left of its private `list`, then NAPIs scheduled meanwhile
+    /// (`list_splice_tail_init(&sd->poll_list, &list)`), then the `repoll` list, become the poll list.
+    pub fn poll_list_splice_back(&mut self, mut list: VecDeque<NapiRef>, repoll: Vec<NapiRef>) {
+        list.append(&mut self.poll_list);
+        list.extend(repoll);
+        self.poll_list = list;
     }
 
     pub fn poll_list_is_empty(&self) -> bool {
         self.poll_list.is_empty()
     }
 
-    /// The run ended with work left: count `time_squeeze`; the rest is ksoftirqd's.
+    /// The run ended with its budget or time spent: `sd->time_squeeze++`.
     pub fn time_squeeze(&mut self) {
         self.stat.time_squeeze += 1;
-        self.deferred_to_ksoftirqd = true;
     }
 }
 
@@ -129,7 +175,7 @@ pub struct RxPath<'a> {
 
 /// `netif_receive_skb_internal`: steer by RPS or go straight to `__netif_receive_skb_core`.
 pub fn netif_receive_skb(ctx: &mut Ctx, up: &mut RxPath, skb: Skb) {
-    match get_rps_cpu(up.rps_cpus, skb.data()) {
+    match get_rps_cpu(up.rps_cpus, &skb) {
         Some(cpu) => enqueue_to_backlog(ctx, up, cpu, skb),
         None => deliver(ctx, up, skb),
     }
@@ -145,23 +191,20 @@ fn deliver(ctx: &mut Ctx, up: &mut RxPath, skb: Skb) {
 
 /// `get_rps_cpu`: `reciprocal_scale(flow hash, map length)`; no hash (not IPv4) means no steering, as the
 /// kernel does for a zero `skb->hash`.
-fn get_rps_cpu(rps_cpus: &[usize], frame: &[u8]) -> Option<usize> {
-    if rps_cpus.is_empty() {
+fn get_rps_cpu(rps_cpus: &[usize], skb: &Skb) -> Option<usize> {
+    if rps_cpus.is_empty() || skb.protocol != ethernet::ethertype::IPV4 {
         return None;
     }
-    let hash = flow_hash(frame)?;
+    let hash = flow_hash(skb.data())?;
     let i = (u64::from(hash) * rps_cpus.len() as u64) >> 32;
     rps_cpus.get(i as usize).copied()
 }
 
-/// The flow dissector's 4-tuple hash (addresses, protocol, and ports when the first fragment carries them).
-/// The kernel keys it with a random siphash seed; a fixed mix keeps runs reproducible.
-fn flow_hash(frame: &[u8]) -> Option<u32> {
-    let eth = ethernet::EthernetFrame::new_checked(frame).ok()?;
-    if eth.ethertype() != ethernet::ethertype::IPV4 {
-        return None;
-    }
-    let ip = ipv4::Ipv4Packet::new_checked(eth.payload()).ok()?;
+/// The flow dissector's 4-tuple hash of an IPv4 packet (addresses, protocol, and ports when the first
+/// fragment carries them). The kernel keys it with a random siphash seed; a fixed mix keeps runs
+/// reproducible.
+fn flow_hash(packet: &[u8]) -> Option<u32> {
+    let ip = ipv4::Ipv4Packet::new_checked(packet).ok()?;
     let mut key = (u64::from(u32::from(ip.src())) << 32) | u64::from(u32::from(ip.dst()));
     key ^= u64::from(ip.protocol()) << 56;
     let has_ports = matches!(ip.protocol(), ipv4::protocol::UDP | ipv4::protocol::TCP);
@@ -244,6 +287,6 @@ pub fn net_rps_send_ipi(ctx: &mut Ctx, up: &mut RxPath) {
     let lands = ctx.now + ctx.clock.ns_to_cycles(ctx.costs.ipi_ns);
     for cpu in targets {
         up.softnet[cpu].stat.received_rps += 1;
-        up.softnet[cpu].raise(lands);
+        up.softnet[cpu].raise_irq(lands);
     }
 }

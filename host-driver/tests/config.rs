@@ -1,6 +1,6 @@
 //! The `host:` scenario section: defaults, unknown keys and bad values are errors naming the field.
 
-use host_driver::config::{HostConfig, NapiMode};
+use host_driver::config::{HostConfig, ItrSetting, NapiMode};
 use host_driver::host::{Host, HostError};
 
 #[test]
@@ -33,13 +33,14 @@ fn unknown_keys_are_rejected() {
 
 #[test]
 fn bad_values_name_the_field() {
-    let cases: [(&str, &str); 6] = [
+    let cases: [(&str, &str); 7] = [
         ("cpus: 0\n", "cpus"),
         ("cpus: 2\nirq_cpu: 2\n", "irq_cpu"),
         ("rps_cpus: [1]\n", "rps_cpus"),
         ("rx_ring: 100\n", "rx_ring"),
         ("tx_ring: 64\ntx_wake_threshold: 64\n", "tx_wake_threshold"),
         ("multicast: [\"02:00:00:00:00:09\"]\n", "multicast"),
+        ("interrupt_throttle_rate: 2\n", "interrupt_throttle_rate"),
     ];
     for (yaml, field) in cases {
         let cfg: HostConfig = serde_norway::from_str(yaml).expect("parses");
@@ -51,12 +52,24 @@ fn bad_values_name_the_field() {
     }
 }
 
+/// `e1000_check_options` (e1000_param.c): the module defaults are InterruptThrottleRate 3 (dynamic
+/// conservative), RxIntDelay 0, RxAbsIntDelay 8, TxIntDelay 8, TxAbsIntDelay 32.
 #[test]
-fn throttle_rate_converts_to_itr_units() {
-    let cfg = HostConfig {
+fn e1000_check_options_defaults() {
+    let cfg = HostConfig::default();
+    assert_eq!(cfg.itr_setting(), Some(ItrSetting::DynamicConservative));
+    assert_eq!(
+        (
+            cfg.rx_int_delay,
+            cfg.rx_abs_int_delay,
+            cfg.tx_int_delay,
+            cfg.tx_abs_int_delay
+        ),
+        (0, 8, 8, 32)
+    );
+    let fixed = HostConfig {
         interrupt_throttle_rate: 8000,
         ..HostConfig::default()
     };
-    // 125 µs between interrupts = 488 units of 256 ns.
-    assert_eq!(cfg.itr(), 488);
+    assert_eq!(fixed.itr_setting(), Some(ItrSetting::Fixed(8000)));
 }

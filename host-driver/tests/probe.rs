@@ -9,7 +9,7 @@ use host_driver::driver::probe::mta_hash;
 use host_driver::regs::*;
 use host_driver::wire::ethernet::MacAddr;
 use rstest::rstest;
-use support::Sim;
+use support::{Mmio, Sim};
 
 /// The values `e1000_probe` + `e1000_open` program (their order is a contract test, run on this
 /// double and on the RTL: tests/contract).
@@ -21,6 +21,16 @@ fn registers_get_the_kernel_values() {
         ..HostConfig::default()
     };
     let sim = Sim::new(cfg);
+    let value = |off| {
+        sim.nic.log.iter().find_map(|m| match *m {
+            Mmio::Write { off: o, val, .. } if o == off => Some(val),
+            _ => None,
+        })
+    };
+    assert_eq!(
+        [TIDV, TADV, RDTR, RADV, ITR].map(value),
+        [Some(8), Some(32), Some(0), Some(8), Some(195)]
+    );
     let nic = &sim.nic;
     assert_eq!(nic.reg(RAL0), 0x0000_0002);
     assert_eq!(nic.reg(RAH0), 0x0100 | RAH_AV);
@@ -30,7 +40,7 @@ fn registers_get_the_kernel_values() {
     assert_eq!(nic.reg(RCTL), RCTL_EN | RCTL_BAM);
     assert_eq!(nic.reg(RDT), 63, "all but one descriptor posted");
     assert_eq!(nic.ims(), IMS_ENABLE_MASK);
-    assert_eq!(nic.reg(ITR), 0);
+    assert_eq!(nic.reg(ITR), 195, "1e9 / (20000 * 256)");
 }
 
 #[test]

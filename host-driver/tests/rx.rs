@@ -52,8 +52,8 @@ fn isr_stamps_follow_the_irq_on_an_idle_cpu() {
     };
     assert_eq!(
         at(Stage::Irq),
-        t,
-        "the interrupt is taken the cycle the line rises on an idle CPU"
+        t + Clock::default().ns_to_cycles(Costs::default().msi_delivery_ns),
+        "an idle CPU takes the interrupt once its MSI is delivered"
     );
     let order = [
         Stage::Irq,
@@ -78,8 +78,9 @@ fn isr_timing_is_the_sum_of_its_costs_and_mmio_round_trips() {
     let c = Costs::default();
     let clk = Clock::default();
     let rtt = 2 * PCIE_CYCLES + RESPONSE_CYCLES;
-    // irq entry, ICR read, handler body, IMC write, STATUS flush read.
-    let isr = clk.ns_to_cycles(c.irq_entry_ns)
+    // MSI delivery, irq entry, ICR read, handler body, IMC write, STATUS flush read.
+    let isr = clk.ns_to_cycles(c.msi_delivery_ns)
+        + clk.ns_to_cycles(c.irq_entry_ns)
         + rtt
         + clk.ns_to_cycles(c.isr_ns)
         + clk.ns_to_cycles(c.mmio_write_ns)
@@ -94,14 +95,24 @@ fn isr_timing_is_the_sum_of_its_costs_and_mmio_round_trips() {
 #[test]
 fn spurious_interrupt_reads_zero_and_changes_nothing() {
     let mut sim = sim(HostConfig::default());
-    sim.host.service(&mut sim.nic, true);
+    let entry = sim
+        .host
+        .service(&mut sim.nic, true)
+        .expect("the MSI is on its way");
+    assert!(sim.nic.log.is_empty(), "nothing before the MSI lands");
+    // The MSI was sent: the handler runs even though the line is low by the time it lands.
+    sim.nic.now = entry;
+    sim.host.service(&mut sim.nic, false);
     assert_eq!(sim.host.report().driver.spurious_interrupts, 1);
     assert_eq!(sim.nic.log.len(), 1, "only the ICR read: {:?}", sim.nic.log);
     assert_eq!(sim.nic.ims(), IMS_ENABLE_MASK);
 }
 
+/// `napi_poll` / `net_rx_action` (net/core/dev.c, since 3.19): a NAPI that used its whole weight goes on
+/// the repoll list and is polled in the next round, so each `net_rx_action` polls the one device NAPI
+/// once; `__do_softirq` restarts for the next round, and no round spends the 300-packet budget.
 #[test]
-fn polls_take_at_most_the_weight_and_one_softirq_run_spends_the_budget() {
+fn net_rx_action_repolls_a_full_napi_in_the_next_round() {
     let mut sim = sim(HostConfig::default());
     let t = sim.nic.now + 10_000;
     let ids = burst(&mut sim, t, 200);
@@ -115,15 +126,23 @@ fn polls_take_at_most_the_weight_and_one_softirq_run_spends_the_budget() {
         r.driver.interrupts, 1,
         "NAPI: one interrupt for the whole burst"
     );
-    assert_eq!(r.cpus[0].stats.softirq_runs, 1);
+    assert_eq!(
+        r.cpus[0].stats.softirq_runs, 4,
+        "one net_rx_action per poll"
+    );
+    assert_eq!(
+        r.cpus[0].stats.ksoftirqd_runs, 0,
+        "4 rounds < MAX_SOFTIRQ_RESTART"
+    );
     assert_eq!(r.cpus[0].softnet_stat.time_squeeze, 0);
     assert_eq!(r.cpus[0].softnet_stat.processed, 200);
     assert_conserved(&sim, &ids);
 }
 
-/// Squeezes come from the packet budget or from simulated time spent, never from the host's clock.
+/// `net_rx_action`: squeezes come from the packet budget (below the weight, so each full poll spends it)
+/// or from simulated time spent, never from the host's clock.
 #[rstest]
-#[case::packet_budget(Sysctl { netdev_budget: 100, ..Sysctl::default() }, 100, 1)]
+#[case::packet_budget(Sysctl { netdev_budget: 32, ..Sysctl::default() }, 100, 3)]
 #[case::time_budget(Sysctl { netdev_budget_usecs: 20, ..Sysctl::default() }, 1000, 3)]
 fn exhausted_budget_counts_time_squeeze(
     #[case] sysctl: Sysctl,
@@ -150,6 +169,32 @@ fn exhausted_budget_counts_time_squeeze(
         "squeezing does not change the polls, only when they run"
     );
     assert_eq!(r.driver.rx_packets, 200);
+    assert_conserved(&sim, &ids);
+}
+
+/// `__do_softirq` (kernel/softirq.c): after `MAX_SOFTIRQ_RESTART` rounds with work still pending it wakes
+/// ksoftirqd, which finishes the burst; no `net_rx_action` ran out of budget, so `time_squeeze` stays 0.
+#[test]
+fn do_softirq_hands_a_1000_frame_burst_to_ksoftirqd_without_time_squeeze() {
+    let mut sim = sim(HostConfig {
+        rx_ring: 1024,
+        ..HostConfig::default()
+    });
+    let t = sim.nic.now + 10_000;
+    let ids = burst(&mut sim, t, 1000);
+    sim.run_until(t + 100_000_000);
+    let r = sim.host.report();
+    assert_eq!(r.driver.rx_packets, 1000);
+    assert_eq!(r.cpus[0].softnet_stat.time_squeeze, 0);
+    assert_eq!(r.driver.packets_per_poll[64], 15);
+    assert_eq!(r.cpus[0].stats.softirq_runs, 16);
+    assert!(
+        r.cpus[0].stats.ksoftirqd_runs >= 1,
+        "rounds 11.. run in ksoftirqd"
+    );
+    let irq_rounds = 10;
+    let ksoftirqd_polls = sim.host.poll_series().len() - irq_rounds;
+    assert_eq!(ksoftirqd_polls, 6);
     assert_conserved(&sim, &ids);
 }
 
@@ -215,6 +260,7 @@ fn refill_writes_rdt_once_per_batch_and_wraps_the_ring() {
     let mut sim = sim(HostConfig {
         rx_ring: 64,
         rx_refill_batch: 16,
+        copybreak: 0,
         ..HostConfig::default()
     });
     let in_use = sim.nic.memory().bytes_in_use();
@@ -350,4 +396,77 @@ fn identical_runs_give_identical_reports() {
         format!("{:?}", sim.host.report())
     };
     assert_eq!(run(), run());
+}
+
+/// A hard IRQ preempts an application step on its CPU (`common_interrupt` runs whatever the CPU is
+/// doing): the second frame's interrupt is taken `msi_delivery_ns` after its write-back, in the middle
+/// of the reader's 200 µs step, not after it; the step finishes late by the interrupt's length.
+#[test]
+fn hard_irq_preempts_an_application_step() {
+    let cfg = HostConfig {
+        costs: Costs {
+            app_read_ns: 200_000,
+            ..Costs::default()
+        },
+        ..HostConfig::default()
+    };
+    let mut sim = sim(cfg);
+    let clk = Clock::default();
+    let t = sim.nic.now + 10_000;
+    let first = burst(&mut sim, t, 1);
+    let late_at = t + clk.ns_to_cycles(50_000);
+    let late = sim.arrive(
+        late_at,
+        support::udp_to_host(sim.host.config().mac, 1, 9000, 64),
+    );
+    sim.run_until(t + 100_000_000);
+    assert_conserved(&sim, &[first[0], late]);
+    let tr = sim.host.trace();
+    let wb = sim.nic.write_back_of(late).expect("written back");
+    let irq = tr
+        .stamp_of(late, Stage::Irq)
+        .expect("announced by its own interrupt");
+    assert_eq!(irq, wb + clk.ns_to_cycles(Costs::default().msi_delivery_ns));
+    let spans = sim.host.cpu_spans();
+    let step = spans
+        .iter()
+        .find(|s| s.name == "udp_sink" && s.start <= wb && wb < s.end)
+        .expect("a reader step spans the write-back");
+    assert!(irq < step.end, "taken inside the step, not after it");
+    assert!(tr.stamp_of(late, Stage::AppRead) > Some(step.end));
+    assert_eq!(sim.host.report().driver.interrupts, 2);
+}
+
+/// `e1000_copybreak` (copybreak 256): each 64-byte frame is copied into a small skb (one counted copy,
+/// a small truesize) and its buffer stays posted, so refills allocate nothing; only the slot probe left
+/// empty gets a buffer, when the ring wraps onto it. With copybreak 0 every frame takes its buffer.
+#[test]
+fn e1000_copybreak_copies_small_frames_and_reuses_their_buffers() {
+    let run = |copybreak: u32| {
+        let mut sim = sim(HostConfig {
+            rx_ring: 64,
+            copybreak,
+            ..HostConfig::default()
+        });
+        let in_use = sim.nic.memory().bytes_in_use();
+        let t = sim.nic.now + 10_000;
+        let ids = burst(&mut sim, t, 100);
+        sim.run_until(t + 10_000_000);
+        assert_conserved(&sim, &ids);
+        let r = sim.host.report();
+        let grown = sim.nic.memory().bytes_in_use() - in_use;
+        let app = &r.stack.apps[0];
+        (
+            r.driver.rx_copybreak,
+            grown,
+            app.received_copies,
+            app.received,
+        )
+    };
+    assert_eq!(
+        run(256),
+        (100, RX_BUFFER_SIZE, 200, 100),
+        "copybreak copy + copy to user"
+    );
+    assert_eq!(run(0), (0, 0, 100, 100), "only the copy to user");
 }

@@ -3,9 +3,11 @@
 mod stack_bench;
 mod support;
 
+use std::net::Ipv4Addr;
+
 use etherparse::{Icmpv4Type, NetSlice, SlicedPacket, TransportSlice};
 use host_driver::accounting::{Consumer, DropReason, Outcome, Stage};
-use host_driver::wire::build::{self, Ipv4FrameSpec};
+use host_driver::wire::build::{self, Ipv4FrameSpec, UdpFrameSpec};
 use host_driver::wire::ethernet::{ethertype, MacAddr};
 use host_driver::wire::ipv4::Ipv4Repr;
 use stack_bench::*;
@@ -159,8 +161,38 @@ fn total_length_beyond_the_frame_is_truncated() {
     assert_eq!(b.counters().ip.in_truncated_pkts, 1);
 }
 
+/// `ip_rcv_core` checks the header checksum before the total length: a truncated header with a bad
+/// checksum is a checksum error, not a truncated packet.
 #[test]
-fn bad_udp_checksum_is_in_csum_errors() {
+fn ip_rcv_core_checks_the_checksum_before_the_length() {
+    let mut b = Bench::new("", "");
+    let mut f = udp(1, 9000, 100);
+    f[16..18].copy_from_slice(&1400u16.to_be_bytes());
+    let id = b.rx(f);
+    assert_eq!(b.outcome(id), Some(Outcome::Dropped(DropReason::IpCsum)));
+    let ip = b.counters().ip;
+    assert_eq!(
+        (ip.in_receives, ip.in_csum_errors, ip.in_truncated_pkts),
+        (1, 1, 0)
+    );
+}
+
+/// `ip_rcv_core` drops a `PACKET_OTHERHOST` frame (promiscuous mode) before counting InReceives.
+#[test]
+fn ip_rcv_core_drops_otherhost_before_in_receives() {
+    let mut b = Bench::new("", "");
+    let mut f = udp(1, 9000, 10);
+    f[..6].copy_from_slice(&[0x02, 0, 0, 0, 0, 0x99]);
+    let id = b.rx(f);
+    assert_eq!(b.outcome(id), Some(Outcome::Dropped(DropReason::Otherhost)));
+    let c = b.counters();
+    assert_eq!((c.ip.in_receives, c.link.rx_otherhost_dropped), (0, 1));
+}
+
+/// `__udp4_lib_rcv` → `udp4_csum_init`: a datagram within `CHECKSUM_BREAK` (76 bytes) is verified on
+/// receive and dropped there.
+#[test]
+fn udp4_csum_init_verifies_a_short_datagram_on_receive() {
     let mut b = Bench::new("", SINK);
     let mut f = udp(1, 9000, 10);
     f[45] ^= 0x01; // payload byte
@@ -168,6 +200,26 @@ fn bad_udp_checksum_is_in_csum_errors() {
     assert_eq!(b.outcome(id), Some(Outcome::Dropped(DropReason::UdpCsum)));
     let u = b.counters().udp;
     assert_eq!((u.in_csum_errors, u.in_errors, u.in_datagrams), (1, 1, 0));
+}
+
+/// `udp_recvmsg`: a longer datagram to an unfiltered socket is queued unverified and its bad checksum is
+/// found when it is read (`csum_copy_err`), after it spent receive buffer; the good one behind it is read.
+#[test]
+fn udp_recvmsg_verifies_a_deferred_checksum() {
+    let mut b = Bench::new("", SINK);
+    b.run_apps();
+    let mut bad = udp(1, 9000, 500);
+    bad[100] ^= 0x01;
+    let bad = b.rx(bad);
+    assert_eq!(b.outcome(bad), None, "queued: not verified yet");
+    assert_eq!(b.counters().udp.in_csum_errors, 0);
+    let good = b.rx(udp(2, 9000, 500));
+    b.run_apps();
+    assert_eq!(b.outcome(bad), Some(Outcome::Dropped(DropReason::UdpCsum)));
+    assert_eq!(b.outcome(good), Some(Outcome::Delivered { port: 9000 }));
+    let u = b.counters().udp;
+    assert_eq!((u.in_csum_errors, u.in_errors, u.in_datagrams), (1, 1, 1));
+    b.assert_conserved();
 }
 
 #[test]
@@ -444,4 +496,40 @@ fn icmp_with_bad_checksum_is_dropped() {
     let id = b.rx(frame);
     assert_eq!(b.outcome(id), Some(Outcome::Dropped(DropReason::IcmpCsum)));
     assert_eq!(b.counters().icmp.in_csum_errors, 1);
+}
+
+/// `__udp4_lib_mcast_deliver`: a broadcast datagram goes to every socket on its port (two sinks sharing
+/// it with SO_REUSEADDR), each delivery a frame of its own; with no socket it is `IgnoredMulti`, with no
+/// NoPorts and no ICMP error.
+#[test]
+fn udp4_lib_mcast_deliver_gives_a_broadcast_to_every_socket() {
+    let two = "- {kind: udp_sink, port: 9000, reuseaddr: true}\n\
+               - {kind: udp_sink, port: 9000, reuseaddr: true}\n";
+    let mut b = Bench::new("", two);
+    b.run_apps();
+    let bcast = |dst_port| {
+        build::udp_frame(&UdpFrameSpec {
+            dst_mac: MacAddr::BROADCAST,
+            dst_ip: Ipv4Addr::new(10, 0, 0, 255),
+            ..udp_spec(1, dst_port, 20)
+        })
+        .expect("valid frame")
+    };
+    let id = b.rx(bcast(9000));
+    b.run_apps();
+    let c = b.counters();
+    assert_eq!(
+        c.apps.iter().map(|a| a.received).collect::<Vec<_>>(),
+        [1, 1]
+    );
+    assert_eq!(b.outcome(id), Some(Outcome::Delivered { port: 9000 }));
+    let nobody = b.rx(bcast(9001));
+    assert_eq!(
+        b.outcome(nobody),
+        Some(Outcome::Dropped(DropReason::NoSocket))
+    );
+    let c = b.counters();
+    assert_eq!((c.udp.ignored_multi, c.udp.no_ports), (1, 0));
+    assert!(b.tx().is_empty(), "no ICMP port unreachable");
+    b.assert_conserved();
 }

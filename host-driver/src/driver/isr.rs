@@ -11,8 +11,10 @@ use crate::softnet::SoftnetData;
 
 use super::Adapter;
 
-/// Causes the driver enables (`IMS_ENABLE_MASK` of this NIC).
-pub const IMS_ENABLE_MASK: u32 = regs::ICR_RXT0 | regs::ICR_TXDW | regs::ICR_RXO | regs::ICR_RXDMT0;
+/// Causes the driver enables: e1000's `IMS_ENABLE_MASK` (e1000_main.c: RXT0 | TXDW | RXDMT0 | RXSEQ |
+/// LSC). RXO is not in it: an overrun interrupts only through the RXT0 of the frames that did land.
+pub const IMS_ENABLE_MASK: u32 =
+    regs::ICR_RXT0 | regs::ICR_TXDW | regs::ICR_RXDMT0 | regs::ICR_RXSEQ | regs::ICR_LSC;
 
 /// Whether the interrupt was ours (`irqreturn_t`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,8 +49,13 @@ impl Adapter {
         }
         irq_disable(ctx);
         let round = IrqRound { irq, isr: ctx.now };
-        if !self.napi.schedule(ctx, sd, Some(round)) {
-            // "this really should not happen": NAPI already running; e1000 re-enables and carries on.
+        if self.napi.schedule_prep() {
+            // adapter->total_{tx,rx}_{bytes,packets} = 0, for e1000_set_itr.
+            self.itr.reset_totals(&self.stats);
+            self.napi.schedule(ctx, sd, Some(round));
+        } else {
+            // "this really should not happen": NAPI already running (now marked missed); e1000
+            // re-enables and carries on.
             irq_enable(ctx);
         }
         IrqReturn::Handled

@@ -2,6 +2,7 @@
 //! NAPI poll, `e1000_clean`. Probe, ISR, RX and TX each live in their own module under the kernel's names.
 
 pub mod isr;
+pub mod itr;
 pub mod probe;
 pub mod ring;
 pub mod rx;
@@ -15,6 +16,7 @@ use crate::dma::MemError;
 use crate::napi::{Napi, NapiPoll};
 use crate::regs;
 use crate::softnet::RxPath;
+use crate::wire::ethernet::MacAddr;
 
 pub use probe::{probe, ProbeError};
 
@@ -23,6 +25,8 @@ pub use probe::{probe, ProbeError};
 pub struct DriverStats {
     pub rx_packets: u64,
     pub rx_bytes: u64,
+    /// Frames `e1000_copybreak` copied into a small skb, leaving the ring buffer posted.
+    pub rx_copybreak: u64,
     /// Descriptors with errors, no EOP or a bad length.
     pub rx_errors: u64,
     /// Frames the logic analyser could not name (`Observer::rx_frame_id` returned None).
@@ -66,6 +70,18 @@ pub struct DriverStats {
     pub irq_rearms: u64,
     /// Driver NAPI polls.
     pub polls: u64,
+    /// ITR writes by `e1000_set_itr` (dynamic interrupt moderation).
+    pub itr_writes: u64,
+    /// `e1000_set_itr` found a latency range other than the one in force.
+    pub itr_class_changes: u64,
+    /// ... into lowest_latency (70000 interrupts/s; never in conservative mode).
+    pub itr_to_lowest_latency: u64,
+    /// ... into low_latency (20000 interrupts/s).
+    pub itr_to_low_latency: u64,
+    /// ... into bulk_latency (4000 interrupts/s).
+    pub itr_to_bulk_latency: u64,
+    /// `adapter->itr` at the end: the interrupt rate last written (0 = off).
+    pub itr_ints_per_sec: u64,
     /// `packets_per_poll[n]`: polls that harvested `n` RX frames (the last bin holds the full weight).
     pub packets_per_poll: Vec<u64>,
 }
@@ -91,6 +107,12 @@ pub struct Adapter {
     pub tx: tx::TxRing,
     pub napi: Napi,
     mode: NapiMode,
+    /// `netdev->dev_addr`, for `eth_type_trans`.
+    mac: MacAddr,
+    /// The `copybreak` module parameter.
+    copybreak: u32,
+    /// Interrupt moderation (`itr_setting`, `itr`, `rx_itr`, `tx_itr`).
+    pub itr: itr::Itr,
     pub stats: DriverStats,
     pub faults: Vec<DriverFault>,
 }
@@ -132,15 +154,18 @@ impl NapiPoll for Adapter {
         let bin = (harvested as usize).min(self.stats.packets_per_poll.len() - 1);
         self.stats.packets_per_poll[bin] += 1;
         let work = if tx_clean_complete { harvested } else { budget };
+        if work < budget && self.itr.dynamic() {
+            self.itr.set_itr(ctx, &mut self.stats);
+        }
         match self.mode {
             NapiMode::Napi if work < budget => {
-                if self.napi.complete_done(ctx, up) {
+                if self.napi.complete_done(ctx, up, work) {
                     isr::irq_enable(ctx);
                 }
             }
             NapiMode::Napi => self.napi.gro_normal_list(ctx, up),
             NapiMode::PerPacket => {
-                self.napi.complete_done(ctx, up);
+                self.napi.complete_done(ctx, up, work);
                 isr::irq_enable(ctx);
                 if self.rx_frame_waiting(ctx) {
                     // Nothing new will interrupt for frames already written back: raise RXT0 ourselves.

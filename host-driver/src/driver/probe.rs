@@ -5,7 +5,7 @@
 use bitvec::array::BitArray;
 use bitvec::order::Lsb0;
 
-use crate::config::HostConfig;
+use crate::config::{HostConfig, ItrSetting};
 use crate::ctx::Ctx;
 use crate::desc::DESC_SIZE;
 use crate::dma::MemError;
@@ -13,6 +13,7 @@ use crate::napi::Napi;
 use crate::regs;
 use crate::wire::ethernet::MacAddr;
 
+use super::itr::Itr;
 use super::ring::Ring;
 use super::rx::RxRing;
 use super::tx::TxRing;
@@ -50,8 +51,15 @@ pub fn probe(ctx: &mut Ctx, cfg: &HostConfig) -> Result<Adapter, ProbeError> {
             cfg.bql_limit_min,
             ctx.now,
         ),
-        napi: Napi::new(cfg.napi_weight),
+        napi: Napi::new(
+            cfg.napi_weight,
+            cfg.napi_defer_hard_irqs,
+            ctx.clock.ns_to_cycles(cfg.gro_flush_timeout_ns),
+        ),
         mode: cfg.napi_mode,
+        mac: cfg.mac,
+        copybreak: cfg.copybreak,
+        itr: Itr::new(cfg.itr_setting().unwrap_or(ItrSetting::DynamicConservative)),
         stats: DriverStats {
             packets_per_poll: vec![0; cfg.napi_weight as usize + 1],
             ..DriverStats::default()
@@ -59,8 +67,8 @@ pub fn probe(ctx: &mut Ctx, cfg: &HostConfig) -> Result<Adapter, ProbeError> {
         faults: Vec::new(),
     };
 
-    configure_tx(ctx, &adapter.tx.ring);
-    configure_rx(ctx, &adapter.rx.ring, cfg);
+    configure_tx(ctx, &adapter.tx.ring, cfg);
+    configure_rx(ctx, &adapter.rx.ring, cfg, &adapter.itr);
     let wanted = adapter.rx.ring.unused();
     let filled = adapter.alloc_rx_buffers(ctx, wanted);
     if filled < wanted {
@@ -125,17 +133,19 @@ fn write_base(ctx: &mut Ctx, lo: u32, hi: u32, base: u64) {
     ctx.mmio_write(hi, (base >> 32) as u32);
 }
 
-/// `e1000_configure_tx`.
-fn configure_tx(ctx: &mut Ctx, ring: &Ring) {
+/// `e1000_configure_tx`, TIDV and TADV included (this NIC ignores them: it has no TX delay timers).
+fn configure_tx(ctx: &mut Ctx, ring: &Ring, cfg: &HostConfig) {
     write_base(ctx, regs::TDBAL, regs::TDBAH, ring.base);
     ctx.mmio_write(regs::TDLEN, ring.len_bytes());
     ctx.mmio_write(regs::TDH, 0);
     ctx.mmio_write(regs::TDT, 0);
+    ctx.mmio_write(regs::TIDV, u32::from(cfg.tx_int_delay));
+    ctx.mmio_write(regs::TADV, u32::from(cfg.tx_abs_int_delay));
     ctx.mmio_write(regs::TCTL, regs::TCTL_EN | regs::TCTL_PSP);
 }
 
 /// `e1000_setup_rctl` + `e1000_configure_rx`: receiver off while the ring is programmed, then on.
-fn configure_rx(ctx: &mut Ctx, ring: &Ring, cfg: &HostConfig) {
+fn configure_rx(ctx: &mut Ctx, ring: &Ring, cfg: &HostConfig, itr: &Itr) {
     let mut rctl = regs::RCTL_EN | regs::RCTL_BAM | regs::RCTL_RDMTS_HALF;
     if cfg.promiscuous {
         rctl |= regs::RCTL_UPE;
@@ -143,7 +153,9 @@ fn configure_rx(ctx: &mut Ctx, ring: &Ring, cfg: &HostConfig) {
     ctx.mmio_write(regs::RCTL, rctl & !regs::RCTL_EN);
     ctx.mmio_write(regs::RDTR, u32::from(cfg.rx_int_delay));
     ctx.mmio_write(regs::RADV, u32::from(cfg.rx_abs_int_delay));
-    ctx.mmio_write(regs::ITR, cfg.itr());
+    if let Some(v) = itr.configure_value() {
+        ctx.mmio_write(regs::ITR, v);
+    }
     write_base(ctx, regs::RDBAL, regs::RDBAH, ring.base);
     ctx.mmio_write(regs::RDLEN, ring.len_bytes());
     ctx.mmio_write(regs::RDH, 0);

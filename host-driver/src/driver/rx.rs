@@ -1,16 +1,20 @@
 //! Receive: `e1000_clean_rx_irq` (harvest written-back descriptors in order, up to the budget) and
 //! `e1000_alloc_rx_buffers` (post fresh 2048-byte buffers, one RDT write per batch).
 //!
-//! A harvested buffer is handed to the skb whole, like page flipping: the bytes move into the skb without a
-//! counted copy and the slot gets a newly allocated buffer.
+//! A harvested frame longer than `copybreak` (256) is handed to the skb with its whole buffer
+//! (`napi_build_skb`): the bytes move into the skb without a counted copy and the slot gets a newly
+//! allocated buffer. A shorter one is copied into a small skb (`e1000_copybreak`, one counted copy)
+//! and its buffer stays mapped in the slot, re-posted by the next refill without allocating.
+//! `e1000_receive_skb` runs `eth_type_trans` before handing the skb to GRO.
 
-use crate::accounting::{DropReason, Outcome};
+use crate::accounting::{DropReason, FrameId, Outcome};
 use crate::ctx::Ctx;
 use crate::desc::{RxDesc, RXD_STAT_DD, RXD_STAT_EOP};
 use crate::dma::{DmaDir, MemError};
 use crate::regs::{self, RX_BUFFER_SIZE};
 use crate::skb::Skb;
 use crate::softnet::RxPath;
+use crate::stack::ethernet::eth_type_trans;
 
 use super::ring::Ring;
 use super::{Adapter, DriverFault};
@@ -65,8 +69,8 @@ impl Adapter {
             let (id, tracked) = ctx.probe().trace_clean_rx_irq(i, self.napi.round());
             self.stats.rx_untracked += u64::from(!tracked);
 
-            let frame = match self.take_rx_buffer(ctx, i, desc) {
-                Ok(f) => f,
+            let skb = match self.take_rx_buffer(ctx, i, desc, id) {
+                Ok(s) => s,
                 Err(e) => {
                     self.faults.push(DriverFault::Memory {
                         what: "take RX buffer",
@@ -76,11 +80,16 @@ impl Adapter {
                     None
                 }
             };
-            match frame {
-                Some(frame) => {
+            match skb {
+                Some(mut skb) => {
                     self.stats.rx_packets += 1;
-                    self.stats.rx_bytes += frame.len() as u64;
-                    self.napi.gro_receive(ctx, up, Skb::from_dma(id, frame));
+                    self.stats.rx_bytes += skb.len() as u64;
+                    // e1000_receive_skb: skb->protocol = eth_type_trans(skb, netdev).
+                    if eth_type_trans(&mut skb, self.mac) {
+                        self.napi.gro_receive(ctx, up, skb);
+                    } else {
+                        ctx.end(id, Outcome::Dropped(DropReason::PktTooSmall));
+                    }
                 }
                 None => {
                     self.stats.rx_errors += 1;
@@ -99,31 +108,43 @@ impl Adapter {
         work
     }
 
-    /// Unmaps and frees slot `i`'s buffer and clears the descriptor; returns the frame bytes, or None if the
-    /// descriptor reports an error or a length no single buffer can hold.
+    /// The skb for the frame in slot `i` (frame `id`), after clearing its descriptor: a copy into a
+    /// small skb if it is no longer than `copybreak` (`e1000_copybreak`: `dma_sync_single_for_cpu`, the
+    /// buffer stays posted in the slot), else the buffer itself, unmapped (`napi_build_skb`). None if
+    /// the descriptor reports an error or a length no single buffer can hold (the buffer is freed).
     fn take_rx_buffer(
         &mut self,
         ctx: &mut Ctx,
         i: u16,
         desc: RxDesc,
-    ) -> Result<Option<Vec<u8>>, MemError> {
-        let mem = ctx.plat().memory();
-        mem.write_obj(self.rx.ring.desc_addr(i), &RxDesc::default())?;
-        let Some(buf) = self.rx.buffers[usize::from(i)].take() else {
-            return Ok(None);
-        };
-        mem.unmap(buf, RX_BUFFER_SIZE, DmaDir::FromDevice)?;
+        id: FrameId,
+    ) -> Result<Option<Skb>, MemError> {
         let len = usize::from(desc.length.get());
         let good = desc.errors == 0
             && desc.status & RXD_STAT_EOP != 0
             && (1..=RX_BUFFER_SIZE).contains(&len);
+        let copybreak = good && len <= self.copybreak as usize;
+        let mem = ctx.plat().memory();
+        mem.write_obj(self.rx.ring.desc_addr(i), &RxDesc::default())?;
+        let slot = &mut self.rx.buffers[usize::from(i)];
+        let Some(buf) = *slot else {
+            return Ok(None);
+        };
+        if copybreak {
+            let skb = Skb::napi_alloc_skb_copy(id, mem.slice(buf, len)?);
+            ctx.charge_copy(len);
+            self.stats.rx_copybreak += 1;
+            return Ok(Some(skb));
+        }
+        *slot = None;
+        mem.unmap(buf, RX_BUFFER_SIZE, DmaDir::FromDevice)?;
         let frame = if good {
             Some(mem.slice(buf, len)?.to_vec())
         } else {
             None
         };
         mem.free(buf)?;
-        Ok(frame)
+        Ok(frame.map(|f| Skb::napi_build_skb(id, f, RX_BUFFER_SIZE)))
     }
 
     /// `e1000_alloc_rx_buffers`: post up to `count` fresh buffers at `next_to_use` and write RDT once.
@@ -132,12 +153,29 @@ impl Adapter {
         let mut filled = 0;
         while filled < count && self.rx.ring.unused() > 0 {
             let i = self.rx.ring.next_to_use();
-            ctx.charge(ctx.costs.alloc_rx_buffer_ns);
-            match post_rx_buffer(ctx, &self.rx.ring, i) {
-                Ok(buf) => self.rx.buffers[usize::from(i)] = Some(buf),
-                Err(_) => {
-                    self.stats.alloc_rx_buff_failed += 1;
+            if let Some(buf) = self.rx.buffers[usize::from(i)] {
+                // `if (buffer_info->rxbuf.data) goto skip;`: the copybroken buffer is posted again.
+                let addr = self.rx.ring.desc_addr(i);
+                if let Err(error) = ctx
+                    .plat()
+                    .memory()
+                    .write_obj(addr, &RxDesc::for_buffer(buf))
+                {
+                    self.faults.push(DriverFault::Memory {
+                        what: "re-post RX buffer",
+                        slot: i,
+                        error,
+                    });
                     break;
+                }
+            } else {
+                ctx.charge(ctx.costs.alloc_rx_buffer_ns);
+                match post_rx_buffer(ctx, &self.rx.ring, i) {
+                    Ok(buf) => self.rx.buffers[usize::from(i)] = Some(buf),
+                    Err(_) => {
+                        self.stats.alloc_rx_buff_failed += 1;
+                        break;
+                    }
                 }
             }
             self.rx.ring.take_next_to_use();

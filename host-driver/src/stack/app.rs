@@ -121,11 +121,16 @@ impl App {
     ) -> Result<App, StackConfigError> {
         let clock = stack.clock;
         let ns = |ns: u64| clock.ns_to_cycles(ns);
-        let bind = |stack: &mut Stack, ip: Option<Ipv4Addr>, port: u16, rcvbuf: Option<usize>| {
+        let bind = |stack: &mut Stack,
+                    ip: Option<Ipv4Addr>,
+                    port: u16,
+                    rcvbuf: Option<usize>,
+                    reuseaddr: bool| {
             let sock = stack.sockets.socket(
                 rcvbuf.unwrap_or(stack.cfg.rmem_default),
                 stack.cfg.wmem_default,
             );
+            stack.sockets.get_mut(sock).reuseaddr = reuseaddr;
             let addr = SocketAddrV4::new(ip.unwrap_or(Ipv4Addr::UNSPECIFIED), port);
             stack
                 .sockets
@@ -135,7 +140,7 @@ impl App {
         };
         let (kind, wake) = match cfg {
             AppConfig::UdpSink(c) => {
-                let sock = bind(stack, c.bind, c.port, c.rcvbuf)?;
+                let sock = bind(stack, c.bind, c.port, c.rcvbuf, c.reuseaddr)?;
                 (
                     Kind::UdpSink {
                         sock,
@@ -145,11 +150,11 @@ impl App {
                 )
             }
             AppConfig::UdpEcho(c) => {
-                let sock = bind(stack, None, c.port, c.rcvbuf)?;
+                let sock = bind(stack, None, c.port, c.rcvbuf, false)?;
                 (Kind::UdpEcho { sock }, Some(0))
             }
             AppConfig::UdpSend(c) => {
-                let sock = bind(stack, None, c.src_port.unwrap_or(0), None)?;
+                let sock = bind(stack, None, c.src_port.unwrap_or(0), None, false)?;
                 stack.sockets.get_mut(sock).tos = c.tos;
                 if c.connect {
                     stack

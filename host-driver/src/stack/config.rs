@@ -337,6 +337,10 @@ pub struct UdpSinkConfig {
     /// until data arrives.
     #[serde(default)]
     pub read_interval_ns: Option<u64>,
+    /// SO_REUSEADDR before bind: sinks that all set it may share the port (each then gets its own
+    /// copy of a broadcast or multicast datagram).
+    #[serde(default)]
+    pub reuseaddr: bool,
 }
 
 /// `udp_echo`: answers every datagram to its sender with the same payload.
@@ -577,6 +581,7 @@ mod tests {
             read_batch: 0,
             per_read_ns: 0,
             read_interval_ns: None,
+            reuseaddr: false,
         });
         assert_eq!(app.validate(2).unwrap_err().field, "apps[2].read_batch");
     }

@@ -1,5 +1,5 @@
-//! Link layer of eth0: `eth_type_trans`, `__netif_receive_skb_core` with its `ptype_base`
-//! registration table (`dev_add_pack`), and `dev_hard_header` / `dev_queue_xmit` /
+//! Link layer of eth0: `eth_type_trans` (which the driver calls), `__netif_receive_skb_core` with
+//! its `ptype_base` registration table (`dev_add_pack`), and `dev_hard_header` / `dev_queue_xmit` /
 //! `dev_hard_start_xmit` on send.
 
 use serde::Serialize;
@@ -15,6 +15,27 @@ use crate::wire::ethernet::{self, EthernetFrame, EthernetRepr, MacAddr};
 /// A protocol receive handler (`packet_type.func`, `net_protocol.handler`): takes ownership of
 /// the skb, whose data starts at that protocol's header.
 pub type Handler = fn(&mut Stack, &mut Ctx, Skb);
+
+/// `eth_type_trans` (net/ethernet/eth.c), called by the driver on each received frame: classifies it by
+/// destination MAC against `dev_mac` (`skb->pkt_type`), marks the MAC header, sets `skb->protocol`
+/// from the EtherType and pulls the Ethernet header. False if the frame is shorter than one.
+pub fn eth_type_trans(skb: &mut Skb, dev_mac: MacAddr) -> bool {
+    let Ok(eth) = EthernetFrame::new_checked(skb.data()).map(|f| EthernetRepr::parse(&f)) else {
+        return false;
+    };
+    skb.pkt_type = if eth.dst == dev_mac {
+        PktType::Host
+    } else if eth.dst.is_broadcast() {
+        PktType::Broadcast
+    } else if eth.dst.is_multicast() {
+        PktType::Multicast
+    } else {
+        PktType::OtherHost
+    };
+    skb.protocol = eth.ethertype;
+    skb.reset_mac_header();
+    skb.pull(ethernet::HEADER_LEN).is_ok()
+}
 
 /// `struct packet_type`: an EtherType and its handler.
 #[derive(Debug, Clone, Copy)]
@@ -45,33 +66,15 @@ impl Stack {
         self.ptype_base.push(PacketType { ethertype, func });
     }
 
-    /// `eth_type_trans` + `__netif_receive_skb_core`: classifies the frame by destination MAC,
-    /// shows it to the AF_PACKET taps, strips the Ethernet header and dispatches on the
-    /// EtherType through `ptype_base`. `skb` holds the frame from the Ethernet header on.
+    /// `__netif_receive_skb_core`: shows the frame to the AF_PACKET taps and dispatches on
+    /// `skb->protocol` through `ptype_base`. The driver already ran [`eth_type_trans`]: data starts at
+    /// the network header, the MAC header is marked.
     pub fn netif_receive_skb(&mut self, ctx: &mut Ctx, mut skb: Skb) {
         ctx.stamp(skb.id, Stage::NetifReceive);
         ctx.charge(ctx.costs.netif_receive_ns);
-        let Ok(eth) = EthernetFrame::new_checked(skb.data()).map(|f| EthernetRepr::parse(&f))
-        else {
-            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::PktTooSmall));
-        };
-        skb.pkt_type = if eth.dst == self.mac {
-            PktType::Host
-        } else if eth.dst.is_broadcast() {
-            PktType::Broadcast
-        } else if eth.dst.is_multicast() {
-            PktType::Multicast
-        } else {
-            PktType::OtherHost
-        };
-        skb.protocol = eth.ethertype;
-        skb.reset_mac_header();
         self.link.rx_packets += 1;
-        self.link.rx_bytes += skb.len() as u64;
+        self.link.rx_bytes += skb.mac_header().map_or(skb.len(), <[u8]>::len) as u64;
         self.deliver_to_taps(ctx, &skb, Direction::Rx);
-        if skb.pull(ethernet::HEADER_LEN).is_err() {
-            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::PktTooSmall));
-        }
         skb.reset_network_header();
         match self.ptype_base.iter().find(|p| p.ethertype == skb.protocol) {
             Some(p) => (p.func)(self, ctx, skb),

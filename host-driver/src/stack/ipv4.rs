@@ -17,10 +17,10 @@ use crate::accounting::{DropReason, Outcome, Stage};
 use crate::ctx::Ctx;
 use crate::netdevice::NetXmit;
 use crate::skb::{PacketType, Skb};
+use crate::wire::checksum::internet_checksum;
 use crate::wire::ethernet::ethertype;
 use crate::wire::icmp::IcmpError;
 use crate::wire::ipv4::{self, Ipv4Packet, Ipv4Repr};
-use crate::wire::WireError;
 
 /// `Ip:` counters of /proc/net/snmp plus the IP ones of `IpExt:`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -93,36 +93,12 @@ impl Stack {
 
     /// `ip_rcv` / `ip_rcv_core`: header checks, trim of link padding, PRE_ROUTING, then the
     /// routing decision of `ip_rcv_finish`. Data starts at the IP header.
-    pub(super) fn ip_rcv(&mut self, ctx: &mut Ctx, mut skb: Skb) {
+    pub(super) fn ip_rcv(&mut self, ctx: &mut Ctx, skb: Skb) {
         ctx.stamp(skb.id, Stage::IpRcv);
         ctx.charge(ctx.costs.ip_rcv_ns);
-        self.ip.in_receives += 1;
-        if skb.pkt_type == PacketType::OtherHost {
-            self.link.rx_otherhost_dropped += 1;
-            return self.drop(ctx, skb, DropReason::Otherhost);
-        }
-        let (header_len, total_len, dst) = match Ipv4Packet::new_checked(skb.data()) {
-            Ok(p) if !p.verify_checksum() => {
-                self.ip.in_csum_errors += 1;
-                self.ip.in_hdr_errors += 1;
-                return self.drop(ctx, skb, DropReason::IpCsum);
-            }
-            Ok(p) => (p.header_len(), p.total_len(), p.dst()),
-            Err(WireError::TruncatedPayload { .. }) => {
-                self.ip.in_truncated_pkts += 1;
-                return self.drop(ctx, skb, DropReason::PktTooSmall);
-            }
-            Err(_) => {
-                self.ip.in_hdr_errors += 1;
-                return self.drop(ctx, skb, DropReason::IpInhdr);
-            }
+        let Some((skb, dst)) = self.ip_rcv_core(ctx, skb) else {
+            return;
         };
-        skb.trim(total_len);
-        skb.reset_network_header();
-        if skb.set_transport_header(header_len).is_err() {
-            self.ip.in_hdr_errors += 1;
-            return self.drop(ctx, skb, DropReason::IpInhdr);
-        }
         let Some(skb) = self.nf_hook(ctx, Hook::Prerouting, skb) else {
             return;
         };
@@ -141,6 +117,57 @@ impl Stack {
             self.ip.in_addr_errors += 1;
             self.drop(ctx, skb, DropReason::IpInaddrerrors);
         }
+    }
+
+    /// `ip_rcv_core` (net/ipv4/ip_input.c), in the kernel's order: a `PACKET_OTHERHOST` frame is dropped
+    /// before it is counted; InReceives; the header must be pullable with version 4 and IHL ≥ 5
+    /// (`inhdr_error`); the header checksum (`csum_error`: InCsumErrors and InHdrErrors); only then
+    /// the total length against the skb (InTruncatedPkts) and the IHL; `pskb_trim_rcsum` drops link
+    /// padding. Returns the trimmed skb, network and transport headers set, and its destination.
+    fn ip_rcv_core(&mut self, ctx: &mut Ctx, mut skb: Skb) -> Option<(Skb, Ipv4Addr)> {
+        if skb.pkt_type == PacketType::OtherHost {
+            self.link.rx_otherhost_dropped += 1;
+            self.drop(ctx, skb, DropReason::Otherhost);
+            return None;
+        }
+        self.ip.in_receives += 1;
+        let data = skb.data();
+        let ihl = data.first().map_or(0, |b| usize::from(b & 0x0f) * 4);
+        let header_ok = data.len() >= ipv4::HEADER_LEN
+            && data[0] >> 4 == 4
+            && ihl >= ipv4::HEADER_LEN
+            && data.len() >= ihl;
+        if !header_ok {
+            self.ip.in_hdr_errors += 1;
+            self.drop(ctx, skb, DropReason::IpInhdr);
+            return None;
+        }
+        if internet_checksum(&data[..ihl]) != 0 {
+            self.ip.in_csum_errors += 1;
+            self.ip.in_hdr_errors += 1;
+            self.drop(ctx, skb, DropReason::IpCsum);
+            return None;
+        }
+        let total_len = usize::from(u16::from_be_bytes([data[2], data[3]]));
+        let dst = Ipv4Addr::new(data[16], data[17], data[18], data[19]);
+        if skb.len() < total_len {
+            self.ip.in_truncated_pkts += 1;
+            self.drop(ctx, skb, DropReason::PktTooSmall);
+            return None;
+        }
+        if total_len < ihl {
+            self.ip.in_hdr_errors += 1;
+            self.drop(ctx, skb, DropReason::IpInhdr);
+            return None;
+        }
+        skb.trim(total_len);
+        skb.reset_network_header();
+        if skb.set_transport_header(ihl).is_err() {
+            self.ip.in_hdr_errors += 1;
+            self.drop(ctx, skb, DropReason::IpInhdr);
+            return None;
+        }
+        Some((skb, dst))
     }
 
     /// `ip_local_deliver`: reassembly, LOCAL_IN, then `ip_local_deliver_finish` /

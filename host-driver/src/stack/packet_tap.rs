@@ -72,7 +72,8 @@ impl PacketTap {
             self.drops += 1;
             return 0;
         }
-        let frame = clone.data();
+        // packet_rcv: `skb_push(skb, skb->data - skb_mac_header(skb))` shows the link header too.
+        let frame = clone.mac_header().unwrap_or(clone.data());
         let data = frame[..frame.len().min(self.cfg.snaplen)].to_vec();
         let copied = data.len();
         self.ring.push(TapRecord {

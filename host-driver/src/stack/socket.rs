@@ -39,6 +39,8 @@ pub struct Datagram {
     /// Data starts at the UDP payload.
     pub skb: Skb,
     pub from: SocketAddrV4,
+    /// `skb->csum_valid`: the UDP checksum was verified on receive; if not, `udp_recvmsg` verifies it.
+    pub csum_valid: bool,
 }
 
 #[derive(Debug)]
@@ -51,6 +53,8 @@ pub struct UdpSocket {
     pub rcvbuf: usize,
     /// IP TOS of sent datagrams (`IP_TOS`).
     pub tos: u8,
+    /// `SO_REUSEADDR` (`sk->sk_reuse`).
+    pub reuseaddr: bool,
     rmem_alloc: usize,
     /// `sk_wmem_alloc` and `sk_sndbuf`, shared with the skbs charged to them.
     wmem: Arc<SockWmem>,
@@ -157,6 +161,7 @@ impl SocketTable {
             remote: None,
             rcvbuf,
             tos: 0,
+            reuseaddr: false,
             rmem_alloc: 0,
             wmem: Arc::new(SockWmem::new(sndbuf)),
             queue: VecDeque::new(),
@@ -175,10 +180,13 @@ impl SocketTable {
         &mut self.socks[id]
     }
 
-    /// Another socket holds `addr`'s port on an overlapping address (no SO_REUSEADDR).
+    /// Another socket holds `addr`'s port on an overlapping address (`udp_lib_lport_inuse`: not if
+    /// both set SO_REUSEADDR).
     fn in_use(&self, except: SocketId, addr: SocketAddrV4) -> bool {
+        let reuse = self.socks[except].reuseaddr;
         self.socks.iter().enumerate().any(|(i, s)| {
             i != except
+                && !(reuse && s.reuseaddr)
                 && s.local.port() == addr.port()
                 && (s.local.ip().is_unspecified()
                     || addr.ip().is_unspecified()
@@ -256,6 +264,20 @@ impl SocketTable {
         }
         best.map(|(_, id)| id)
     }
+
+    /// The sockets `__udp4_lib_mcast_deliver` hands a broadcast or multicast datagram to, in creation
+    /// order: `__udp_is_mcast_sock` — bound to `dst`'s port, on INADDR_ANY or `dst`'s address, and not
+    /// connected to another peer.
+    pub fn mcast_lookup(&self, src: SocketAddrV4, dst: SocketAddrV4) -> Vec<SocketId> {
+        (0..self.socks.len())
+            .filter(|&id| {
+                let s = &self.socks[id];
+                s.local.port() == dst.port()
+                    && (s.local.ip().is_unspecified() || s.local.ip() == dst.ip())
+                    && s.remote.is_none_or(|r| r == src)
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -268,6 +290,7 @@ mod tests {
 
     fn dgram(id: u64, len: usize) -> Datagram {
         Datagram {
+            csum_valid: true,
             skb: Skb::from_dma(id, vec![0; len]),
             from: sa("10.0.0.2:1000"),
         }

@@ -22,6 +22,11 @@ use crate::wire::icmp::IcmpError;
 use crate::wire::ipv4::{protocol, Ipv4Packet, MAX_PACKET_LEN};
 use crate::wire::udp::{self, UdpPacket, UdpRepr};
 
+/// `CHECKSUM_BREAK` (include/linux/skbuff.h): without a hardware checksum, `udp4_csum_init` →
+/// `__skb_checksum_validate_complete` verifies a datagram this short (UDP header included) at once;
+/// a longer one is verified when it is read (`udp_recvmsg`).
+pub const CHECKSUM_BREAK: usize = 76;
+
 /// Largest UDP payload over IPv4: 65535 − 20 (IP) − 8 (UDP).
 pub const MAX_PAYLOAD: usize = MAX_PACKET_LEN - 28;
 
@@ -37,6 +42,8 @@ pub struct UdpCounters {
     pub rcvbuf_errors: u64,
     pub sndbuf_errors: u64,
     pub in_csum_errors: u64,
+    /// Broadcast or multicast datagrams no socket wanted (`UDP_MIB_IGNOREDMULTI`).
+    pub ignored_multi: u64,
 }
 
 /// How a datagram is sent: `MSG_DONTWAIT` (or `O_NONBLOCK`) and the socket's `IP_RECVERR`.
@@ -82,7 +89,11 @@ impl Stack {
                 return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::PktTooSmall));
             }
         };
-        if !csum_ok {
+        // udp4_csum_init: NIC checksum offload absent (CHECKSUM_NONE), so only a short datagram is
+        // verified here; an unfiltered socket leaves the rest to udp_recvmsg (`udp_lib_checksum_complete`
+        // in `udp_queue_rcv_one_skb` runs early only for a socket filter or encapsulation, not modelled).
+        let csum_valid = len <= CHECKSUM_BREAK;
+        if csum_valid && !csum_ok {
             // csum_error
             self.udp.in_csum_errors += 1;
             self.udp.in_errors += 1;
@@ -91,6 +102,10 @@ impl Stack {
         skb.trim(len);
         let from = SocketAddrV4::new(src_ip, ports.src_port);
         let to = SocketAddrV4::new(dst_ip, ports.dst_port);
+        if self.is_broadcast(dst_ip) || dst_ip.is_multicast() {
+            // RTCF_BROADCAST | RTCF_MULTICAST
+            return self.udp4_lib_mcast_deliver(ctx, skb, from, to, csum_valid);
+        }
         let Some(sock) = self.sockets.lookup(from, to) else {
             self.udp.no_ports += 1;
             self.icmp_send(ctx, &skb, IcmpError::PortUnreachable);
@@ -100,7 +115,54 @@ impl Stack {
             self.udp.in_errors += 1;
             return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::PktTooSmall));
         }
-        self.udp_queue_rcv_skb(ctx, sock, Datagram { skb, from });
+        self.udp_queue_rcv_skb(
+            ctx,
+            sock,
+            Datagram {
+                skb,
+                from,
+                csum_valid,
+            },
+        );
+    }
+
+    /// `__udp4_lib_mcast_deliver`: every matching socket gets the datagram, the last one the skb itself
+    /// and each other one a clone (`skb_clone`: no copy), which here is a frame of its own so that each
+    /// delivery has its one outcome. No socket: `IgnoredMulti`, and no ICMP error.
+    fn udp4_lib_mcast_deliver(
+        &mut self,
+        ctx: &mut Ctx,
+        mut skb: Skb,
+        from: SocketAddrV4,
+        to: SocketAddrV4,
+        csum_valid: bool,
+    ) {
+        let socks = self.sockets.mcast_lookup(from, to);
+        let Some((&last, others)) = socks.split_last() else {
+            self.udp.ignored_multi += 1;
+            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::NoSocket));
+        };
+        if skb.pull(udp::HEADER_LEN).is_err() {
+            self.udp.in_errors += 1;
+            return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::PktTooSmall));
+        }
+        for &sock in others {
+            let mut clone = skb.clone_skb();
+            clone.id = ctx.observer().new_frame_id();
+            ctx.stamp(clone.id, Stage::UdpRcv);
+            let dgram = Datagram {
+                skb: clone,
+                from,
+                csum_valid,
+            };
+            self.udp_queue_rcv_skb(ctx, sock, dgram);
+        }
+        let dgram = Datagram {
+            skb,
+            from,
+            csum_valid,
+        };
+        self.udp_queue_rcv_skb(ctx, last, dgram);
     }
 
     /// `udp_queue_rcv_skb` → `__udp_enqueue_schedule_skb` → `sk_data_ready`.
@@ -122,7 +184,9 @@ impl Stack {
     }
 
     /// `udp_recvmsg` for up to `batch` datagrams (`recvmmsg`): each is copied to user space,
-    /// stamped [`Stage::AppRead`] and ends [`Outcome::Delivered`].
+    /// stamped [`Stage::AppRead`] and ends [`Outcome::Delivered`]. A datagram whose checksum was left
+    /// unverified on receive is verified first (`udp_skb_csum_unnecessary` false →
+    /// `skb_copy_and_csum_datagram_msg`); a bad one counts InCsumErrors and is dropped.
     pub(super) fn udp_recvmsg(
         &mut self,
         ctx: &mut Ctx,
@@ -135,6 +199,13 @@ impl Stack {
             let Some(d) = self.sockets.get_mut(sock).dequeue() else {
                 break;
             };
+            if !d.csum_valid && !udp_lib_checksum_complete(&d.skb) {
+                // csum_copy_err: counted, dropped, and the read goes on with the next datagram.
+                self.udp.in_csum_errors += 1;
+                self.udp.in_errors += 1;
+                Stack::finish(ctx, d.skb, Outcome::Dropped(DropReason::UdpCsum));
+                continue;
+            }
             let payload = d.skb.data().to_vec();
             ctx.charge_copy(payload.len());
             ctx.stamp(d.skb.id, Stage::AppRead);
@@ -273,5 +344,21 @@ impl Stack {
             ip if ip.is_unspecified() => self.cfg.address.addr,
             ip => ip,
         }
+    }
+}
+
+/// `udp_lib_checksum_complete`: the UDP checksum of the datagram in `skb` (data at the payload; network
+/// and transport headers set) against its IPv4 pseudo-header.
+fn udp_lib_checksum_complete(skb: &Skb) -> bool {
+    let ips = skb
+        .network_header()
+        .and_then(|h| Ipv4Packet::new_checked(h).ok())
+        .map(|ip| (ip.src(), ip.dst()));
+    let udp = skb
+        .transport_header()
+        .and_then(|h| UdpPacket::new_checked(h).ok());
+    match (ips, udp) {
+        (Some((src, dst)), Some(u)) => u.verify_checksum(src, dst),
+        _ => false,
     }
 }

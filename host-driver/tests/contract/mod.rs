@@ -92,6 +92,8 @@ pub fn probe_programs_registers_in_kernel_order<D: Device>() {
             w(TDLEN),
             w(TDH),
             w(TDT),
+            w(TIDV),
+            w(TADV),
             w(TCTL),
             w(RCTL),
             w(RDTR),

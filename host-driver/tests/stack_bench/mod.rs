@@ -6,12 +6,13 @@
 
 use std::net::Ipv4Addr;
 
-use host_driver::accounting::{FrameId, Outcome, Stage, Trace};
+use host_driver::accounting::{DropReason, FrameId, Outcome, Stage, Trace};
 use host_driver::activity::Activity;
 use host_driver::costs::Costs;
 use host_driver::ctx::Ctx;
 use host_driver::netdevice::{NetDeviceOps, NetdevTx};
 use host_driver::skb::Skb;
+use host_driver::stack::ethernet::eth_type_trans;
 use host_driver::stack::{AppConfig, Stack, StackConfig, StackCounters};
 use host_driver::time::{Clock, Cycle};
 use host_driver::wire::build::{self, Payload, UdpFrameSpec};
@@ -81,11 +82,18 @@ impl Bench {
         r
     }
 
-    /// A frame arrives from the driver (as `from_dma`); returns its id.
+    /// A frame arrives from the driver (as `from_dma`, after `eth_type_trans`); returns its id.
     pub fn rx(&mut self, frame: Vec<u8>) -> FrameId {
         let id = self.next_wire_id;
         self.next_wire_id += 1;
-        self.with_ctx(|stack, ctx| stack.netif_receive_skb(ctx, Skb::from_dma(id, frame)));
+        let mut skb = Skb::from_dma(id, frame);
+        self.with_ctx(|stack, ctx| {
+            if eth_type_trans(&mut skb, stack.mac()) {
+                stack.netif_receive_skb(ctx, skb);
+            } else {
+                ctx.end(id, Outcome::Dropped(DropReason::PktTooSmall));
+            }
+        });
         id
     }
 

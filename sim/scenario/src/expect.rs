@@ -101,6 +101,8 @@ pub struct CpuBounds {
     pub busy_percent: Option<Bound>,
     pub hardirqs: Option<Bound>,
     pub softirq_runs: Option<Bound>,
+    /// `__do_softirq` runs in ksoftirqd.
+    pub ksoftirqd_runs: Option<Bound>,
     pub app_runs: Option<Bound>,
     #[serde(default)]
     pub softnet_stat: SoftnetBounds,
@@ -112,6 +114,7 @@ impl CpuBounds {
         [
             ("hardirqs", &self.hardirqs),
             ("softirq_runs", &self.softirq_runs),
+            ("ksoftirqd_runs", &self.ksoftirqd_runs),
             ("app_runs", &self.app_runs),
         ]
         .into_iter()

@@ -51,6 +51,7 @@ fn run(frames: u64) -> Result<(), Box<dyn std::error::Error>> {
             read_batch: 64,
             per_read_ns: 0,
             read_interval_ns: None,
+            reuseaddr: false,
         })],
         ..HostConfig::default()
     };

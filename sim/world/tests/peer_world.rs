@@ -18,7 +18,10 @@ use pcap_file::pcap::PcapReader;
 
 use tshark::tshark_check;
 
+// Interrupts as they come (no moderation), so the exchange finishes within its window.
 const HOST_YAML: &str = "
+interrupt_throttle_rate: 0
+rx_abs_int_delay: 0
 apps:
   - {kind: ping, dst: 10.0.0.254, count: 2, interval_ns: 20000, start_ns: 2000}
   - {kind: udp_send, dst: 10.0.0.254, port: 9, size: 3000, count: 1, start_ns: 10000}
