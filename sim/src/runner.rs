@@ -489,7 +489,9 @@ fn write(path: &Path, contents: String) -> Result<(), RunError> {
         path: path.to_owned(),
         source,
     };
-    let tmp = path.with_extension("partial");
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = PathBuf::from(tmp);
     std::fs::write(&tmp, contents).map_err(output)?;
     std::fs::rename(&tmp, path).map_err(output)
 }

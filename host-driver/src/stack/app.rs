@@ -21,7 +21,7 @@ use crate::time::Cycle;
 use crate::wire::build::Payload;
 
 /// What an application did, for the report.
-#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct AppCounters {
     /// Position in the scenario's `apps` list.
     pub app: usize,

@@ -282,25 +282,7 @@ checked_name!(
     /// A numeric counter of an application (`sent`, `send_errors`, `send_eagain`, ...).
     AppCounter,
     "application counter",
-    scalar_fields(&to_value(&AppCounters {
-        app: 0,
-        kind: "",
-        port: 0,
-        syscalls: 0,
-        wakeups: 0,
-        received: 0,
-        received_bytes: 0,
-        received_copies: 0,
-        sent: 0,
-        send_errors: 0,
-        send_eagain: 0,
-        sndbuf_waits: 0,
-        socket_drops: 0,
-        ping_replies: 0,
-        rtt_min: None,
-        rtt_max: None,
-        rtt_mean: None,
-    }))
+    scalar_fields(&to_value(&AppCounters::default()))
 );
 
 /// The stack counter groups that are objects of numbers, with their counters.

@@ -584,15 +584,8 @@ pub(crate) mod tests {
                     received: 2,
                     received_bytes: 36,
                     received_copies: 2,
-                    sent: 0,
-                    send_errors: 0,
-                    send_eagain: 0,
-                    sndbuf_waits: 0,
                     socket_drops: 1,
-                    ping_replies: 0,
-                    rtt_min: None,
-                    rtt_max: None,
-                    rtt_mean: None,
+                    ..AppCounters::default()
                 }],
                 ..StackCounters::default()
             },

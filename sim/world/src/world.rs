@@ -234,14 +234,9 @@ impl<P: LinkPartner> World<P> {
         self.partner = Some(partner);
     }
 
-    /// From now on, records every MMIO access the host makes (a bus monitor on the AXI4-Lite port; off
-    /// by default, since a long run makes millions).
+    /// From now on, records every MMIO access the host makes, dropping any recorded before (a bus
+    /// monitor on the AXI4-Lite port; off by default, since a long run makes millions).
     pub fn log_mmio(&mut self) {
-        self.mmio_log.get_or_insert_with(Vec::new);
-    }
-
-    /// Drops what the MMIO log holds and records afresh from now on.
-    pub fn log_mmio_afresh(&mut self) {
         self.mmio_log = Some(Vec::new());
     }
 

@@ -44,7 +44,7 @@ impl contract::Device for Verilated {
         self.world.mmio_log()
     }
     fn clear_mmio_log(&mut self) {
-        self.world.log_mmio_afresh();
+        self.world.log_mmio();
     }
     fn arrive(&mut self, at: Cycle, frame: Vec<u8>) -> FrameId {
         self.world.inject(frame, at, WireFault::None)
