@@ -27,6 +27,7 @@ pub mod qdisc;
 pub mod reassembly;
 pub mod route;
 pub mod socket;
+pub mod tcp;
 pub mod udp;
 
 use std::collections::BTreeMap;
