@@ -205,11 +205,11 @@ impl Parser {
 
     fn time_spec(&mut self) -> Result<Time> {
         const EXPECTED: &str = "an event time (e.g. `0`, `+.1`, `0.1~0.2`, `*`)";
+        let start_span = self.peek().span.clone();
         if self.eat_punct('*') {
             return Ok(Time::Any);
         }
         let relative = self.eat_punct('+');
-        let start_span = self.peek().span.clone();
         let start = self.time(if relative {
             "a time after `+`"
         } else {
