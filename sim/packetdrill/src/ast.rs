@@ -123,10 +123,11 @@ pub struct Packet {
     pub payload_len: u16,
     /// `ack N`; `None` when absent.
     pub ack: Option<u32>,
-    /// `win N`; `None` when absent (packetdrill then does not check it on outbound packets).
+    /// `win N`, required on inbound packets; `None` on an outbound one: packetdrill does not check it.
     pub win: Option<u16>,
     /// `urg N`.
     pub urg: Option<u16>,
+    /// Checked to fill whole 32-bit words and at most 40 bytes ([`TcpOptionKind::wire_len`]).
     pub options: TcpOptions,
 }
 
@@ -202,6 +203,20 @@ pub enum TcpOptionKind {
         val: u32,
         ecr: u32,
     },
+}
+
+impl TcpOptionKind {
+    /// Bytes on the wire, kind and length octets included.
+    pub fn wire_len(&self) -> usize {
+        match self {
+            TcpOptionKind::Nop | TcpOptionKind::Eol => 1,
+            TcpOptionKind::SackPermitted => 2,
+            TcpOptionKind::WindowScale(_) => 3,
+            TcpOptionKind::Mss(_) => 4,
+            TcpOptionKind::Timestamp { .. } => 10,
+            TcpOptionKind::Sack(blocks) => 2 + 8 * blocks.len(),
+        }
+    }
 }
 
 /// A system call and its expected outcome; `span` is where its name is written.

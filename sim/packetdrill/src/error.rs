@@ -46,6 +46,12 @@ pub enum ErrorKind {
     BackwardsRange,
     #[error("{0} can only be used with outbound packets")]
     OutboundOnly(&'static str),
+    #[error("window must be specified for inbound packets (`win N`)")]
+    InboundWithoutWindow,
+    #[error("TCP options take {0} bytes, not a multiple of 4 (pad with `nop`)")]
+    OptionsNotPadded(usize),
+    #[error("TCP options take {0} bytes, more than the 40 a TCP header holds")]
+    OptionsTooLong(usize),
     #[error("command-line option `--{0}` after the first command or event")]
     MisplacedOption(String),
     #[error("a shell command without a time must be the first or the last line of the script")]

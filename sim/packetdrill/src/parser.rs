@@ -360,13 +360,27 @@ impl Parser {
         } else {
             None
         };
+        if direction == Direction::Inbound && win.is_none() {
+            return Err(err(&start.span, ErrorKind::InboundWithoutWindow));
+        }
         let options = self.tcp_options()?;
-        if let TcpOptions::Unchecked(span) = &options {
-            if direction == Direction::Inbound {
+        match &options {
+            TcpOptions::Unchecked(span) if direction == Direction::Inbound => {
                 return Err(err(
                     span,
                     ErrorKind::OutboundOnly("`<...>` for TCP options"),
                 ));
+            }
+            TcpOptions::Unchecked(_) => {}
+            TcpOptions::List(list) => {
+                // packetdrill builds the header from the list, so it must fill whole 32-bit words.
+                let bytes: usize = list.iter().map(|o| o.kind.wire_len()).sum();
+                if bytes % 4 != 0 {
+                    return Err(err(&list[0].span, ErrorKind::OptionsNotPadded(bytes)));
+                }
+                if bytes > 40 {
+                    return Err(err(&list[0].span, ErrorKind::OptionsTooLong(bytes)));
+                }
             }
         }
         Ok(Packet {

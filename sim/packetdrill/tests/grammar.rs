@@ -97,19 +97,31 @@ fn semantic_errors_say_where_and_what() {
             "t.pkt:1:19: TCP window 65536 out of range (at most 65535)",
         ),
         (
-            "+0 < S 0:0(0) <...>".into(),
-            "t.pkt:1:15: `<...>` for TCP options can only be used with outbound packets",
+            "+0 < S 0:0(0) win 1 <...>".into(),
+            "t.pkt:1:21: `<...>` for TCP options can only be used with outbound packets",
         ),
         (
-            "+0 < [ect01] S 0:0(0)".into(),
+            "+0 < [ect01] S 0:0(0) win 1".into(),
             "t.pkt:1:7: `ect01` can only be used with outbound packets",
+        ),
+        (
+            format!("{SOCKET}+0 < . 1:1(0) ack 1"),
+            "t.pkt:2:4: window must be specified for inbound packets (`win N`)",
+        ),
+        (
+            "+0 > S 0:0(0) <mss 1460,wscale 7>".into(),
+            "t.pkt:1:16: TCP options take 7 bytes, not a multiple of 4 (pad with `nop`)",
+        ),
+        (
+            "+0 > . 1:1(0) ack 1 <sack 1:2 3:4 5:6 7:8,TS val 1 ecr 2>".into(),
+            "t.pkt:1:22: TCP options take 44 bytes, more than the 40 a TCP header holds",
         ),
         (
             "* close(3) = 0".into(),
             "t.pkt:1:1: event time `*` can only be used with outbound packets",
         ),
         (
-            format!("{SOCKET}+.1~+.2 < . 1:1(0) ack 1"),
+            format!("{SOCKET}+.1~+.2 < . 1:1(0) ack 1 win 1"),
             "t.pkt:2:1: an event time range can only be used with outbound packets",
         ),
         (
@@ -176,10 +188,10 @@ fn grammar_beyond_the_suite() {
         "--define=\"A B\"\n",
         "/* block\n comment */\n",
         "0.100 setsockopt(3, SOL_SOCKET, SO_LINGER, {onoff=1, linger=0}, 8) = 0\n",
-        "0.1~0.2 > (tos 0x4) S. 0:0(0) ack 1 urg 5 <eol>\n",
+        "0.1~0.2 > (tos 0x4) S. 0:0(0) ack 1 urg 5 <eol,nop,nop,nop>\n",
         "* > [ect01] . 1:1(0) ack 1\n",
         "+0 < (ttl 64) R 1:1(0) win 0\n",
-        "+0 < [ce] . 1:1(0) ack 1\n",
+        "+0 < [ce] . 1:1(0) ack 1 win 9\n",
         "+0 write(4, \"ab\" \"cd\", 4) = 4\n",
         "+0 getpid() = ...\n",
         "+0 f([], {1, x}, 0x10) = 0\n",
@@ -223,14 +235,40 @@ fn grammar_beyond_the_suite() {
     assert_eq!(p.urg, Some(5));
     assert_eq!(
         p.options,
-        TcpOptions::List(vec![TcpOption {
-            span: Span {
-                line: 6,
-                col: 44,
-                ..p.span.clone()
+        TcpOptions::List(vec![
+            TcpOption {
+                span: Span {
+                    line: 6,
+                    col: 44,
+                    ..p.span.clone()
+                },
+                kind: TcpOptionKind::Eol
             },
-            kind: TcpOptionKind::Eol
-        }])
+            TcpOption {
+                span: Span {
+                    line: 6,
+                    col: 48,
+                    ..p.span.clone()
+                },
+                kind: TcpOptionKind::Nop
+            },
+            TcpOption {
+                span: Span {
+                    line: 6,
+                    col: 52,
+                    ..p.span.clone()
+                },
+                kind: TcpOptionKind::Nop
+            },
+            TcpOption {
+                span: Span {
+                    line: 6,
+                    col: 56,
+                    ..p.span.clone()
+                },
+                kind: TcpOptionKind::Nop
+            },
+        ])
     );
     assert_eq!(s.events[2].time, Time::Any);
     let ip = |i: usize| match &s.events[i].action {
