@@ -250,24 +250,19 @@ impl Parser {
         }
         let (secs, frac) = text.split_once('.').unwrap_or((&text, ""));
         let micros: String = frac.chars().chain("000000".chars()).take(6).collect();
-        let secs: u64 = if secs.is_empty() { Ok(0) } else { secs.parse() }.map_err(|_| {
-            err(
-                &token.span,
-                ErrorKind::OutOfRange {
-                    what: "time",
-                    value: text.clone(),
-                    max: u64::MAX / 1_000_000,
-                },
-            )
-        })?;
+        let secs = if secs.is_empty() {
+            Some(0)
+        } else {
+            secs.parse::<u64>().ok()
+        };
         let total = secs
-            .checked_mul(1_000_000)
-            .and_then(|us| us.checked_add(micros.parse::<u64>().unwrap_or(0)))
+            .and_then(|s| s.checked_mul(1_000_000))
+            .and_then(|us| us.checked_add(micros.parse().ok()?))
             .ok_or_else(|| {
                 err(
                     &token.span,
                     ErrorKind::OutOfRange {
-                        what: "time",
+                        what: "time in seconds",
                         value: text.clone(),
                         max: u64::MAX / 1_000_000,
                     },
@@ -575,20 +570,16 @@ impl Parser {
         }
         self.expect_punct('=')?;
         let result = self.expr()?;
-        let errno = match &self.peek().tok {
-            Tok::Word(errno) => {
-                let errno = Errno {
-                    span: self.peek().span.clone(),
-                    name: errno.clone(),
-                    strerror: None,
-                };
-                self.next();
-                Some(Errno {
-                    strerror: self.note()?,
-                    ..errno
-                })
-            }
-            _ => None,
+        let errno = if let Tok::Word(name) = &self.peek().tok {
+            let name = name.clone();
+            let span = self.next().span;
+            Some(Errno {
+                span,
+                name,
+                strerror: self.note()?,
+            })
+        } else {
+            None
         };
         let note = if errno.is_some() { None } else { self.note()? };
         Ok(Syscall {

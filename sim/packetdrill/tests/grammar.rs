@@ -70,6 +70,10 @@ fn syntax_errors_say_where_and_what() {
             "0 write(4, ..., 99999999999999999999) = 0",
             "t.pkt:1:17: integer 99999999999999999999 out of range (at most 9223372036854775807)",
         ),
+        (
+            "99999999999999.5 close(3) = 0",
+            "t.pkt:1:1: time in seconds 99999999999999.5 out of range (at most 18446744073709)",
+        ),
         ("// nothing here\n", "t.pkt:2:1: expected an event, found end of file"),
     ];
     for (text, expected) in cases {
@@ -205,6 +209,10 @@ fn grammar_beyond_the_suite() {
     assert_eq!((s.comments[0].span.line, s.comments[0].span.col), (3, 1));
 
     assert_eq!(s.events[0].time, Time::Absolute(100_000));
+    assert_eq!(
+        parse("1.0000019 close(3) = 0").events[0].time,
+        Time::Absolute(1_000_001)
+    );
     let Action::Syscall(call) = &s.events[0].action else {
         panic!()
     };
