@@ -193,6 +193,16 @@ pub struct Skb {
     pub pkt_type: PacketType,
     /// `skb->priority`: the qdisc band selector on send (from the IP TOS).
     pub priority: u32,
+    /// `skb_shinfo(skb)->gso_size`: payload bytes per segment of a GRO super-packet (0: not one).
+    pub gso_size: u16,
+    /// `skb_shinfo(skb)->gso_segs`: segments GRO merged into it (0: not a super-packet).
+    pub gso_segs: u16,
+    /// `skb->ip_summed == CHECKSUM_UNNECESSARY` (or GRO's `CHECKSUM_PARTIAL`): the transport checksum
+    /// was verified before the protocol saw the skb, so it must not verify it again.
+    pub csum_unnecessary: bool,
+    /// The frames GRO merged behind `id`, in sequence order: what `skb_shinfo(skb)->frag_list` and the
+    /// page fragments hold. Whoever ends the skb ends them too ([`Skb::frame_ids`]).
+    frag_ids: Vec<FrameId>,
     buf: Arc<Vec<u8>>,
     data: usize,
     tail: usize,
@@ -258,6 +268,10 @@ impl Skb {
             protocol: 0,
             pkt_type: PacketType::Host,
             priority: 0,
+            gso_size: 0,
+            gso_segs: 0,
+            csum_unnecessary: false,
+            frag_ids: Vec::new(),
             buf: Arc::new(buf),
             data,
             tail,
@@ -292,6 +306,26 @@ impl Skb {
                 .wmem
                 .sock_wfree(std::mem::take(&mut charge.amount), Some(now));
         }
+    }
+
+    /// Every wire or host frame this skb carries: its own, then those GRO merged into it.
+    pub fn frame_ids(&self) -> impl Iterator<Item = FrameId> + '_ {
+        std::iter::once(self.id).chain(self.frag_ids.iter().copied())
+    }
+
+    /// `skb_gro_receive` (net/core/gro.c): `seg`'s data from `offset` on joins the end of this skb, its
+    /// frames join [`Skb::frame_ids`] and its buffer's truesize is charged here, less the `sk_buff`
+    /// the kernel frees (`SKB_DATA_ALIGN(sizeof(struct sk_buff))`). The kernel moves the page, so no
+    /// copy is counted.
+    pub fn gro_receive(&mut self, seg: Skb, offset: usize) {
+        let truesize = self.truesize() + seg.truesize() - skb_data_align(SIZEOF_SK_BUFF);
+        let tail = self.tail;
+        let buf = Arc::make_mut(&mut self.buf);
+        buf.truncate(tail);
+        buf.extend_from_slice(&seg.data()[offset..]);
+        self.tail = buf.len();
+        self.fixed_truesize = truesize_of(truesize);
+        self.frag_ids.extend(seg.frame_ids());
     }
 
     /// The packet from the current layer on.
@@ -395,6 +429,10 @@ impl Skb {
             protocol: self.protocol,
             pkt_type: self.pkt_type,
             priority: self.priority,
+            gso_size: self.gso_size,
+            gso_segs: self.gso_segs,
+            csum_unnecessary: self.csum_unnecessary,
+            frag_ids: self.frag_ids.clone(),
             buf: Arc::clone(&self.buf),
             data: self.data,
             tail: self.tail,
@@ -407,11 +445,13 @@ impl Skb {
         }
     }
 
-    /// `skb_copy`: a private copy of the whole buffer under frame `id` (counted as one copy).
+    /// `skb_copy`: a private copy of the whole buffer under frame `id` (counted as one copy). The copy
+    /// is a frame of its own: the frames merged into the original stay the original's to end.
     pub fn copy_skb(&self, id: FrameId) -> Skb {
         Skb {
             id,
             copies: self.copies + 1,
+            frag_ids: Vec::new(),
             buf: Arc::new(self.buf.as_ref().clone()),
             ..self.clone_skb()
         }
