@@ -77,6 +77,14 @@ impl Ctx<'_> {
         self.trace.stamp(id, stage, self.now);
     }
 
+    /// Stamps `stage` now for every frame `skb` carries ([`Skb::frame_ids`]): the segments of a GRO
+    /// super-packet pass each stage when it does.
+    pub fn stamp_skb(&mut self, skb: &Skb, stage: Stage) {
+        for id in skb.frame_ids() {
+            self.trace.stamp(id, stage, self.now);
+        }
+    }
+
     /// Ends frame `id` with `outcome` at the current local time. For a frame that has an skb, use
     /// [`Ctx::end_skb`].
     pub fn end(&mut self, id: FrameId, outcome: Outcome) {

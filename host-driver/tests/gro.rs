@@ -29,7 +29,8 @@ fn noproto() -> Option<Outcome> {
 }
 
 /// Until tcp_v4_rcv exists a TCP skb ends in ip_local_deliver as ip_noproto: the one super-packet
-/// does, and with it every frame merged into it, at the same cycle, each stamped at gro_receive.
+/// does, and with it every frame merged into it, at the same cycle; each is stamped at gro_receive
+/// and at every stage the super-packet passed.
 #[test]
 fn a_burst_of_one_flow_goes_up_as_one_skb_and_every_frame_ends_with_it() {
     let mut sim = Sim::new(HostConfig::default());
@@ -48,9 +49,21 @@ fn a_burst_of_one_flow_goes_up_as_one_skb_and_every_frame_ends_with_it() {
     assert!(ends
         .windows(2)
         .all(|w| w[0].map(|e| e.1) == w[1].map(|e| e.1)));
+    for stage in [
+        Stage::GroReceive,
+        Stage::NetifReceive,
+        Stage::IpRcv,
+        Stage::IpLocalDeliver,
+    ] {
+        assert!(
+            ids.iter().all(|&id| trace.stamp_of(id, stage).is_some()),
+            "{stage}"
+        );
+    }
+    let first_ip_rcv = trace.stamp_of(ids[0], Stage::IpRcv);
     assert!(ids
         .iter()
-        .all(|&id| trace.stamp_of(id, Stage::GroReceive).is_some()));
+        .all(|&id| trace.stamp_of(id, Stage::IpRcv) == first_ip_rcv));
     assert_eq!(sim.host.stack_counters().ip.in_unknown_protos, 1);
     let d = driver(&sim);
     assert_eq!((d.gro_merged, d.gro_flushes), (7, 1));

@@ -308,7 +308,7 @@ impl Adapter {
             self.stats.tx_packets += 1;
             self.stats.tx_bytes += len as u64;
             bytes_compl += len;
-            ctx.stamp(buf.skb.id, Stage::TxReclaim);
+            ctx.stamp_skb(&buf.skb, Stage::TxReclaim);
             ctx.end_skb(buf.skb, Outcome::Consumed(Consumer::Transmitted));
         }
         self.netdev_completed_queue(bytes_compl, ctx.now);
