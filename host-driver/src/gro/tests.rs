@@ -23,6 +23,7 @@ struct Seg {
     len: usize,
     flags: u8,
     tsval: u32,
+    window: u16,
     ip_id: u16,
 }
 
@@ -34,6 +35,7 @@ impl Seg {
             len: MSS,
             flags: flags::ACK,
             tsval: 7,
+            window: 512,
             ip_id: i as u16,
         }
     }
@@ -51,7 +53,7 @@ impl Seg {
             seq: self.seq,
             ack_seq: 1,
             flags: self.flags,
-            window: 512,
+            window: self.window,
             options: TcpOptions {
                 timestamp: Some((self.tsval, 3)),
                 ..TcpOptions::default()
@@ -302,4 +304,40 @@ fn napi_gro_flush_of_old_flows_keeps_this_jiffys() {
     let old = gro.napi_gro_flush(true, 5);
     assert_eq!(old.iter().map(ids).collect::<Vec<_>>(), [vec![1]]);
     assert!(gro.has_held());
+}
+
+/// The window shares `tcp_flag_word` with the flags, so a window update ends the merge and the new
+/// window starts another; a segment with CWR never joins a flow, but may start one.
+#[test]
+fn a_window_update_or_cwr_completes_the_flow() {
+    let mut window = flow(3);
+    window[1].window = 1024;
+    window[2].window = 1024;
+    let mut cwr = flow(3);
+    cwr[1].flags |= flags::CWR;
+    for segs in [window, cwr] {
+        let mut gro = GroList::default();
+        let got: Vec<_> = feed(&mut gro, &segs).iter().map(ids).collect();
+        assert_eq!(got, [vec![1], vec![2, 3]]);
+    }
+}
+
+/// Bytes behind the IP packet (Ethernet padding of a minimum-size frame) make the IP length disagree
+/// with the skb: `inet_gro_receive` flushes it, so it completes its flow and goes up unmerged and
+/// unverified.
+#[test]
+fn a_padded_segment_completes_its_flow_and_goes_up_alone() {
+    let mut segs = flow(2);
+    segs[1].len = 4;
+    let mut padded = segs[1].frame();
+    padded.extend([0; 6]);
+    let mut gro = GroList::default();
+    gro.dev_gro_receive(segs[0].skb(1), 0);
+    let (done, r) = gro.dev_gro_receive(skb_of(2, padded), 0);
+    assert_eq!(done.map(|s| ids(&s)), Some(vec![1]));
+    let GroResult::Normal(skb) = r else {
+        panic!("padded segment not passed up: {r:?}")
+    };
+    assert!(!skb.csum_unnecessary);
+    assert!(!gro.has_held());
 }
