@@ -14,7 +14,7 @@
 //!   ping: {count: 10, interval_ns: 10000, size: 56, start_ns: 0}
 //!   arp_cache: [{ip: 10.0.0.1, mac: "02:00:00:00:00:01"}]   # else the peer ARPs first
 //!   tcp:                            # smoltcp sockets, one connection each
-//!     - {listen: 5001, app: sink}
+//!     - {listen: 5001, app: sink, rx_buffer: 262144, ack_delay_ns: 0, nagle: false}
 //!     - {connect: {port: 5201, start_ns: 2000}, app: {bulk: {bytes: 1000000}}, tx_buffer: 131072}
 //!     - {connect: {port: 12865, src_port: 40000}, app: {rr_client: {request: 1, response: 1, count: 100}}}
 //! ```
@@ -275,6 +275,13 @@ pub struct TcpEndpoint {
     /// Send buffer (bytes): how much unacknowledged plus unsent data the peer keeps.
     #[serde(default = "default_tcp_buffer")]
     pub tx_buffer: usize,
+    /// Nagle's algorithm: on, as smoltcp (and Linux without `TCP_NODELAY`) has it.
+    #[serde(default = "default_nagle")]
+    pub nagle: bool,
+    /// Delayed-ACK timeout (smoltcp's default 10 ms); 0 acknowledges every segment at once.
+    /// smoltcp counts whole microseconds.
+    #[serde(default = "default_ack_delay_ns")]
+    pub ack_delay_ns: u64,
 }
 
 /// `peer.tcp[].connect`: an active open to the host's address.
@@ -338,6 +345,17 @@ fn default_tcp_buffer() -> usize {
     65_536
 }
 
+fn default_nagle() -> bool {
+    true
+}
+
+fn default_ack_delay_ns() -> u64 {
+    10_000_000
+}
+
+/// RFC 9293 (3.8.6.3): an ACK must not be delayed 0.5 s or more.
+pub const MAX_ACK_DELAY_NS: u64 = 500_000_000 - 1000;
+
 /// Local port of a `connect` endpoint without `src_port`: this plus its index in `peer.tcp`
 /// (the start of the IANA dynamic range, where Linux's `ip_local_port_range` also falls).
 pub const EPHEMERAL_PORT_BASE: u16 = 49_152;
@@ -384,6 +402,15 @@ impl TcpEndpoint {
             if !(1..=MAX_TCP_BUFFER).contains(&size) {
                 return Err((key, format!("{size} is outside 1..={MAX_TCP_BUFFER}")));
             }
+        }
+        if self.ack_delay_ns % 1000 != 0 || self.ack_delay_ns > MAX_ACK_DELAY_NS {
+            return Err((
+                "ack_delay_ns",
+                format!(
+                    "{} is not whole microseconds within 0..={MAX_ACK_DELAY_NS}",
+                    self.ack_delay_ns
+                ),
+            ));
         }
         self.app.validate()
     }

@@ -16,7 +16,7 @@ fn every_endpoint_kind_parses() {
 peer:
   tcp:
     - {listen: 5001, app: sink}
-    - {listen: 7, app: echo, rx_buffer: 4096, tx_buffer: 8192}
+    - {listen: 7, app: echo, rx_buffer: 4096, tx_buffer: 8192, nagle: false, ack_delay_ns: 0}
     - {listen: 12865, app: {rr_server: {request: 1, response: 2}}}
     - {connect: {port: 5201, start_ns: 2000}, app: {bulk: {bytes: 1000000}}}
     - connect: {port: 5202, src_port: 40000}
@@ -29,6 +29,8 @@ peer:
     assert_eq!(tcp.len(), 6);
     assert_eq!((tcp[0].listen, tcp[0].app), (Some(5001), TcpApp::Sink));
     assert_eq!((tcp[0].rx_buffer, tcp[0].tx_buffer), (65_536, 65_536));
+    assert_eq!((tcp[0].nagle, tcp[0].ack_delay_ns), (true, 10_000_000));
+    assert_eq!((tcp[1].nagle, tcp[1].ack_delay_ns), (false, 0));
     assert_eq!(
         (tcp[1].app, tcp[1].rx_buffer, tcp[1].tx_buffer),
         (TcpApp::Echo, 4096, 8192)
@@ -111,6 +113,12 @@ fn bad_values_are_reported_at_their_key() {
     .unwrap_err();
     assert!(
         e.contains("peer.tcp[0].app.rr_client.count: must be positive"),
+        "{e}"
+    );
+    let e = parse("name: x\npeer:\n  tcp:\n    - {listen: 5, app: sink, ack_delay_ns: 1500}\n")
+        .unwrap_err();
+    assert!(
+        e.starts_with("t.yaml:4:44: peer.tcp[0].ack_delay_ns: 1500 is not whole microseconds"),
         "{e}"
     );
     // An ephemeral port taken by an explicit one.

@@ -13,8 +13,8 @@ const CLOCK: Clock = Clock { ps_per_cycle: 6400 };
 /// Side 0 stands where the host would be; side 1 is a default peer.
 const IP0: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 const IP1: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 254);
-/// Bound on every run: 50 ms of simulated time.
-const LIMIT: Cycle = 8_000_000;
+/// Bound on every run: 2 s of simulated time (smoltcp's first retransmission timeouts are near 1 s).
+const LIMIT: Cycle = 312_500_000;
 /// The wire's bytes per cycle (10 Gb/s at 6.4 ns) and each frame's overhead on it: FCS, then
 /// preamble + inter-frame gap.
 const BYTES_PER_CYCLE: usize = 8;
@@ -42,8 +42,9 @@ struct Cable {
     /// First free cycle of each direction.
     free: [Cycle; 2],
     sent: Vec<Sent>,
-    /// Drops the `n`-th frame (counting from 0) side 1 sends, to force a retransmission.
-    drop_from_1: Option<usize>,
+    /// Drops the first frame side 1 sends for which this says so (given how many side 1 sent
+    /// before it), to force a retransmission.
+    drop_from_1: Option<fn(usize, &[u8]) -> bool>,
     sent_by_1: usize,
     verdicts: [Vec<PeerVerdict>; 2],
 }
@@ -74,7 +75,11 @@ impl Cable {
                     self.sent.push((side, start, frame.clone()));
                     if side == 1 {
                         self.sent_by_1 += 1;
-                        if self.drop_from_1 == Some(self.sent_by_1 - 1) {
+                        if self
+                            .drop_from_1
+                            .is_some_and(|drop| drop(self.sent_by_1 - 1, &frame))
+                        {
+                            self.drop_from_1 = None;
                             continue;
                         }
                     }
@@ -306,7 +311,7 @@ fn a_bad_checksum_is_dropped_before_smoltcp() {
 fn a_lost_segment_is_retransmitted_and_the_stream_still_arrives_whole() {
     let mut c = Cable::new("tcp: [{listen: 5001, app: sink}]\n", BULK_1MB, 7);
     // Frame 0 is the ARP request, 1 the SYN, 2 the handshake's ACK, then data.
-    c.drop_from_1 = Some(20);
+    c.drop_from_1 = Some(|n, _| n == 20);
     c.run();
     let (server, client) = (&c.stats(0).tcp.endpoints[0], &c.stats(1).tcp.endpoints[0]);
     assert_eq!(server.bytes_received, 1_000_000);
@@ -351,5 +356,53 @@ fn the_same_configuration_and_seed_give_the_same_frames() {
     assert_ne!(
         a.1, other.1,
         "the seed picks smoltcp's initial sequence numbers"
+    );
+}
+
+#[test]
+fn a_lost_fin_is_sent_again_when_the_retransmission_timer_fires() {
+    let mut c = Cable::new("tcp: [{listen: 5001, app: sink}]\n", BULK_1MB, 7);
+    // Nothing follows the FIN, so no duplicate ACK can announce its loss: only the timer can.
+    c.drop_from_1 = Some(|_, f| tcp_of(f).is_some_and(|t| t.4));
+    c.run();
+    let fins: Vec<Cycle> = c
+        .sent
+        .iter()
+        .filter(|(side, _, f)| *side == 1 && tcp_of(f).is_some_and(|t| t.4))
+        .map(|s| s.1)
+        .collect();
+    assert_eq!(fins.len(), 2, "{fins:?}");
+    let (server, client) = (&c.stats(0).tcp.endpoints[0], &c.stats(1).tcp.endpoints[0]);
+    // smoltcp arms the timer with the first data segment and does not restart it on partial
+    // ACKs; by then its RTT estimate had one (sub-millisecond) sample after its 300 ms initial
+    // guess: 263 ms + 4 × 141 ms = 827 ms from the start of the transfer.
+    let ms = |c: Cycle| CLOCK.cycles_to_ns(c) / 1e6;
+    let after = ms(fins[1] - client.established.unwrap());
+    assert!((826.0..828.0).contains(&after), "{after} ms");
+    assert!(
+        ms(fins[1] - fins[0]) > 10.0,
+        "at least smoltcp's minimum RTO"
+    );
+    assert_eq!(server.crc32_received, pattern_crc(1_000_000));
+    assert_eq!(client.retransmitted_segments, 1);
+    assert_eq!(client.state.name(), "time_wait");
+    assert_eq!(server.state.name(), "closed");
+}
+
+#[test]
+fn without_delayed_acks_every_segment_is_acknowledged() {
+    let mut c = Cable::new(
+        "tcp: [{listen: 5001, app: sink, ack_delay_ns: 0}]\n",
+        BULK_1MB,
+        7,
+    );
+    c.run();
+    let (server, client) = (&c.stats(0).tcp.endpoints[0], &c.stats(1).tcp.endpoints[0]);
+    assert_eq!(server.crc32_received, pattern_crc(1_000_000));
+    // SYN-ACK, one ACK per data segment, the FIN's ACK and the server's own FIN; against about
+    // one per two segments with smoltcp's default 10 ms delay (the bulk test).
+    assert!(
+        server.segments_sent + 10 >= client.segments_sent,
+        "{server:?} {client:?}"
     );
 }

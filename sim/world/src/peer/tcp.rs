@@ -25,7 +25,7 @@ use nicsim_scenario::peer::{
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet};
 use smoltcp::phy::{Device, DeviceCapabilities, Medium};
 use smoltcp::socket::tcp;
-use smoltcp::time::Instant;
+use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr, TcpPacket};
 
 use super::{Datagram, Peer, PeerConsumer, PeerDrop, PeerVerdict};
@@ -192,6 +192,11 @@ impl Tcp {
                     tcp::SocketBuffer::new(vec![0; e.rx_buffer]),
                     tcp::SocketBuffer::new(vec![0; e.tx_buffer]),
                 );
+                socket.set_nagle_enabled(e.nagle);
+                socket.set_ack_delay(
+                    Some(Duration::from_micros(e.ack_delay_ns / 1000))
+                        .filter(|d| *d != Duration::ZERO),
+                );
                 let local_port = e.local_port(i);
                 let role = match e.listen {
                     Some(port) => {
@@ -277,10 +282,12 @@ impl Tcp {
         .min()
     }
 
-    /// When a `bulk: {duration_ns}` sender closes, while it still has to.
+    /// When a `bulk: {duration_ns}` sender closes, while it still has to (and can: a connection
+    /// reset under it has nothing left to close).
     fn deadline(&self, e: &Endpoint) -> Option<Cycle> {
+        let open = || self.sockets.get::<tcp::Socket>(e.handle).may_send();
         match e.app {
-            TcpApp::Bulk(b) if !e.app_closed => {
+            TcpApp::Bulk(b) if !e.app_closed && open() => {
                 Some(e.established? + self.clock.ns_to_cycles(b.duration_ns?))
             }
             _ => None,
