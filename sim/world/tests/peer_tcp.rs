@@ -406,3 +406,36 @@ fn without_delayed_acks_every_segment_is_acknowledged() {
         "{server:?} {client:?}"
     );
 }
+
+/// Payload bytes side 1 sent before side 0's first TCP frame after its SYN-ACK (the first ACK of
+/// data) started: the sender's first flight.
+fn first_flight(sent: &[Sent]) -> usize {
+    let first_ack = sent
+        .iter()
+        .filter(|(side, _, f)| *side == 0 && tcp_of(f).is_some())
+        .nth(1)
+        .expect("an ACK of data")
+        .1;
+    sent.iter()
+        .filter(|(side, start, _)| *side == 1 && *start < first_ack)
+        .filter_map(|(_, _, f)| tcp_of(f))
+        .map(|t| t.5)
+        .sum()
+}
+
+#[test]
+fn without_congestion_control_the_first_flight_is_the_receive_window() {
+    // A 100 µs turnaround on the receiver: a round trip far above the 64 KiB window's worth.
+    let mut c = Cable::new(
+        "turnaround_ns: 100000\ntcp: [{listen: 5001, app: sink}]\n",
+        "tcp: [{connect: {port: 5001}, app: {bulk: {bytes: 200000}}}]\n",
+        1,
+    );
+    c.run();
+    assert_eq!(
+        c.stats(0).tcp.endpoints[0].crc32_received,
+        pattern_crc(200_000)
+    );
+    // No slow start: 44 full segments, all of the 64 KiB window that whole segments fill.
+    assert_eq!(first_flight(&c.sent), 44 * 1460);
+}

@@ -112,8 +112,9 @@ struct Endpoint {
     role: TcpRole,
     app: TcpApp,
     local_port: u16,
-    /// Host port of a `connect`, and its SYN's cycle until it has been sent.
+    /// Host port of a `connect`.
     connect_to: Option<u16>,
+    /// Cycle of a `connect`'s SYN, until it has been sent.
     start: Option<Cycle>,
     run: AppRun,
     remote_port: Option<u16>,
@@ -305,19 +306,11 @@ impl Tcp {
                     && match s.state() {
                         tcp::State::Closed | tcp::State::Listen | tcp::State::TimeWait => true,
                         tcp::State::Established | tcp::State::CloseWait | tcp::State::FinWait2 => {
-                            s.send_queue() == 0 && !self.has_work(e)
+                            s.send_queue() == 0 && !e.has_work()
                         }
                         _ => false,
                     }
             })
-    }
-
-    /// The application still has bytes of its own to send, or transactions to make.
-    fn has_work(&self, e: &Endpoint) -> bool {
-        match e.app {
-            TcpApp::Bulk(_) | TcpApp::RrClient(_) => !e.app_closed,
-            TcpApp::Sink | TcpApp::Echo | TcpApp::RrServer(_) => false,
-        }
     }
 
     pub(super) fn stats(&self) -> TcpStats {
@@ -408,6 +401,14 @@ fn seq_le(a: u32, b: u32) -> bool {
 }
 
 impl Endpoint {
+    /// The application still has bytes of its own to send, or transactions to make.
+    fn has_work(&self) -> bool {
+        match self.app {
+            TcpApp::Bulk(_) | TcpApp::RrClient(_) => !self.app_closed,
+            TcpApp::Sink | TcpApp::Echo | TcpApp::RrServer(_) => false,
+        }
+    }
+
     fn wrote(&mut self, bytes: &[u8]) {
         self.bytes_sent += bytes.len() as u64;
         self.crc_sent.update(bytes);
