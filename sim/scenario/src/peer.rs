@@ -741,7 +741,7 @@ pub struct TcpEndpointStats {
     /// TIME_WAIT).
     pub established: Option<Cycle>,
     pub closed: Option<Cycle>,
-    /// Segments smoltcp sent and received on this connection, counted on the wire.
+    /// Segments smoltcp emitted and was handed on this connection.
     pub segments_sent: u64,
     pub segments_received: u64,
     /// Segments the peer sent again: their sequence range ended at or below the highest already
@@ -759,7 +759,8 @@ pub struct TcpEndpointStats {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct RrStats {
     pub transactions: u64,
-    /// rr_client: from the request written to the last response byte read (`None` on a server,
-    /// or before the first transaction completed).
+    /// rr_client: from the request written to the last response byte read, which the peer does
+    /// `turnaround_ns` after it arrived (`None` on a server, or before the first transaction
+    /// completed).
     pub latency: Option<RttSummary>,
 }
