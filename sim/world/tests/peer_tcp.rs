@@ -185,6 +185,10 @@ fn a_megabyte_crosses_intact_from_bulk_to_sink() {
     // The sender closed first, so it is the one left in TIME_WAIT.
     assert_eq!(client.state.name(), "time_wait");
     assert_eq!(server.state.name(), "closed");
+    // TIME_WAIT's 10 s timer is still set, but it does not keep a run going.
+    assert!(c.peers[1].idle());
+    let wake = c.peers[1].next_wake().expect("the TIME_WAIT timer");
+    assert!(CLOCK.cycles_to_ns(wake - end) > 9.0e9, "{wake} {end}");
     let (est, closed) = (client.established.unwrap(), client.closed.unwrap());
     assert!(est < closed && closed <= end, "{est} {closed} {end}");
     // A megabyte at 10 Gb/s takes 0.8 ms (125 000 cycles) at least; with 1 µs turnarounds and
@@ -463,4 +467,18 @@ fn without_congestion_control_the_first_flight_is_the_receive_window() {
     );
     // No slow start: 44 full segments, all of the 64 KiB window that whole segments fill.
     assert_eq!(first_flight(&c.sent), 44 * 1460);
+}
+
+#[test]
+fn a_listener_is_idle_and_a_pending_connect_is_not() {
+    let listener = peer(&side0("tcp: [{listen: 5001, app: sink}]\n"), IP1, 1);
+    assert!(listener.idle());
+    assert_eq!(listener.next_wake(), None);
+    let client = peer(
+        "tcp: [{connect: {port: 5001, start_ns: 6400}, app: {bulk: {bytes: 1}}}]\n",
+        IP0,
+        1,
+    );
+    assert!(!client.idle());
+    assert_eq!(client.next_wake(), Some(1000), "the SYN's cycle");
 }
