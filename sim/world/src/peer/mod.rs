@@ -5,8 +5,8 @@
 //! `icmp_echo` (answers pings), UDP ports that echo (`inetd`'s echo service) or sink (`discard`), and
 //! `ip_defrag` for fragmented datagrams, and TCP through smoltcp (`tcp`: listening or connecting
 //! endpoints running sink, echo, bulk or request/response applications; RST for any other port).
-//! It can also run `ping` against the host. Its own neighbour
-//! table resolves the host's MAC with real ARP unless `arp_cache` pins it.
+//! It can also run `ping` against the host. Its own neighbour table resolves the host's MAC with
+//! real ARP unless `arp_cache` pins it.
 //!
 //! Every frame it receives gets one [`PeerVerdict`]: consumed (and how) or dropped (and why, named
 //! `peer_*` like the kernel's drop reasons). Responses leave `turnaround_ns` after the request's last

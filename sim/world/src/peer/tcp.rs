@@ -12,6 +12,18 @@
 //! bulk, rr client/server). Its byte streams are counted and CRC-32'd as the application wrote and
 //! read them, so they compare with the host's; retransmissions are counted on the wire, since
 //! smoltcp keeps no counters.
+//!
+//! Where smoltcp 0.12 differs from Linux (each one seen in `tests/peer_tcp.rs`):
+//! - no congestion control: its Reno and Cubic cap each transmission at the congestion window, not
+//!   the bytes in flight, so they are left out; the first flight is the whole receive window;
+//! - SACK blocks are sent as a receiver but ignored as a sender: after three duplicate ACKs it goes
+//!   back N, resending everything after the hole;
+//! - retransmission timeout: 300 ms initial RTT guess, millisecond samples, 10 ms minimum, and the
+//!   timer is armed by the first unacknowledged segment and not restarted by partial ACKs;
+//! - no timestamps (its clock is a plain `fn() -> u32`, which cannot read simulated time); window
+//!   scaling follows the receive buffer; the MSS is the MTU − 40 and cannot be set;
+//! - delayed ACK (10 ms by default) with an immediate ACK every second full segment; TIME_WAIT 10 s;
+//!   SYNs and data are retransmitted without limit.
 
 use std::collections::VecDeque;
 use std::fmt;
