@@ -10,6 +10,7 @@ use host_driver::accounting::{Consumer, DropReason, Stage};
 use host_driver::driver::DriverStats;
 use host_driver::regs::{statistic, STATISTICS};
 use host_driver::stack::app::AppCounters;
+use host_driver::stack::tcp_app::TcpAppCounters;
 use host_driver::stack::StackCounters;
 use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
@@ -69,6 +70,19 @@ pub struct Expect {
     /// Per origin (`wire`, `peer`, `host`): bounds on its balance (report `origins`).
     #[serde(default)]
     pub origins: OriginsBounds,
+    /// TCP byte streams checked end to end between a host application and a link-partner
+    /// endpoint: each direction's byte count and CRC-32 must be equal at both ends.
+    #[serde(default)]
+    pub tcp_streams: Vec<TcpStream>,
+}
+
+/// `expect: tcp_streams` entry: host application `app` talks to the partner's endpoint `peer`
+/// (its index in `peer.tcp`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpStream {
+    pub app: usize,
+    pub peer: usize,
 }
 
 /// `expect: origins`.
@@ -279,10 +293,18 @@ checked_name!(
 );
 
 checked_name!(
-    /// A numeric counter of an application (`sent`, `send_errors`, `send_eagain`, ...).
+    /// A numeric counter of an application (`sent`, `send_errors`, `send_eagain`, ...), or of a
+    /// TCP application's `tcp` part (`tcp.bytes_received`, `tcp.transactions`, ...).
     AppCounter,
     "application counter",
     scalar_fields(&to_value(&AppCounters::default()))
+        .into_iter()
+        .chain(
+            scalar_fields(&to_value(&TcpAppCounters::default()))
+                .into_iter()
+                .map(|f| format!("tcp.{f}"))
+        )
+        .collect()
 );
 
 /// The stack counter groups that are objects of numbers, with their counters.
@@ -538,7 +560,11 @@ impl Expect {
         for (&app, counters) in &self.apps {
             for (AppCounter(name), bound) in counters {
                 let what = format!("apps.{app}.{name}");
-                match apps[app][name].as_u64() {
+                let got = match name.split_once('.') {
+                    Some((part, field)) => &apps[app][part][field],
+                    None => &apps[app][name.as_str()],
+                };
+                match got.as_u64() {
                     Some(got) => out.extend(miss(what, bound, got as f64, got.to_string())),
                     None => out.push(Failure {
                         what,
@@ -548,6 +574,7 @@ impl Expect {
                 }
             }
         }
+        self.check_tcp_streams(report, out);
         for (PeerKey(name), bound) in &self.peer {
             let what = format!("peer.{name}");
             let Some(peer) = &report.peer else {
@@ -564,6 +591,40 @@ impl Expect {
                 verdict => peer.verdicts.get(verdict).copied().unwrap_or(0),
             };
             out.extend(miss(what, bound, got as f64, got.to_string()));
+        }
+    }
+
+    /// `tcp_streams`: what the host application sent, the partner's endpoint received (bytes and
+    /// CRC-32), and the other way round.
+    fn check_tcp_streams(&self, report: &Report, out: &mut Vec<Failure>) {
+        for s in &self.tcp_streams {
+            let what = format!("tcp_streams.app{}_peer{}", s.app, s.peer);
+            let host = report.stack.apps.get(s.app).and_then(|a| a.tcp.as_ref());
+            let peer = report
+                .peer
+                .as_ref()
+                .and_then(|p| p.tcp.endpoints.get(s.peer));
+            let (Some(h), Some(p)) = (host, peer) else {
+                out.push(Failure {
+                    what,
+                    expected: "a host TCP application and a partner TCP endpoint".into(),
+                    got: "none".into(),
+                });
+                continue;
+            };
+            let pairs = [
+                ("host→peer", (h.bytes_sent, h.sent_crc32), (p.bytes_received, p.crc32_received)),
+                ("peer→host", (p.bytes_sent, p.crc32_sent), (h.bytes_received, h.received_crc32)),
+            ];
+            for (dir, sent, got) in pairs {
+                if sent != got {
+                    out.push(Failure {
+                        what: format!("{what}.{dir}"),
+                        expected: format!("{} bytes, crc32 {:#010x}", sent.0, sent.1),
+                        got: format!("{} bytes, crc32 {:#010x}", got.0, got.1),
+                    });
+                }
+            }
         }
     }
 
