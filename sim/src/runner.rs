@@ -278,6 +278,13 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
         None if !unjudged.is_empty() => return Err(RunError::NoPeerVerdict(unjudged)),
         None => None,
     };
+    // The cable's copies of NIC frames have no stage of their own to measure.
+    let timelines: Vec<FrameTimeline> = timelines
+        .into_iter()
+        .filter(|t| {
+            t.outcome != Outcome::Consumed(Consumer::Transmitted) || !cable.contains_key(&t.id)
+        })
+        .collect();
     let (spans, series) = host_activity(&host);
     let analysis = analysis::analyse(&timelines, &spans, &series, clock)?;
     analysis.write_outputs(&opts.out_dir)?;
@@ -481,7 +488,8 @@ fn pending(world: &World<Peer>, host: &Host, injected: &[FrameId]) -> Option<Str
         .iter()
         .copied()
         .chain(copies(netem, Direction::ToHost).map(|(_, copy)| copy))
-        .filter(|&id| !netem.wire_drops().contains_key(&id))
+        // Lost on the cable, or held there until the rest has settled (see `settle`).
+        .filter(|&id| !netem.wire_drops().contains_key(&id) && !netem.holds_to_host(id))
         .filter(|&id| {
             let nic_dropped = nic.get(&id).is_some_and(|r| r.dropped.is_some());
             let unread = matches!(trace.outcome_of(id), Some(Outcome::Delivered { .. }))

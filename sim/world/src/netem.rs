@@ -349,6 +349,11 @@ impl Netem {
         !self.held_to_host.is_empty() || !self.held_to_peer.is_empty()
     }
 
+    /// Whether frame `id` is held toward the host for reordering.
+    pub fn holds_to_host(&self, id: FrameId) -> bool {
+        self.held_to_host.iter().any(|h| h.frame.id == id)
+    }
+
     /// Frames toward the peer still on their (delayed) way.
     pub fn in_flight(&self) -> bool {
         !self.in_flight.is_empty()
