@@ -407,3 +407,154 @@ fn corrupt(frame: &mut [u8], rng: &mut SplitMix64) {
     let bit = rng.next_u64() % (span.len() as u64 * 8);
     frame[span.start + (bit / 8) as usize] ^= 1 << (bit % 8);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CLOCK: Clock = Clock { ps_per_cycle: 6400 };
+
+    /// `faults:` as the scenario reads it (actions with a value are one-key maps).
+    fn rules(yaml: &str) -> Vec<FaultRule> {
+        let de = serde_norway::Deserializer::from_str(yaml);
+        serde_norway::with::singleton_map_recursive::deserialize(de).unwrap()
+    }
+
+    /// A 60-byte IPv4 "frame" whose last byte names it.
+    fn frame(n: u8) -> Vec<u8> {
+        let mut f = vec![0u8; 60];
+        f[12..14].copy_from_slice(&ethertype::IPV4.to_be_bytes());
+        f[14] = 0x45;
+        f[16..18].copy_from_slice(&46u16.to_be_bytes());
+        f[59] = n;
+        f
+    }
+
+    /// Frames 0..n at cycles 10·i through the cable toward the host: (id, name, not_before).
+    fn to_host(netem: &mut Netem, n: u8) -> Vec<(FrameId, u8, Cycle)> {
+        let mut next = 100;
+        let mut out = Vec::new();
+        for i in 0..n {
+            let f = ToHost {
+                id: FrameId::from(i),
+                bytes: frame(i),
+                not_before: 10 * Cycle::from(i),
+                fault: WireFault::None,
+            };
+            out.extend(netem.to_host(f, &mut || {
+                next += 1;
+                next - 1
+            }));
+        }
+        out.into_iter()
+            .map(|f| (f.id, f.bytes[59], f.not_before))
+            .collect()
+    }
+
+    #[test]
+    fn reorder_holds_a_frame_behind_the_next_n_and_the_tail_is_released() {
+        let mut n = Netem::new(
+            &rules("[{direction: to_host, nth: 2, action: {reorder: 2}}]"),
+            1,
+            CLOCK,
+        );
+        let names: Vec<u8> = to_host(&mut n, 5).iter().map(|f| f.1).collect();
+        assert_eq!(names, [0, 2, 3, 1, 4]);
+        assert_eq!(to_host(&mut n, 0), []);
+        let mut n = Netem::new(
+            &rules("[{direction: to_host, nth: 4, action: {reorder: 3}}]"),
+            1,
+            CLOCK,
+        );
+        assert_eq!(to_host(&mut n, 4).len(), 3);
+        assert!(n.holds() && n.holds_to_host(3));
+        let tail = n.release_held_to_host(500);
+        assert_eq!((tail[0].id, tail[0].not_before), (3, 500));
+    }
+
+    #[test]
+    fn drop_duplicate_and_delay_toward_the_host() {
+        let mut n = Netem::new(
+            &rules(
+                "[{direction: to_host, nth: 1, action: drop},
+                  {direction: to_host, nth: 2, action: duplicate},
+                  {direction: to_host, nth: 3, action: {delay_ns: 64}}]",
+            ),
+            1,
+            CLOCK,
+        );
+        let out = to_host(&mut n, 4);
+        assert_eq!(out, [(1, 1, 10), (100, 1, 10), (2, 2, 30), (3, 3, 30)]);
+        assert_eq!(n.wire_drops()[&0].direction, Direction::ToHost);
+        assert_eq!(n.duplicates()[0].copy, 100);
+        assert_eq!(n.rewritten(100), Some(&frame(1)[..]));
+        assert_eq!(n.hits(), [1, 1, 1]);
+    }
+
+    #[test]
+    fn count_caps_a_rule_and_probability_follows_the_seed() {
+        let mut n = Netem::new(
+            &rules("[{direction: to_host, count: 2, action: drop}]"),
+            1,
+            CLOCK,
+        );
+        assert_eq!(to_host(&mut n, 5).len(), 3);
+        let lost = |seed| {
+            let mut n = Netem::new(
+                &rules("[{direction: to_host, probability: 0.3, action: drop}]"),
+                seed,
+                CLOCK,
+            );
+            to_host(&mut n, 100);
+            n.wire_drops().keys().copied().collect::<Vec<_>>()
+        };
+        assert_eq!(lost(7), lost(7));
+        assert_ne!(lost(7), lost(8));
+        assert!((15..=45).contains(&lost(7).len()));
+    }
+
+    #[test]
+    fn corruption_flips_one_bit_of_the_l4_segment() {
+        for seed in 0..50 {
+            let mut f = frame(9);
+            corrupt(&mut f, &mut SplitMix64::new(seed));
+            let diff: Vec<usize> = (0..60).filter(|&i| f[i] != frame(9)[i]).collect();
+            assert_eq!(diff.len(), 1);
+            assert!((34..60).contains(&diff[0]), "byte {}", diff[0]);
+            assert_eq!((f[diff[0]] ^ frame(9)[diff[0]]).count_ones(), 1);
+        }
+    }
+
+    fn tx(id: FrameId, start: Cycle) -> TxFrame {
+        TxFrame {
+            id: Some(id),
+            start,
+            end: start + 8,
+            bytes: frame(id as u8),
+            fcs_ok: true,
+            error: false,
+        }
+    }
+
+    #[test]
+    fn toward_the_peer_a_delayed_frame_arrives_later_and_a_lost_one_never() {
+        let mut n = Netem::new(
+            &rules(
+                "[{direction: to_peer, nth: 1, action: {delay_ns: 640}},
+                  {direction: to_peer, nth: 2, action: drop}]",
+            ),
+            1,
+            CLOCK,
+        );
+        let sent = [tx(0, 0), tx(1, 20), tx(2, 40)];
+        let mut next = || unreachable!("no copies");
+        n.carry_to_peer(&sent, 50, &mut next);
+        let got: Vec<(Option<FrameId>, Cycle)> =
+            n.to_peer().iter().map(|f| (f.id, f.end)).collect();
+        assert_eq!(got, [(Some(2), 48)]);
+        assert!(n.in_flight() && !n.peer_due(3, 107) && n.peer_due(3, 108));
+        n.carry_to_peer(&sent, 108, &mut next);
+        assert_eq!(n.to_peer()[1].end, 108);
+        assert_eq!(n.wire_drops()[&1].direction, Direction::ToPeer);
+    }
+}

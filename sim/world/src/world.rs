@@ -200,7 +200,7 @@ impl<P: LinkPartner> World<P> {
             fault,
         };
         if self.netem.is_empty() {
-            self.to_phy(frame);
+            self.queue_at_phy(frame);
             return id;
         }
         let next_id = &mut self.next_frame_id;
@@ -209,12 +209,12 @@ impl<P: LinkPartner> World<P> {
             *next_id - 1
         });
         for f in out {
-            self.to_phy(f);
+            self.queue_at_phy(f);
         }
         id
     }
 
-    fn to_phy(&mut self, f: ToHost) {
+    fn queue_at_phy(&mut self, f: ToHost) {
         self.rx.push(f.id, f.bytes, f.not_before, f.fault);
     }
 
@@ -226,7 +226,7 @@ impl<P: LinkPartner> World<P> {
         }
         let now = self.cycle;
         for f in self.netem.release_held_to_host(now) {
-            self.to_phy(f);
+            self.queue_at_phy(f);
         }
         self.netem.release_held_to_peer(now);
         true
