@@ -63,6 +63,24 @@ impl Default for Sysctl {
     }
 }
 
+/// eth0's offload features as `ethtool -k` names them (`netdev_features_t`), each with the e1000
+/// default; the keys are the ethtool feature names (`generic-receive-offload`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Features {
+    /// `NETIF_F_GRO`, set by `e1000_probe`: NAPI merges TCP segments ([`crate::gro`]); off, every skb
+    /// goes up as it came (`netif_elide_gro`).
+    pub generic_receive_offload: bool,
+}
+
+impl Default for Features {
+    fn default() -> Self {
+        Features {
+            generic_receive_offload: true,
+        }
+    }
+}
+
 /// The `host:` section of a scenario.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -125,6 +143,8 @@ pub struct HostConfig {
     pub apps: Vec<AppConfig>,
     pub costs: Costs,
     pub sysctl: Sysctl,
+    /// `ethtool -K eth0 ...`: offload features.
+    pub features: Features,
     /// The NIC core clock; not a scenario key: the simulator sets it from the NIC's clock.
     #[serde(skip)]
     pub clock: Clock,
@@ -160,6 +180,7 @@ impl Default for HostConfig {
             apps: Vec::new(),
             costs: Costs::default(),
             sysctl: Sysctl::default(),
+            features: Features::default(),
             clock: Clock::default(),
         }
     }

@@ -46,7 +46,8 @@ pub struct Costs {
     /// Per buffer in `e1000_alloc_rx_buffers`: `netdev_alloc_skb_ip_align` (page-frag allocator fast path)
     /// plus `dma_map_single` without IOMMU; ~150 ns.
     pub alloc_rx_buffer_ns: u64,
-    /// `napi_gro_receive` for one skb with no merge (flow hash lookup in the GRO list).
+    /// `napi_gro_receive` for one skb: the GRO list walk and, for TCP, the merge decision (the software
+    /// checksum `tcp4_gro_receive` does without offload is not charged apart).
     pub gro_receive_ns: u64,
     /// `napi_gro_flush` / `gro_normal_list` handing one held skb up.
     pub gro_flush_per_packet_ns: u64,

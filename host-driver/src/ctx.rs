@@ -8,6 +8,7 @@ use crate::accounting::{FrameId, Observer, Outcome, Probe, Stage, Trace};
 use crate::activity::{Activity, CpuSpan};
 use crate::costs::Costs;
 use crate::platform::Platform;
+use crate::skb::Skb;
 use crate::time::{Clock, Cycle};
 
 /// Everything outside the host that host code reaches: the bus ([`Platform`]) and, out of band, the
@@ -76,9 +77,28 @@ impl Ctx<'_> {
         self.trace.stamp(id, stage, self.now);
     }
 
-    /// Ends frame `id` with `outcome` at the current local time.
+    /// Stamps `stage` now for every frame `skb` carries ([`Skb::frame_ids`]): the segments of a GRO
+    /// super-packet pass each stage when it does.
+    pub fn stamp_skb(&mut self, skb: &Skb, stage: Stage) {
+        for id in skb.frame_ids() {
+            self.trace.stamp(id, stage, self.now);
+        }
+    }
+
+    /// Ends frame `id` with `outcome` at the current local time. For a frame that has an skb, use
+    /// [`Ctx::end_skb`].
     pub fn end(&mut self, id: FrameId, outcome: Outcome) {
         self.trace.end(id, outcome, self.now);
+    }
+
+    /// `kfree_skb_reason` / `consume_skb`: ends every frame `skb` carries (its own and those GRO merged
+    /// into it, [`Skb::frame_ids`]) with `outcome` now, and frees it (its destructor, `sock_wfree`, may
+    /// wake a sender waiting for send-buffer space). Every skb's life ends here.
+    pub fn end_skb(&mut self, skb: Skb, outcome: Outcome) {
+        for id in skb.frame_ids() {
+            self.trace.end(id, outcome, self.now);
+        }
+        skb.free(self.now);
     }
 
     /// This CPU ran `name` (for `frame`, if for exactly one) from `start` until now.

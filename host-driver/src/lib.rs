@@ -1,7 +1,7 @@
 //! nicsim host: the software half of the co-simulation.
 //!
 //! An e1000-style driver ([`driver`]) under the core it registers with (NAPI and the NET_RX softirq:
-//! [`napi`], [`softirq`], [`softnet`]; transmit: [`netdevice`]), a Linux-like protocol stack
+//! [`napi`] with GRO ([`gro`]), [`softirq`], [`softnet`]; transmit: [`netdevice`]), a Linux-like protocol stack
 //! ([`stack`]) over one [`skb::Skb`] type, sockets and applications, all running on
 //! simulated CPUs ([`cpu`], [`host`]; what they ran is kept in [`activity`]) whose time is charged from
 //! one cost table ([`costs`]). The device is reached only through [`platform::Platform`] (the bus) and
@@ -18,6 +18,7 @@ pub mod desc;
 pub mod dma;
 pub mod dql;
 pub mod driver;
+pub mod gro;
 pub mod host;
 pub mod napi;
 pub mod netdevice;

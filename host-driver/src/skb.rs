@@ -40,6 +40,11 @@ fn truesize_of(bytes: usize) -> Option<NonZeroU32> {
     NonZeroU32::new(u32::try_from(bytes).unwrap_or(u32::MAX))
 }
 
+/// A buffer offset as an skb stores it; buffers never reach 4 GiB.
+fn offset32(off: usize) -> u32 {
+    u32::try_from(off).expect("skb buffer below 4 GiB")
+}
+
 /// `NET_IP_ALIGN`: 2 bytes so the IP header after the 14-byte Ethernet header is 4-byte aligned.
 pub const NET_IP_ALIGN: usize = 2;
 
@@ -193,12 +198,25 @@ pub struct Skb {
     pub pkt_type: PacketType,
     /// `skb->priority`: the qdisc band selector on send (from the IP TOS).
     pub priority: u32,
+    /// `skb_shinfo(skb)->gso_size`: payload bytes per segment of a GRO super-packet (0: not one).
+    pub gso_size: u16,
+    /// `skb_shinfo(skb)->gso_segs`: segments GRO merged into it (0: not a super-packet).
+    pub gso_segs: u16,
+    /// `skb->ip_summed == CHECKSUM_UNNECESSARY` (or GRO's `CHECKSUM_PARTIAL`): the transport checksum
+    /// was verified before the protocol saw the skb, so it must not verify it again.
+    pub csum_unnecessary: bool,
+    /// The frames GRO merged behind `id`, in sequence order: what `skb_shinfo(skb)->frag_list` and the
+    /// page fragments hold. Whoever ends the skb ends them too ([`Skb::frame_ids`]). A boxed slice (no
+    /// allocation while empty) keeps `Skb` small.
+    frag_ids: Box<[FrameId]>,
     buf: Arc<Vec<u8>>,
     data: usize,
     tail: usize,
-    mac_off: Option<usize>,
-    network_off: Option<usize>,
-    transport_off: Option<usize>,
+    /// Header offsets into `buf`, 32-bit as the kernel keeps them narrow (`__u16 mac_header`), so that
+    /// an `Skb` stays small.
+    mac_off: Option<u32>,
+    network_off: Option<u32>,
+    transport_off: Option<u32>,
     owner: Option<WmemCharge>,
     /// `skb->truesize` fixed by the receive constructors, which size it from the buffer the driver
     /// allocated rather than from the bytes in it.
@@ -258,6 +276,10 @@ impl Skb {
             protocol: 0,
             pkt_type: PacketType::Host,
             priority: 0,
+            gso_size: 0,
+            gso_segs: 0,
+            csum_unnecessary: false,
+            frag_ids: Box::default(),
             buf: Arc::new(buf),
             data,
             tail,
@@ -292,6 +314,28 @@ impl Skb {
                 .wmem
                 .sock_wfree(std::mem::take(&mut charge.amount), Some(now));
         }
+    }
+
+    /// Every wire or host frame this skb carries: its own, then those GRO merged into it.
+    pub fn frame_ids(&self) -> impl Iterator<Item = FrameId> + '_ {
+        std::iter::once(self.id).chain(self.frag_ids.iter().copied())
+    }
+
+    /// `skb_gro_receive` (net/core/gro.c): `seg`'s data from `offset` on joins the end of this skb, its
+    /// frames join [`Skb::frame_ids`] and its buffer's truesize is charged here, less the `sk_buff`
+    /// the kernel frees (`SKB_DATA_ALIGN(sizeof(struct sk_buff))`). The kernel moves the page, so no
+    /// copy is counted.
+    pub fn gro_receive(&mut self, seg: Skb, offset: usize) {
+        let truesize = self.truesize() + seg.truesize() - skb_data_align(SIZEOF_SK_BUFF);
+        let tail = self.tail;
+        let buf = Arc::make_mut(&mut self.buf);
+        buf.truncate(tail);
+        buf.extend_from_slice(&seg.data()[offset..]);
+        self.tail = buf.len();
+        self.fixed_truesize = truesize_of(truesize);
+        let mut ids = std::mem::take(&mut self.frag_ids).into_vec();
+        ids.extend(seg.frame_ids());
+        self.frag_ids = ids.into_boxed_slice();
     }
 
     /// The packet from the current layer on.
@@ -395,6 +439,10 @@ impl Skb {
             protocol: self.protocol,
             pkt_type: self.pkt_type,
             priority: self.priority,
+            gso_size: self.gso_size,
+            gso_segs: self.gso_segs,
+            csum_unnecessary: self.csum_unnecessary,
+            frag_ids: self.frag_ids.clone(),
             buf: Arc::clone(&self.buf),
             data: self.data,
             tail: self.tail,
@@ -407,11 +455,13 @@ impl Skb {
         }
     }
 
-    /// `skb_copy`: a private copy of the whole buffer under frame `id` (counted as one copy).
+    /// `skb_copy`: a private copy of the whole buffer under frame `id` (counted as one copy). The copy
+    /// is a frame of its own: the frames merged into the original stay the original's to end.
     pub fn copy_skb(&self, id: FrameId) -> Skb {
         Skb {
             id,
             copies: self.copies + 1,
+            frag_ids: Box::default(),
             buf: Arc::new(self.buf.as_ref().clone()),
             ..self.clone_skb()
         }
@@ -419,40 +469,40 @@ impl Skb {
 
     /// `skb_reset_mac_header`: the link header starts at `data`.
     pub fn reset_mac_header(&mut self) {
-        self.mac_off = Some(self.data);
+        self.mac_off = Some(offset32(self.data));
     }
 
     /// `skb_reset_network_header`: the network header starts at `data`.
     pub fn reset_network_header(&mut self) {
-        self.network_off = Some(self.data);
+        self.network_off = Some(offset32(self.data));
     }
 
     /// `skb_reset_transport_header`: the transport header starts at `data`.
     pub fn reset_transport_header(&mut self) {
-        self.transport_off = Some(self.data);
+        self.transport_off = Some(offset32(self.data));
     }
 
     /// `skb_set_transport_header(skb, offset)`: transport header `offset` bytes after `data`.
     pub fn set_transport_header(&mut self, offset: usize) -> Result<(), SkbError> {
         let off = self.data + offset;
         self.check_off(off)?;
-        self.transport_off = Some(off);
+        self.transport_off = Some(offset32(off));
         Ok(())
     }
 
     /// Bytes from the link header to the tail (`skb_mac_header`), if one was marked.
     pub fn mac_header(&self) -> Option<&[u8]> {
-        self.mac_off.map(|o| &self.buf[o..self.tail])
+        self.mac_off.map(|o| &self.buf[o as usize..self.tail])
     }
 
     /// Bytes from the network header to the tail (`skb_network_header`), if one was marked.
     pub fn network_header(&self) -> Option<&[u8]> {
-        self.network_off.map(|o| &self.buf[o..self.tail])
+        self.network_off.map(|o| &self.buf[o as usize..self.tail])
     }
 
     /// Bytes from the transport header to the tail (`skb_transport_header`), if one was marked.
     pub fn transport_header(&self) -> Option<&[u8]> {
-        self.transport_off.map(|o| &self.buf[o..self.tail])
+        self.transport_off.map(|o| &self.buf[o as usize..self.tail])
     }
 
     /// `skb_network_offset`: network header position relative to `data` (negative once pulled).
@@ -501,7 +551,7 @@ impl Skb {
         .into_iter()
         .flatten()
         {
-            *o += extra;
+            *o += offset32(extra);
         }
     }
 }

@@ -229,7 +229,7 @@ fn enqueue_to_backlog(ctx: &mut Ctx, up: &mut RxPath, cpu: usize, skb: Skb) {
     let sd = &mut up.softnet[cpu];
     if sd.input_pkt_queue.len() > up.sysctl.netdev_max_backlog as usize {
         sd.stat.dropped += 1;
-        ctx.end(skb.id, Outcome::Dropped(DropReason::CpuBacklog));
+        ctx.end_skb(skb, Outcome::Dropped(DropReason::CpuBacklog));
         return;
     }
     sd.input_pkt_queue.push_back((ctx.now, skb));

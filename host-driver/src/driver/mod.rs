@@ -84,6 +84,12 @@ pub struct DriverStats {
     pub itr_ints_per_sec: u64,
     /// `packets_per_poll[n]`: polls that harvested `n` RX frames (the last bin holds the full weight).
     pub packets_per_poll: Vec<u64>,
+    /// GRO: segments merged into a held skb (`skb_gro_receive`).
+    pub gro_merged: u64,
+    /// GRO: held skbs completed and handed up (`napi_gro_complete`), merged or not.
+    pub gro_flushes: u64,
+    /// `gro_segs_per_skb[n]`: of those, how many carried `n` segments (the last bin: 64 or more).
+    pub gro_segs_per_skb: Vec<u64>,
 }
 
 /// Driver bookkeeping went wrong (a host-memory operation on a ring failed, or a ring slot lost its
@@ -127,6 +133,9 @@ impl Adapter {
             bql_limit_max: u64::from(dql.limit_max()),
             bql_inflight: u64::from(dql.inflight()),
             bql_inflight_peak: u64::from(dql.inflight_peak()),
+            gro_merged: self.napi.gro_stats().merged,
+            gro_flushes: self.napi.gro_stats().flushes,
+            gro_segs_per_skb: self.napi.gro_stats().segs_per_skb.clone(),
             ..self.stats.clone()
         }
     }
@@ -163,7 +172,7 @@ impl NapiPoll for Adapter {
                     isr::irq_enable(ctx);
                 }
             }
-            NapiMode::Napi => self.napi.gro_normal_list(ctx, up),
+            NapiMode::Napi => self.napi.poll_weight_done(ctx, up),
             NapiMode::PerPacket => {
                 self.napi.complete_done(ctx, up, work);
                 isr::irq_enable(ctx);

@@ -55,7 +55,8 @@ pub fn probe(ctx: &mut Ctx, cfg: &HostConfig) -> Result<Adapter, ProbeError> {
             cfg.napi_weight,
             cfg.napi_defer_hard_irqs,
             ctx.clock.ns_to_cycles(cfg.gro_flush_timeout_ns),
-        ),
+        )
+        .with_gro(cfg.features.generic_receive_offload),
         mode: cfg.napi_mode,
         mac: cfg.mac,
         copybreak: cfg.copybreak,

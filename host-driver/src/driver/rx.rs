@@ -88,7 +88,7 @@ impl Adapter {
                     if eth_type_trans(&mut skb, self.mac) {
                         self.napi.gro_receive(ctx, up, skb);
                     } else {
-                        ctx.end(id, Outcome::Dropped(DropReason::PktTooSmall));
+                        ctx.end_skb(skb, Outcome::Dropped(DropReason::PktTooSmall));
                     }
                 }
                 None => {

@@ -201,8 +201,7 @@ impl Adapter {
 
     /// `dev_kfree_skb_any` of a frame `e1000_xmit_frame` cannot send: `NETDEV_TX_OK`, skb freed.
     fn dev_kfree_skb_any(&mut self, ctx: &mut Ctx, skb: Skb) -> NetdevTx {
-        ctx.end(skb.id, Outcome::Dropped(DropReason::NotSpecified));
-        skb.free(ctx.now);
+        ctx.end_skb(skb, Outcome::Dropped(DropReason::NotSpecified));
         NetdevTx::Ok
     }
 
@@ -309,9 +308,8 @@ impl Adapter {
             self.stats.tx_packets += 1;
             self.stats.tx_bytes += len as u64;
             bytes_compl += len;
-            ctx.stamp(buf.skb.id, Stage::TxReclaim);
-            ctx.end(buf.skb.id, Outcome::Consumed(Consumer::Transmitted));
-            buf.skb.free(ctx.now);
+            ctx.stamp_skb(&buf.skb, Stage::TxReclaim);
+            ctx.end_skb(buf.skb, Outcome::Consumed(Consumer::Transmitted));
         }
         self.netdev_completed_queue(bytes_compl, ctx.now);
         if count > 0 && self.tx.drv_xoff && self.tx.ring.unused() >= self.tx.wake_threshold {

@@ -70,7 +70,7 @@ impl Stack {
     /// `skb->protocol` through `ptype_base`. The driver already ran [`eth_type_trans`]: data starts at
     /// the network header, the MAC header is marked.
     pub fn netif_receive_skb(&mut self, ctx: &mut Ctx, mut skb: Skb) {
-        ctx.stamp(skb.id, Stage::NetifReceive);
+        ctx.stamp_skb(&skb, Stage::NetifReceive);
         ctx.charge(ctx.costs.netif_receive_ns);
         self.link.rx_packets += 1;
         self.link.rx_bytes += skb.mac_header().map_or(skb.len(), <[u8]>::len) as u64;
@@ -101,7 +101,7 @@ impl Stack {
     /// `dev_queue_xmit` → `__dev_xmit_skb`: enqueues a complete frame on the qdisc, or drops it
     /// if full (`NET_XMIT_DROP`, which `net_xmit_errno` turns into `ENOBUFS` for a sender).
     pub(super) fn dev_queue_xmit(&mut self, ctx: &mut Ctx, skb: Skb) -> NetXmit {
-        ctx.stamp(skb.id, Stage::QdiscEnqueue);
+        ctx.stamp_skb(&skb, Stage::QdiscEnqueue);
         ctx.charge(ctx.costs.qdisc_ns);
         match self.qdisc.enqueue(skb) {
             Ok(()) => NetXmit::Success,

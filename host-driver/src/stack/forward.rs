@@ -14,7 +14,7 @@ use crate::wire::ipv4::{decrease_ttl, Ipv4Packet};
 impl Stack {
     /// Forwards `skb` (data at the IP header) that is not addressed to this host.
     pub(super) fn ip_forward(&mut self, ctx: &mut Ctx, mut skb: Skb) {
-        ctx.stamp(skb.id, Stage::IpForward);
+        ctx.stamp_skb(&skb, Stage::IpForward);
         ctx.charge(ctx.costs.ip_forward_ns);
         if skb.pkt_type != PacketType::Host {
             // `goto drop` with the reason still SKB_DROP_REASON_NOT_SPECIFIED.

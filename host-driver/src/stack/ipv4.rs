@@ -94,7 +94,7 @@ impl Stack {
     /// `ip_rcv` / `ip_rcv_core`: header checks, trim of link padding, PRE_ROUTING, then the
     /// routing decision of `ip_rcv_finish`. Data starts at the IP header.
     pub(super) fn ip_rcv(&mut self, ctx: &mut Ctx, skb: Skb) {
-        ctx.stamp(skb.id, Stage::IpRcv);
+        ctx.stamp_skb(&skb, Stage::IpRcv);
         ctx.charge(ctx.costs.ip_rcv_ns);
         let Some((skb, dst)) = self.ip_rcv_core(ctx, skb) else {
             return;
@@ -173,7 +173,7 @@ impl Stack {
     /// `ip_local_deliver`: reassembly, LOCAL_IN, then `ip_local_deliver_finish` /
     /// `ip_protocol_deliver_rcu` strips the IP header and calls the `inet_protos` handler.
     fn ip_local_deliver(&mut self, ctx: &mut Ctx, skb: Skb) {
-        ctx.stamp(skb.id, Stage::IpLocalDeliver);
+        ctx.stamp_skb(&skb, Stage::IpLocalDeliver);
         ctx.charge(ctx.costs.ip_local_deliver_ns);
         let is_fragment = Ipv4Packet::new_checked(skb.data()).is_ok_and(|p| p.is_fragment());
         let skb = if is_fragment {
@@ -273,7 +273,7 @@ impl Stack {
     /// `ip_finish_output2` hands each to the neighbour layer. Data starts at the IP header.
     /// Returns the first failure of the fragments' transmissions (`ip_do_fragment`).
     pub(super) fn ip_output(&mut self, ctx: &mut Ctx, skb: Skb, nh: NextHop) -> NetXmit {
-        ctx.stamp(skb.id, Stage::IpOutput);
+        ctx.stamp_skb(&skb, Stage::IpOutput);
         ctx.charge(ctx.costs.ip_output_ns);
         let Some(skb) = self.nf_hook(ctx, Hook::Postrouting, skb) else {
             return NetXmit::Success;

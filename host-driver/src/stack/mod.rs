@@ -27,6 +27,7 @@ pub mod qdisc;
 pub mod reassembly;
 pub mod route;
 pub mod socket;
+pub mod tcp;
 pub mod udp;
 
 use std::collections::BTreeMap;
@@ -243,10 +244,8 @@ impl Stack {
         }
     }
 
-    /// `kfree_skb_reason` / `consume_skb`: the frame's one terminal outcome, and the skb freed now
-    /// (its destructor, `sock_wfree`, may wake a sender waiting for send-buffer space).
+    /// `kfree_skb_reason` / `consume_skb`: [`Ctx::end_skb`].
     fn finish(ctx: &mut Ctx, skb: Skb, outcome: Outcome) {
-        ctx.end(skb.id, outcome);
-        skb.free(ctx.now);
+        ctx.end_skb(skb, outcome);
     }
 }

@@ -18,8 +18,10 @@ use host_driver::host::Host;
 use host_driver::platform::Platform;
 use host_driver::regs;
 use host_driver::time::Cycle;
-use host_driver::wire::build::{self, Payload, UdpFrameSpec};
+use host_driver::wire::build::{self, Ipv4FrameSpec, Payload, UdpFrameSpec};
 use host_driver::wire::ethernet::MacAddr;
+use host_driver::wire::ipv4::{self, Ipv4Repr};
+use host_driver::wire::tcp::{self, TcpOptions, TcpRepr};
 use zerocopy::{FromBytes, IntoBytes};
 
 pub use host_driver::platform::MmioAccess as Mmio;
@@ -269,6 +271,51 @@ pub fn udp_to_host(host_mac: MacAddr, src_port: u16, dst_port: u16, payload: usi
         payload: Payload::Len(payload),
         ttl: 64,
         ip_id: src_port,
+    })
+    .expect("valid frame")
+}
+
+/// A TCP segment from the peer's port `src_port` to the host's port 5001: `payload` bytes of sequence
+/// space from `seq` (byte `i` is `(seq + i) as u8`), ACK set plus `flags`, a timestamp option, DF set
+/// and the IP id `seq / 1448` (incrementing per full segment).
+pub fn tcp_to_host(
+    host_mac: MacAddr,
+    src_port: u16,
+    seq: u32,
+    payload: usize,
+    flags: u8,
+) -> Vec<u8> {
+    let data: Vec<u8> = (0..payload).map(|i| (seq as usize + i) as u8).collect();
+    let segment = TcpRepr {
+        src_port,
+        dst_port: 5001,
+        seq,
+        ack_seq: 1,
+        flags: tcp::flags::ACK | flags,
+        window: 512,
+        options: TcpOptions {
+            timestamp: Some((100, 200)),
+            ..TcpOptions::default()
+        },
+    }
+    .to_bytes(&data, PEER_IP, HOST_IP)
+    .expect("valid segment");
+    build::ipv4_frame(&Ipv4FrameSpec {
+        src_mac: PEER_MAC,
+        dst_mac: host_mac,
+        ip: Ipv4Repr {
+            src: PEER_IP,
+            dst: HOST_IP,
+            protocol: ipv4::protocol::TCP,
+            ttl: 64,
+            tos: 0,
+            ident: (seq / 1448) as u16,
+            dont_frag: true,
+            more_frags: false,
+            frag_offset: 0,
+            payload_len: 0,
+        },
+        payload: &segment,
     })
     .expect("valid frame")
 }
