@@ -9,6 +9,8 @@
 //!   - {direction: to_host, nth: 3, action: {reorder: 2}}     # sent after the next 2 frames
 //!   - {direction: to_host, probability: 0.01, action: {delay_ns: 5000}}
 //!   - {direction: to_peer, match: {protocol: udp, payload: true}, nth: 1, action: corrupt}
+//!   - {direction: to_peer, match: {protocol: tcp, payload: true}, nth: 5, action: drop}
+//!   - {direction: to_host, match: {protocol: tcp, flags: [syn, ack]}, nth: 1, action: drop}
 //! ```
 //!
 //! Selection, per rule: `nth: N` picks the N-th frame (from 1) of the direction that passes `match`;
@@ -19,6 +21,7 @@
 use host_driver::wire::ethernet::{ethertype, EthernetFrame};
 use host_driver::wire::icmp;
 use host_driver::wire::ipv4::{protocol, Ipv4Packet};
+use host_driver::wire::tcp::{self, TcpPacket};
 use host_driver::wire::udp::UdpPacket;
 use serde::Deserialize;
 
@@ -92,6 +95,37 @@ pub struct FrameMatch {
     pub dst_port: Option<u16>,
     /// Whether the L4 segment carries data (UDP/TCP payload, ICMP data after its 8-byte header).
     pub payload: Option<bool>,
+    /// TCP flags that must all be set (`[syn]` also matches a SYN-ACK; `[syn, ack]` only it).
+    pub flags: Vec<TcpFlag>,
+}
+
+/// A TCP header flag, as `flags:` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TcpFlag {
+    Fin,
+    Syn,
+    Rst,
+    Psh,
+    Ack,
+    Urg,
+    Ece,
+    Cwr,
+}
+
+impl TcpFlag {
+    fn bit(self) -> u8 {
+        match self {
+            TcpFlag::Fin => tcp::flags::FIN,
+            TcpFlag::Syn => tcp::flags::SYN,
+            TcpFlag::Rst => tcp::flags::RST,
+            TcpFlag::Psh => tcp::flags::PSH,
+            TcpFlag::Ack => tcp::flags::ACK,
+            TcpFlag::Urg => tcp::flags::URG,
+            TcpFlag::Ece => tcp::flags::ECE,
+            TcpFlag::Cwr => tcp::flags::CWR,
+        }
+    }
 }
 
 /// The most a frame may be delayed: a second is a typo, not a cable.
@@ -159,6 +193,12 @@ impl FrameMatch {
                 ));
             }
         }
+        if !self.flags.is_empty() && self.protocol != Some(Protocol::Tcp) {
+            return Err(Problem::new(
+                at.key("flags"),
+                "`flags` needs `protocol: tcp`",
+            ));
+        }
         if self.payload.is_some() && self.protocol == Some(Protocol::Arp) {
             return Err(Problem::new(
                 at.key("payload"),
@@ -168,18 +208,15 @@ impl FrameMatch {
         Ok(())
     }
 
-    /// Whether `frame` (Ethernet, no FCS) passes every field given. Ports and payload are read from
-    /// a datagram's first fragment; later fragments carry no L4 header and pass only a filter that
-    /// asks for neither.
+    /// Whether `frame` (Ethernet, no FCS) passes every field given. Ports, payload and flags are read
+    /// from a datagram's first fragment; later fragments carry no L4 header and pass only a filter
+    /// that asks for none of them.
     pub fn matches(&self, frame: &[u8]) -> bool {
         let Ok(eth) = EthernetFrame::new_checked(frame) else {
             return *self == FrameMatch::default();
         };
         if eth.ethertype() == ethertype::ARP {
-            return matches!(self.protocol, None | Some(Protocol::Arp))
-                && self.src_port.is_none()
-                && self.dst_port.is_none()
-                && self.payload.is_none();
+            return matches!(self.protocol, None | Some(Protocol::Arp)) && self.l4_free();
         }
         let ip = match Ipv4Packet::new_checked(eth.payload()) {
             Ok(ip) if eth.ethertype() == ethertype::IPV4 => ip,
@@ -201,38 +238,40 @@ impl FrameMatch {
             return false;
         }
         let l4 = ip.payload();
-        let (ports, has_payload) = match proto {
+        let (ports, has_payload, flags) = match proto {
             Protocol::Udp => match UdpPacket::new_checked(l4) {
-                Ok(u) => (Some((u.src_port(), u.dst_port())), !u.payload().is_empty()),
+                Ok(u) => (
+                    Some((u.src_port(), u.dst_port())),
+                    !u.payload().is_empty(),
+                    0,
+                ),
                 Err(_) => return false,
             },
-            Protocol::Tcp => match tcp_ports_and_payload(l4) {
-                Some((ports, data)) => (Some(ports), data),
-                None => return false,
+            Protocol::Tcp => match TcpPacket::new_checked(l4) {
+                Ok(t) => (
+                    Some((t.src_port(), t.dst_port())),
+                    !t.payload().is_empty(),
+                    t.flags(),
+                ),
+                Err(_) => return false,
             },
-            Protocol::Icmp => (None, l4.len() > icmp::HEADER_LEN),
+            Protocol::Icmp => (None, l4.len() > icmp::HEADER_LEN, 0),
             Protocol::Arp => unreachable!("ARP was handled above"),
         };
         let port_ok = |want: Option<u16>, got: Option<u16>| want.is_none() || want == got;
         port_ok(self.src_port, ports.map(|p| p.0))
             && port_ok(self.dst_port, ports.map(|p| p.1))
             && self.payload.is_none_or(|want| want == has_payload)
+            && self.flags.iter().all(|f| flags & f.bit() != 0)
     }
 
     /// No field that needs the L4 header.
     fn l4_free(&self) -> bool {
-        self.src_port.is_none() && self.dst_port.is_none() && self.payload.is_none()
+        self.src_port.is_none()
+            && self.dst_port.is_none()
+            && self.payload.is_none()
+            && self.flags.is_empty()
     }
-}
-
-/// A TCP segment's ports and whether it carries data past its header (data offset × 4).
-fn tcp_ports_and_payload(seg: &[u8]) -> Option<((u16, u16), bool)> {
-    let header = usize::from(*seg.get(12)? >> 4) * 4;
-    if header < 20 || seg.len() < header {
-        return None;
-    }
-    let port = |i: usize| u16::from_be_bytes([seg[i], seg[i + 1]]);
-    Some(((port(0), port(2)), seg.len() > header))
 }
 
 /// Checks every rule of `faults:`, errors at `faults[i]....`.
@@ -292,15 +331,27 @@ mod tests {
         assert!(!m("{protocol: arp}").matches(&f));
     }
 
+    /// A TCP segment in a frame: `data_words` 32-bit words of header, `flags`, `data` bytes after.
+    fn tcp_frame(header_words: u8, flags: u8, data: usize) -> Vec<u8> {
+        let mut f = udp_frame(1, 2, &vec![0; usize::from(header_words) * 4 + data - 8]);
+        f[23] = protocol::TCP;
+        let l4 = &mut f[34..];
+        l4[..4].copy_from_slice(&[0x13, 0x89, 0, 80]);
+        l4[12] = header_words << 4;
+        l4[13] = flags;
+        f
+    }
+
     #[test]
-    fn tcp_header_length_decides_the_payload() {
-        let mut seg = [0u8; 24];
-        seg[..4].copy_from_slice(&[0x13, 0x89, 0, 80]);
-        seg[12] = 5 << 4;
-        assert_eq!(tcp_ports_and_payload(&seg), Some(((5001, 80), true)));
-        seg[12] = 6 << 4;
-        assert_eq!(tcp_ports_and_payload(&seg), Some(((5001, 80), false)));
-        seg[12] = 7 << 4;
-        assert_eq!(tcp_ports_and_payload(&seg), None);
+    fn tcp_fields_match_ports_flags_and_the_payload_past_the_options() {
+        let m = |yaml: &str| serde_norway::from_str::<FrameMatch>(yaml).unwrap();
+        let data = tcp_frame(5, tcp::flags::ACK | tcp::flags::PSH, 4);
+        assert!(m("{protocol: tcp, src_port: 5001, dst_port: 80, payload: true}").matches(&data));
+        assert!(m("{protocol: tcp, flags: [ack, psh]}").matches(&data));
+        assert!(!m("{protocol: tcp, flags: [syn]}").matches(&data));
+        let syn_ack = tcp_frame(8, tcp::flags::SYN | tcp::flags::ACK, 0);
+        assert!(m("{protocol: tcp, flags: [syn], payload: false}").matches(&syn_ack));
+        assert!(!m("{protocol: tcp, payload: true}").matches(&syn_ack));
+        assert!(!m("{protocol: udp}").matches(&syn_ack));
     }
 }

@@ -568,7 +568,7 @@ mod tests {
     fn faults_parse_with_every_selection_and_action() {
         use crate::faults::{Action, Direction, Protocol};
         let s = parse(
-            "name: x\nfaults:\n  - {direction: to_host, match: {protocol: udp, dst_port: 5001, payload: true}, nth: 5, action: drop}\n  - {direction: to_peer, count: 2, action: duplicate}\n  - {direction: to_host, action: {reorder: 2}}\n  - {direction: to_host, probability: 0.25, action: {delay_ns: 700}}\n  - {direction: to_peer, action: corrupt}\n",
+            "name: x\nfaults:\n  - {direction: to_host, match: {protocol: udp, dst_port: 5001, payload: true}, nth: 5, action: drop}\n  - {direction: to_peer, count: 2, action: duplicate}\n  - {direction: to_host, action: {reorder: 2}}\n  - {direction: to_host, probability: 0.25, action: {delay_ns: 700}}\n  - {direction: to_peer, action: corrupt}\n  - {direction: to_host, match: {protocol: tcp, flags: [syn, ack], payload: false}, nth: 1, action: drop}\n",
         )
         .unwrap();
         let f = &s.faults;
@@ -589,10 +589,15 @@ mod tests {
                 Action::Duplicate,
                 Action::Reorder(2),
                 Action::DelayNs(700),
-                Action::Corrupt
+                Action::Corrupt,
+                Action::Drop
             ]
         );
         assert_eq!((f[1].count, f[3].probability), (Some(2), Some(0.25)));
+        assert_eq!(
+            f[5].filter.flags,
+            [crate::faults::TcpFlag::Syn, crate::faults::TcpFlag::Ack]
+        );
     }
 
     #[test]
@@ -634,6 +639,14 @@ mod tests {
             e.starts_with(
                 "t.yaml:5:17: faults[0].match.dst_port: `dst_port` needs `protocol: udp`"
             ),
+            "{e}"
+        );
+        let e = parse(
+            "name: x\nfaults:\n  - direction: to_peer\n    match: {protocol: udp, flags: [syn]}\n    action: drop\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("t.yaml:4:35: faults[0].match.flags: `flags` needs `protocol: tcp`"),
             "{e}"
         );
         let e = parse("name: x\nfaults:\n  - {direction: sideways, action: drop}\n").unwrap_err();
