@@ -325,8 +325,12 @@ impl Scenario {
                 })?;
             }
         }
-        self.expect
-            .validate(host.cpus, self.peer.is_some(), root.key("expect"))
+        self.expect.validate(
+            host.cpus,
+            self.peer.is_some(),
+            self.faults.len(),
+            root.key("expect"),
+        )
     }
 
     /// The host's configuration on the scenario's clock.
@@ -657,6 +661,16 @@ mod tests {
         let e = parse("name: x\nfaults:\n  - {direction: to_host, action: mangle}\n").unwrap_err();
         assert!(e.starts_with("t.yaml:3:"), "{e}");
         assert!(e.contains("unknown variant `mangle`"), "{e}");
+        let e = parse(
+            "name: x\nfaults:\n  - {direction: to_host, action: drop}\nexpect:\n  faults: {0: 1, 1: 0}\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with(
+                "t.yaml:5:21: expect.faults.1: fault rule 1 does not exist (1 in `faults:`)"
+            ),
+            "{e}"
+        );
         let e = parse("name: x\nfaults:\n  - {direction: to_host, action: drop, when: 3}\n")
             .unwrap_err();
         assert!(e.contains("unknown field `when`"), "{e}");
