@@ -6,6 +6,7 @@
 //! every frame that entered the wire ended exactly once (delivered, consumed, or dropped with a
 //! reason). A frame that did not is a bug in the model, and the run fails naming it.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -265,11 +266,15 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
     );
     // A frame the cable lost on its way to the partner ends there, as if the partner judged it.
     let verdicts = world.partner().map(|p| {
-        let mut v = p.verdicts().clone();
-        v.extend(cable_verdicts);
-        v
+        if cable_verdicts.is_empty() {
+            Cow::Borrowed(p.verdicts())
+        } else {
+            let mut v = p.verdicts().clone();
+            v.extend(cable_verdicts);
+            Cow::Owned(v)
+        }
     });
-    let (origins, unjudged) = origins(&timelines, &traffic, &peer_sent, verdicts.as_ref());
+    let (origins, unjudged) = origins(&timelines, &traffic, &peer_sent, verdicts.as_deref());
     // A run that stopped early still reports what it measured; the frames still under way are its
     // unfinished business, not a bookkeeping bug.
     let incomplete = match stopped {
