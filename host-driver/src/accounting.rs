@@ -180,13 +180,27 @@ named_enum! {
         IcmpRcv => "icmp_rcv",
         /// `udp_rcv`.
         UdpRcv => "udp_rcv",
-        /// Queued on the socket receive queue (`__udp_enqueue_schedule_skb`).
+        /// `tcp_v4_rcv`.
+        TcpV4Rcv => "tcp_v4_rcv",
+        /// `tcp_rcv_established` (or the state machine's step that took it in).
+        TcpRcvEstablished => "tcp_rcv_established",
+        /// Queued on the socket receive queue (`__udp_enqueue_schedule_skb`, `tcp_queue_rcv`).
         SocketEnqueue => "socket_enqueue",
+        /// `sk_data_ready`: the TCP data is in order and readable.
+        TcpDataReady => "tcp_data_ready",
         /// `recvfrom` returned it to the application.
         AppRead => "app_read",
         // Host send.
         /// `sendto` entered the kernel.
         SendTo => "send_to",
+        /// `tcp_sendmsg` copied it into a write-queue skb.
+        TcpSendmsg => "tcp_sendmsg",
+        /// `tcp_transmit_skb` sent its first clone.
+        TcpTransmitSkb => "tcp_transmit_skb",
+        /// `tcp_retransmit_skb`: a retransmission, a frame of its own.
+        TcpRetransmitSkb => "tcp_retransmit_skb",
+        /// `ip_queue_xmit`.
+        IpQueueXmit => "ip_queue_xmit",
         /// `ip_output`.
         IpOutput => "ip_output",
         /// `dev_queue_xmit`: enqueued on the qdisc.
@@ -203,6 +217,8 @@ named_enum! {
         TxWriteBack => "tx_write_back",
         /// `e1000_clean_tx_irq` reclaimed its descriptors and freed it.
         TxReclaim => "tx_reclaim",
+        /// `tcp_clean_rtx_queue` freed the original on the peer's ACK.
+        TcpCleanRtxQueue => "tcp_clean_rtx_queue",
     }
 }
 
@@ -223,6 +239,10 @@ named_enum! {
         Fragmented => "fragmented",
         /// A host-originated frame the NIC sent; ended by the driver at TX reclaim.
         Transmitted => "transmitted",
+        /// TCP consumed it: a pure ACK, a SYN or another segment without data for the reader.
+        Tcp => "tcp",
+        /// `tcp_clean_rtx_queue`: the peer acknowledged the data; the original is freed.
+        TcpAcked => "tcp_acked",
     }
 }
 
@@ -291,6 +311,46 @@ named_enum! {
         DupFrag => "dup_frag",
         /// `SKB_DROP_REASON_FRAG_REASM_TIMEOUT`.
         FragReasmTimeout => "frag_reasm_timeout",
+        /// `SKB_DROP_REASON_IP_OUTNOROUTES`: no route for a locally sent packet.
+        IpOutnoroutes => "ip_outnoroutes",
+        /// `SKB_DROP_REASON_TCP_CSUM` (TCP InCsumErrors).
+        TcpCsum => "tcp_csum",
+        /// `SKB_DROP_REASON_TCP_FLAGS`: flags the state does not accept (no ACK, stray SYN...).
+        TcpFlags => "tcp_flags",
+        /// `SKB_DROP_REASON_TCP_ZEROWINDOW`: data while our window is zero (TCPZeroWindowDrop).
+        TcpZerowindow => "tcp_zerowindow",
+        /// `SKB_DROP_REASON_TCP_OLD_DATA`: every byte was received before (a duplicate).
+        TcpOldData => "tcp_old_data",
+        /// `SKB_DROP_REASON_TCP_OVERWINDOW`: data beyond the window.
+        TcpOverwindow => "tcp_overwindow",
+        /// `SKB_DROP_REASON_TCP_OFOMERGE`: out-of-order data already queued.
+        TcpOfomerge => "tcp_ofomerge",
+        /// `SKB_DROP_REASON_TCP_INVALID_SEQUENCE`: not within the receive window.
+        TcpInvalidSequence => "tcp_invalid_sequence",
+        /// `SKB_DROP_REASON_TCP_OLD_SEQUENCE`: entirely before the window.
+        TcpOldSequence => "tcp_old_sequence",
+        /// `SKB_DROP_REASON_TCP_RESET`: an RST (acted on or challenged).
+        TcpReset => "tcp_reset",
+        /// `SKB_DROP_REASON_TCP_INVALID_SYN`: a SYN on a synchronized connection.
+        TcpInvalidSyn => "tcp_invalid_syn",
+        /// `SKB_DROP_REASON_TCP_CLOSE`: data after the connection's receive side closed.
+        TcpClose => "tcp_close",
+        /// `SKB_DROP_REASON_TCP_LISTEN_OVERFLOW`: the accept queue is full.
+        TcpListenOverflow => "tcp_listen_overflow",
+        /// `SKB_DROP_REASON_TCP_INVALID_ACK_SEQUENCE`: the ACK does not match our SYN.
+        TcpInvalidAckSequence => "tcp_invalid_ack_sequence",
+        /// `SKB_DROP_REASON_TCP_TOO_OLD_ACK`.
+        TcpTooOldAck => "tcp_too_old_ack",
+        /// `SKB_DROP_REASON_TCP_ACK_UNSENT_DATA`: acknowledges data never sent.
+        TcpAckUnsentData => "tcp_ack_unsent_data",
+        /// `SKB_DROP_REASON_TCP_RFC7323_PAWS`: an old timestamp (PAWSEstabRejected).
+        TcpRfc7323Paws => "tcp_rfc7323_paws",
+        /// `SKB_DROP_REASON_TCP_TIMEWAIT_SOCKET` (6.x names it so): handled by a TIME_WAIT socket.
+        TcpTimewaitSocket => "tcp_timewait_socket",
+        /// `SKB_DROP_REASON_SOCKET_CLOSE`: freed with the socket (write queue of a reset connection).
+        SocketClose => "socket_close",
+        /// `SKB_DROP_REASON_PROTO_MEM`: the receive buffer is full (TCPRcvQDrop).
+        ProtoMem => "proto_mem",
     }
 }
 
@@ -392,7 +452,10 @@ mod tests {
         for r in DropReason::ALL {
             assert_eq!(r.name().parse::<DropReason>(), Ok(*r));
             assert!(seen.insert(r.name()), "duplicate name {}", r.name());
-            assert!(r.name().chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+            assert!(r
+                .name()
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
         }
         for s in Stage::ALL {
             assert_eq!(s.name().parse::<Stage>(), Ok(*s));

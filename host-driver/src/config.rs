@@ -148,6 +148,9 @@ pub struct HostConfig {
     /// The NIC core clock; not a scenario key: the simulator sets it from the NIC's clock.
     #[serde(skip)]
     pub clock: Clock,
+    /// The scenario seed; not a key of `host:` (the scenario's top-level `seed`).
+    #[serde(skip)]
+    pub seed: u64,
 }
 
 impl Default for HostConfig {
@@ -182,6 +185,7 @@ impl Default for HostConfig {
             sysctl: Sysctl::default(),
             features: Features::default(),
             clock: Clock::default(),
+            seed: 1,
         }
     }
 }

@@ -92,6 +92,14 @@ pub struct Costs {
     pub sendto_syscall_ns: u64,
     /// `udp_sendmsg` excluding the copy: route lookup, `ip_make_skb`, header fill, checksum setup.
     pub udp_sendmsg_ns: u64,
+    /// `tcp_sendmsg` per call excluding the copy: `tcp_push`, skb allocation, `tcp_write_xmit` entry.
+    pub tcp_sendmsg_ns: u64,
+    /// `__tcp_transmit_skb` per segment: clone, header and options, `ip_queue_xmit` route hit.
+    pub tcp_transmit_skb_ns: u64,
+    /// `tcp_v4_rcv` per segment: checksum (software), ehash lookup, socket lock, header prediction.
+    pub tcp_v4_rcv_ns: u64,
+    /// `tcp_clean_rtx_queue` per original freed: RTT sample, `sk_wmem_free_skb`.
+    pub tcp_clean_rtx_ns: u64,
     /// `ip_output` + `ip_finish_output2` (neighbour lookup hit, header build).
     pub ip_output_ns: u64,
     /// `dev_queue_xmit` → qdisc enqueue/dequeue (pfifo_fast).
@@ -141,6 +149,10 @@ impl Default for Costs {
             packet_tap_ns: 200,
             sendto_syscall_ns: 500,
             udp_sendmsg_ns: 400,
+            tcp_sendmsg_ns: 400,
+            tcp_transmit_skb_ns: 300,
+            tcp_v4_rcv_ns: 500,
+            tcp_clean_rtx_ns: 60,
             ip_output_ns: 200,
             qdisc_ns: 100,
             xmit_frame_ns: 200,

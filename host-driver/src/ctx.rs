@@ -94,9 +94,14 @@ impl Ctx<'_> {
     /// `kfree_skb_reason` / `consume_skb`: ends every frame `skb` carries (its own and those GRO merged
     /// into it, [`Skb::frame_ids`]) with `outcome` now, and frees it (its destructor, `sock_wfree`, may
     /// wake a sender waiting for send-buffer space). Every skb's life ends here.
+    ///
+    /// A TCP transmit clone (`skb.fclone`) ends no frame: the original on the retransmit queue
+    /// carries the same frame and ends it when it is freed.
     pub fn end_skb(&mut self, skb: Skb, outcome: Outcome) {
-        for id in skb.frame_ids() {
-            self.trace.end(id, outcome, self.now);
+        if !skb.fclone {
+            for id in skb.frame_ids() {
+                self.trace.end(id, outcome, self.now);
+            }
         }
         skb.free(self.now);
     }

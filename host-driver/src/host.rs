@@ -79,7 +79,7 @@ pub struct Host {
 impl Host {
     pub fn new(cfg: HostConfig) -> Result<Host, HostError> {
         cfg.validate()?;
-        let stack = Stack::new(&cfg.stack, cfg.mac, &cfg.apps, cfg.clock)?;
+        let stack = Stack::new(&cfg.stack, cfg.mac, &cfg.apps, cfg.clock, cfg.seed)?;
         Ok(Host {
             cpus: vec![Cpu::default(); cfg.cpus],
             softnet: (0..cfg.cpus).map(|_| SoftnetData::new(cfg.cpus)).collect(),
@@ -286,6 +286,8 @@ impl Host {
                     sysctl: &self.cfg.sysctl,
                 };
                 softirq::net_rx_action(&mut ctx, adapter, &mut up);
+                // TASKLET_SOFTIRQ: TSQ resumes sockets whose clones TX reclaim freed.
+                self.stack.tcp_tsq_handler(&mut ctx);
                 // NET_TX_SOFTIRQ: replies queued by the stack, frames waiting for a woken queue.
                 let tx = ctx.now;
                 self.stack.qdisc_run(&mut ctx, adapter);

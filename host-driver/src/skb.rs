@@ -209,6 +209,9 @@ pub struct Skb {
     /// page fragments hold. Whoever ends the skb ends them too ([`Skb::frame_ids`]). A boxed slice (no
     /// allocation while empty) keeps `Skb` small.
     frag_ids: Box<[FrameId]>,
+    /// `SKB_FCLONE_CLONE`: a TCP transmit clone carrying the frame of the original that stays on
+    /// the retransmit queue; freeing it does not end the frame ([`crate::ctx::Ctx::end_skb`]).
+    pub fclone: bool,
     buf: Arc<Vec<u8>>,
     data: usize,
     tail: usize,
@@ -218,6 +221,9 @@ pub struct Skb {
     network_off: Option<u32>,
     transport_off: Option<u32>,
     owner: Option<WmemCharge>,
+    /// The headroom belongs to this clone alone (`skb_header_release`, as `tcp_transmit_skb`
+    /// clones): pushing headers into it is no data copy, though the simulator copies the bytes.
+    header_private: bool,
     /// `skb->truesize` fixed by the receive constructors, which size it from the buffer the driver
     /// allocated rather than from the bytes in it.
     /// (A `NonZeroU32` keeps `Skb` small.)
@@ -280,6 +286,7 @@ impl Skb {
             gso_segs: 0,
             csum_unnecessary: false,
             frag_ids: Box::default(),
+            fclone: false,
             buf: Arc::new(buf),
             data,
             tail,
@@ -287,6 +294,7 @@ impl Skb {
             network_off: None,
             transport_off: None,
             owner: None,
+            header_private: false,
             fixed_truesize: None,
         }
     }
@@ -411,11 +419,17 @@ impl Skb {
     pub fn put(&mut self, n: usize) -> &mut [u8] {
         let start = self.tail;
         if self.tailroom() < n {
-            let mut buf = Vec::with_capacity(start + n);
-            buf.extend_from_slice(&self.buf[..start]);
-            buf.resize(start + n, 0);
-            self.buf = Arc::new(buf);
-            self.copies += 1;
+            match Arc::get_mut(&mut self.buf) {
+                // Room left at allocation (`sk_stream_alloc_skb`): no reallocation.
+                Some(b) if b.len() == start && b.capacity() >= start + n => b.resize(start + n, 0),
+                _ => {
+                    let mut buf = Vec::with_capacity(start + n);
+                    buf.extend_from_slice(&self.buf[..start]);
+                    buf.resize(start + n, 0);
+                    self.buf = Arc::new(buf);
+                    self.copies += 1;
+                }
+            }
         }
         self.tail += n;
         let out = &mut self.buf_mut()[start..start + n];
@@ -443,6 +457,8 @@ impl Skb {
             gso_segs: self.gso_segs,
             csum_unnecessary: self.csum_unnecessary,
             frag_ids: self.frag_ids.clone(),
+            fclone: false,
+            header_private: false,
             buf: Arc::clone(&self.buf),
             data: self.data,
             tail: self.tail,
@@ -452,6 +468,32 @@ impl Skb {
             // skb_clone leaves the destructor unset: only the original holds the socket charge.
             owner: None,
             fixed_truesize: self.fixed_truesize,
+        }
+    }
+
+    /// `skb_clone` + `skb_header_release` (`tcp_transmit_skb`): a clone whose headers may be
+    /// written without counting a copy of the shared payload.
+    pub fn clone_nohdr(&self) -> Skb {
+        Skb {
+            header_private: true,
+            ..self.clone_skb()
+        }
+    }
+
+    /// `sk_stream_alloc_skb` + copy from user: `headroom` for headers, `payload` copied in (one
+    /// copy), room for `capacity` payload bytes so later sends can append without reallocating.
+    pub fn with_headroom_capacity(
+        id: FrameId,
+        headroom: usize,
+        payload: &[u8],
+        capacity: usize,
+    ) -> Skb {
+        let mut buf = Vec::with_capacity(headroom + capacity.max(payload.len()));
+        buf.resize(headroom, 0);
+        buf.extend_from_slice(payload);
+        Skb {
+            copies: 1,
+            ..Skb::bare(id, buf, headroom)
         }
     }
 
@@ -529,7 +571,7 @@ impl Skb {
 
     /// The buffer for writing; a shared buffer is copied first (`skb_cow`).
     fn buf_mut(&mut self) -> &mut Vec<u8> {
-        if self.is_cloned() {
+        if self.is_cloned() && !std::mem::take(&mut self.header_private) {
             self.copies += 1;
         }
         Arc::make_mut(&mut self.buf)

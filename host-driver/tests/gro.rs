@@ -24,12 +24,12 @@ fn driver(sim: &Sim) -> DriverStats {
     sim.host.adapter().expect("probed").ethtool_stats()
 }
 
-fn noproto() -> Option<Outcome> {
-    Some(Outcome::Dropped(DropReason::IpNoproto))
+fn no_socket() -> Option<Outcome> {
+    Some(Outcome::Dropped(DropReason::NoSocket))
 }
 
-/// Until tcp_v4_rcv exists a TCP skb ends in ip_local_deliver as ip_noproto: the one super-packet
-/// does, and with it every frame merged into it, at the same cycle; each is stamped at gro_receive
+/// No socket listens, so `tcp_v4_rcv` drops the one super-packet as no_socket (answering with one
+/// RST), and with it every frame merged into it, at the same cycle; each is stamped at gro_receive
 /// and at every stage the super-packet passed.
 #[test]
 fn a_burst_of_one_flow_goes_up_as_one_skb_and_every_frame_ends_with_it() {
@@ -43,7 +43,7 @@ fn a_burst_of_one_flow_goes_up_as_one_skb_and_every_frame_ends_with_it() {
         .map(|&id| trace.frame(id).and_then(|r| r.outcome))
         .collect();
     assert!(
-        ends.iter().all(|e| e.map(|(o, _)| o) == noproto()),
+        ends.iter().all(|e| e.map(|(o, _)| o) == no_socket()),
         "{ends:?}"
     );
     assert!(ends
@@ -54,6 +54,7 @@ fn a_burst_of_one_flow_goes_up_as_one_skb_and_every_frame_ends_with_it() {
         Stage::NetifReceive,
         Stage::IpRcv,
         Stage::IpLocalDeliver,
+        Stage::TcpV4Rcv,
     ] {
         assert!(
             ids.iter().all(|&id| trace.stamp_of(id, stage).is_some()),
@@ -64,7 +65,7 @@ fn a_burst_of_one_flow_goes_up_as_one_skb_and_every_frame_ends_with_it() {
     assert!(ids
         .iter()
         .all(|&id| trace.stamp_of(id, Stage::IpRcv) == first_ip_rcv));
-    assert_eq!(sim.host.stack_counters().ip.in_unknown_protos, 1);
+    assert_eq!(sim.host.stack_counters().tcp.in_segs, 1);
     let d = driver(&sim);
     assert_eq!((d.gro_merged, d.gro_flushes), (7, 1));
     assert_eq!(d.gro_segs_per_skb[8], 1);
@@ -81,8 +82,8 @@ fn with_gro_off_nothing_merges() {
     assert_conserved(&sim, &ids);
     assert!(ids
         .iter()
-        .all(|&id| sim.host.trace().outcome_of(id) == noproto()));
-    assert_eq!(sim.host.stack_counters().ip.in_unknown_protos, 8);
+        .all(|&id| sim.host.trace().outcome_of(id) == no_socket()));
+    assert_eq!(sim.host.stack_counters().tcp.in_segs, 8);
     let d = driver(&sim);
     assert_eq!((d.gro_merged, d.gro_flushes), (0, 0));
 }
@@ -123,7 +124,7 @@ fn mixed_traffic_is_conserved() {
     assert_conserved(&sim, &tcp);
     assert_conserved(&sim, &udp);
     let trace = sim.host.trace();
-    assert!(tcp.iter().all(|&id| trace.outcome_of(id) == noproto()));
+    assert!(tcp.iter().all(|&id| trace.outcome_of(id) == no_socket()));
     assert!(udp
         .iter()
         .all(|&id| trace.outcome_of(id) == Some(Outcome::Delivered { port: SINK_PORT })));
@@ -131,7 +132,7 @@ fn mixed_traffic_is_conserved() {
     let d = driver(&sim);
     assert_eq!(d.gro_flushes, 5);
     assert_eq!(d.gro_merged, 13 - 5);
-    assert_eq!(sim.host.stack_counters().ip.in_unknown_protos, 5);
+    assert_eq!(sim.host.stack_counters().tcp.in_segs, 5);
 }
 
 /// With a `gro_flush_timeout`, `napi_complete_done` keeps this jiffy's flows held and arms

@@ -32,7 +32,7 @@ fn with_ctx(f: impl FnOnce(&mut Ctx, &mut RxPath)) {
         activity: &mut activity,
     };
     let cfg = HostConfig::default();
-    let mut stack = Stack::new(&StackConfig::default(), cfg.mac, &[], cfg.clock).expect("stack");
+    let mut stack = Stack::new(&StackConfig::default(), cfg.mac, &[], cfg.clock, 1).expect("stack");
     let mut softnet = vec![SoftnetData::new(1)];
     let sysctl = Sysctl::default();
     let mut up = RxPath {

@@ -67,7 +67,9 @@ fn unknown_keys_and_bad_addresses_are_errors() {
         .unwrap_err();
     assert!(e.to_string().contains("unknown field `colour`"), "{e}");
     let e = serde_norway::from_str::<Vec<AppConfig>>("- {kind: tcp_sink, port: 1}\n").unwrap_err();
-    assert!(e.to_string().contains("unknown variant `tcp_sink`"), "{e}");
+    assert!(e.to_string().contains("unknown field `port`"), "{e}");
+    let e = serde_norway::from_str::<Vec<AppConfig>>("- {kind: sctp_sink, port: 1}\n").unwrap_err();
+    assert!(e.to_string().contains("unknown variant `sctp_sink`"), "{e}");
 }
 
 #[test]
@@ -75,7 +77,7 @@ fn semantic_errors_name_the_field() {
     let new = |stack: &str, apps: &str| {
         let cfg: StackConfig = parse(stack).unwrap();
         let apps: Vec<AppConfig> = serde_norway::from_str(apps).unwrap();
-        Stack::new(&cfg, HOST_MAC, &apps, Clock::default())
+        Stack::new(&cfg, HOST_MAC, &apps, Clock::default(), 1)
             .map(|_| ())
             .map_err(|e| e.to_string())
     };

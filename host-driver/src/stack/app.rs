@@ -14,6 +14,7 @@ use super::config::{
     config_error, AppConfig, PingConfig, StackConfigError, UdpSendConfig, UdpSinkConfig,
 };
 use super::socket::{SocketError, SocketId};
+use super::tcp_app::{TcpApp, TcpAppCounters, TcpStep};
 use super::udp::SendFlags;
 use super::Stack;
 use crate::ctx::Ctx;
@@ -50,6 +51,8 @@ pub struct AppCounters {
     pub rtt_min: Option<Cycle>,
     pub rtt_max: Option<Cycle>,
     pub rtt_mean: Option<f64>,
+    /// TCP applications: bytes, stream checksums, goodput series, transactions.
+    pub tcp: Option<TcpAppCounters>,
 }
 
 #[derive(Debug)]
@@ -70,6 +73,10 @@ enum Kind {
         ident: u16,
         cfg: PingConfig,
         interval: Cycle,
+    },
+    Tcp {
+        kind: &'static str,
+        app: Box<TcpApp>,
     },
 }
 
@@ -171,6 +178,20 @@ impl App {
                 };
                 (kind, (c.count > 0).then(|| ns(c.start_ns)))
             }
+            AppConfig::TcpBulk(c)
+            | AppConfig::TcpSink(c)
+            | AppConfig::TcpEcho(c)
+            | AppConfig::TcpRr(c) => {
+                let start = ns(c.start_ns);
+                let app = TcpApp::new(c, c.work(cfg, clock), start, ns(c.interval_ns));
+                (
+                    Kind::Tcp {
+                        kind: cfg.kind_name(),
+                        app: Box::new(app),
+                    },
+                    Some(start),
+                )
+            }
             AppConfig::Ping(c) => {
                 let ident = u16::try_from(index + 1)
                     .map_err(|_| config_error(format!("apps[{index}]"), "too many applications"))?;
@@ -216,6 +237,7 @@ impl App {
             Kind::UdpEcho { .. } => "udp_echo",
             Kind::UdpSend { .. } => "udp_send",
             Kind::Ping { .. } => "ping",
+            Kind::Tcp { kind, .. } => kind,
         }
     }
 
@@ -224,6 +246,12 @@ impl App {
     pub(super) fn ready_at(&self, stack: &Stack) -> Option<Cycle> {
         if let Some(b) = &self.blocked {
             return stack.sockets.get(b.sock).wmem().write_space_at();
+        }
+        if let Kind::Tcp { app, .. } = &self.kind {
+            return match app.sleeping_on() {
+                Some(sk) => stack.tcp_woken_at(sk),
+                None => self.wake,
+            };
         }
         let woken = self
             .reader_socket()
@@ -250,7 +278,16 @@ impl App {
                     self.next_send(ctx.now, *interval, cfg.count)
                 }
                 Kind::UdpEcho { sock } => keep_reading(stack, *sock, ctx.now),
-                Kind::UdpSink { .. } | Kind::Ping { .. } => self.wake,
+                Kind::UdpSink { .. } | Kind::Ping { .. } | Kind::Tcp { .. } => self.wake,
+            };
+            return;
+        }
+        if let Kind::Tcp { app, .. } = &mut self.kind {
+            let woken = app.sleeping_on().is_some();
+            self.wakeups += u64::from(woken);
+            self.wake = match app.step(stack, ctx, &mut self.syscalls) {
+                TcpStep::At(t) => Some(t),
+                TcpStep::Sleep | TcpStep::Done => None,
             };
             return;
         }
@@ -318,6 +355,7 @@ impl App {
                 }
                 self.wake = self.next_send(ctx.now, interval, count);
             }
+            Kind::Tcp { .. } => {}
         }
     }
 
@@ -397,7 +435,7 @@ impl App {
             Kind::UdpSink { sock, .. } | Kind::UdpEcho { sock } | Kind::UdpSend { sock, .. } => {
                 Some(*sock)
             }
-            Kind::Ping { .. } => None,
+            Kind::Ping { .. } | Kind::Tcp { .. } => None,
         };
         let sock = sock.map(|s| stack.sockets.get(s));
         let ping = match self.kind {
@@ -405,10 +443,18 @@ impl App {
             _ => None,
         };
         let replies = ping.map_or(0, |p| p.replies);
+        let tcp = match &self.kind {
+            Kind::Tcp { app, .. } => Some(app.counters.clone()),
+            _ => None,
+        };
+        let port = match &self.kind {
+            Kind::Tcp { app, .. } => app.port(),
+            _ => sock.map_or(0, |s| s.local.port()),
+        };
         AppCounters {
             app: self.index,
             kind: self.kind(),
-            port: sock.map_or(0, |s| s.local.port()),
+            port,
             syscalls: self.syscalls,
             wakeups: self.wakeups,
             received: self.received,
@@ -425,6 +471,7 @@ impl App {
             rtt_mean: ping
                 .filter(|_| replies > 0)
                 .map(|p| p.rtt_sum as f64 / replies as f64),
+            tcp,
         }
     }
 }

@@ -11,6 +11,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize};
 use thiserror::Error;
 
+use crate::stack::tcp_app::TcpAppConfig;
 use crate::wire::ethernet::MacAddr;
 
 /// An IPv4 prefix `a.b.c.d/len`.
@@ -286,6 +287,8 @@ pub struct StackConfig {
     pub txqueuelen: usize,
     pub netfilter: Vec<RuleConfig>,
     pub taps: Vec<TapConfig>,
+    /// `net.ipv4.tcp_*` and `net.core.somaxconn`.
+    pub tcp: crate::stack::tcp::sysctl::TcpSysctl,
 }
 
 impl Default for StackConfig {
@@ -312,6 +315,7 @@ impl Default for StackConfig {
             txqueuelen: 1000,
             netfilter: Vec::new(),
             taps: Vec::new(),
+            tcp: crate::stack::tcp::sysctl::TcpSysctl::default(),
         }
     }
 }
@@ -420,6 +424,15 @@ pub enum AppConfig {
     UdpEcho(UdpEchoConfig),
     UdpSend(UdpSendConfig),
     Ping(PingConfig),
+    /// iperf3-like bulk transfer: send `bytes` (or for `duration_ns`), or `receive: true`.
+    TcpBulk(TcpAppConfig),
+    /// Reads and discards everything a connection brings.
+    TcpSink(TcpAppConfig),
+    /// Echoes every byte back.
+    TcpEcho(TcpAppConfig),
+    /// netperf TCP_RR: the client sends `request` bytes and waits for `response` bytes, `count`
+    /// times; the server answers.
+    TcpRr(TcpAppConfig),
 }
 
 /// A stack configuration value that cannot work.
@@ -438,6 +451,16 @@ pub(crate) fn config_error(field: impl Into<String>, why: impl Into<String>) -> 
 }
 
 impl StackConfig {
+    /// `net.core.rmem_max` and `net.core.wmem_max` (`SO_RCVBUF`/`SO_SNDBUF` caps): the kernel's
+    /// default equals `rmem_default`/`wmem_default`, 212992.
+    pub fn rmem_max(&self) -> usize {
+        self.rmem_default
+    }
+
+    pub fn wmem_max(&self) -> usize {
+        self.wmem_default
+    }
+
     /// Checks the values the stack relies on.
     pub fn validate(&self) -> Result<(), StackConfigError> {
         use crate::wire::ipv4::{MAX_PACKET_LEN, MIN_MTU};
@@ -473,6 +496,7 @@ impl StackConfig {
                 return Err(config_error(field, "must be at least 1"));
             }
         }
+        self.tcp.validate()?;
         for (i, t) in self.taps.iter().enumerate() {
             if t.ring_frames == 0 || t.snaplen == 0 {
                 return Err(config_error(
@@ -494,6 +518,20 @@ impl StackConfig {
 }
 
 impl AppConfig {
+    /// The kind's name in scenario files.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            AppConfig::UdpSink(_) => "udp_sink",
+            AppConfig::UdpEcho(_) => "udp_echo",
+            AppConfig::UdpSend(_) => "udp_send",
+            AppConfig::Ping(_) => "ping",
+            AppConfig::TcpBulk(_) => "tcp_bulk",
+            AppConfig::TcpSink(_) => "tcp_sink",
+            AppConfig::TcpEcho(_) => "tcp_echo",
+            AppConfig::TcpRr(_) => "tcp_rr",
+        }
+    }
+
     /// Checks one application's values; `index` names it in errors.
     pub fn validate(&self, index: usize) -> Result<(), StackConfigError> {
         let field = |name: &str| format!("apps[{index}].{name}");
@@ -528,6 +566,10 @@ impl AppConfig {
                     ));
                 }
             }
+            AppConfig::TcpBulk(c)
+            | AppConfig::TcpSink(c)
+            | AppConfig::TcpEcho(c)
+            | AppConfig::TcpRr(c) => c.validate(index, self)?,
             AppConfig::Ping(c) => {
                 if c.interval_ns == 0 {
                     return Err(config_error(field("interval_ns"), "must be at least 1"));

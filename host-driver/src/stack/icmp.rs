@@ -205,6 +205,7 @@ impl Stack {
             protocol: protocol::ICMP,
             tos,
             ttl: self.cfg.ip_default_ttl,
+            dont_frag: false,
         };
         self.ip_local_out(ctx, skb, flow, nh);
         true
@@ -309,6 +310,7 @@ impl Stack {
             protocol: protocol::ICMP,
             tos: 0,
             ttl: self.cfg.ip_default_ttl,
+            dont_frag: false,
         };
         self.ip_local_out(ctx, skb, flow, nh);
         Ok(())

@@ -66,6 +66,8 @@ pub struct OutputFlow {
     pub protocol: u8,
     pub tos: u8,
     pub ttl: u8,
+    /// DF: path MTU discovery (`IP_PMTUDISC_WANT`, what TCP sockets use).
+    pub dont_frag: bool,
 }
 
 /// Headroom for locally built packets: Ethernet + IP + UDP headers fit in `NET_SKB_PAD`.
@@ -248,7 +250,7 @@ impl Stack {
             ttl: flow.ttl,
             tos: flow.tos,
             ident: self.next_ip_ident(),
-            dont_frag: false,
+            dont_frag: flow.dont_frag,
             more_frags: false,
             frag_offset: 0,
             payload_len: skb.len(),

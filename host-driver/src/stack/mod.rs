@@ -28,6 +28,7 @@ pub mod reassembly;
 pub mod route;
 pub mod socket;
 pub mod tcp;
+pub mod tcp_app;
 pub mod udp;
 
 use std::collections::BTreeMap;
@@ -49,6 +50,8 @@ use self::qdisc::{PfifoFast, QdiscCounters};
 use self::reassembly::Reassembly;
 use self::route::RouteTable;
 use self::socket::SocketTable;
+use self::tcp::sock::{TcpSockInfo, TcpTable};
+use self::tcp::{TcpCounters, TcpExtCounters};
 use self::udp::UdpCounters;
 use crate::accounting::Outcome;
 use crate::ctx::Ctx;
@@ -84,6 +87,14 @@ pub struct Stack {
     txq: NetdevQueue,
     frags: Reassembly,
     netfilter: Netfilter,
+    /// TCP sockets, and the `Tcp:` and `TcpExt:` counters.
+    tcp: TcpTable,
+    tcp_mib: TcpCounters,
+    tcp_ext: TcpExtCounters,
+    /// Next ephemeral port `__inet_hash_connect` tries.
+    tcp_port_cursor: u16,
+    /// The scenario seed: keys the ISN and timestamp-offset hashes (`net_secret`).
+    seed: u64,
     apps: Vec<App>,
 }
 
@@ -98,18 +109,24 @@ pub struct StackCounters {
     pub qdisc: QdiscCounters,
     pub netfilter: Vec<RuleCounters>,
     pub taps: Vec<TapCounters>,
+    pub tcp: TcpCounters,
+    pub tcp_ext: TcpExtCounters,
+    /// `ss -tin` of every TCP socket at the end, closed ones first.
+    pub tcp_sockets: Vec<TcpSockInfo>,
     pub apps: Vec<AppCounters>,
 }
 
 impl Stack {
     /// Brings up eth0 with `cfg` and `mac`, registers the protocol handlers (`dev_add_pack`,
     /// `inet_add_protocol`) and starts `apps` (their sockets are created and bound now).
-    /// `clock` converts the configured times (timeouts, app intervals) to cycles.
+    /// `clock` converts the configured times (timeouts, app intervals) to cycles; `seed` keys
+    /// TCP's initial sequence numbers and timestamp offsets.
     pub fn new(
         cfg: &StackConfig,
         mac: MacAddr,
         apps: &[AppConfig],
         clock: Clock,
+        seed: u64,
     ) -> Result<Stack, StackConfigError> {
         cfg.validate()?;
         let mut stack = Stack {
@@ -137,6 +154,11 @@ impl Stack {
                 clock.ns_to_cycles(cfg.ipfrag_time_ms.saturating_mul(1_000_000)),
             ),
             netfilter: Netfilter::new(&cfg.netfilter),
+            tcp: TcpTable::default(),
+            tcp_mib: TcpCounters::default(),
+            tcp_ext: TcpExtCounters::default(),
+            tcp_port_cursor: cfg.ip_local_port_range.0,
+            seed,
             apps: Vec::new(),
         };
         stack.register_protocols();
@@ -155,6 +177,7 @@ impl Stack {
         use crate::wire::ipv4::protocol;
         self.dev_add_pack(ethertype::IPV4, Stack::ip_rcv);
         self.dev_add_pack(ethertype::ARP, Stack::arp_rcv);
+        self.inet_add_protocol(protocol::TCP, Stack::tcp_v4_rcv);
         self.inet_add_protocol(protocol::UDP, Stack::udp_rcv);
         self.inet_add_protocol(protocol::ICMP, Stack::icmp_rcv);
     }
@@ -198,6 +221,7 @@ impl Stack {
     pub fn run_timers(&mut self, ctx: &mut Ctx) -> Option<Cycle> {
         self.neigh_timers(ctx);
         self.frag_timers(ctx);
+        self.tcp_timers(ctx);
         self.next_timer()
     }
 
@@ -208,10 +232,14 @@ impl Stack {
 
     /// Earliest pending stack timer.
     pub fn next_timer(&self) -> Option<Cycle> {
-        [self.neigh.next_timer(), self.frags.next_timer()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.neigh.next_timer(),
+            self.frags.next_timer(),
+            self.tcp_next_timer(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// When the host should next call [`Stack::run_apps`] or [`Stack::run_timers`].
@@ -240,6 +268,12 @@ impl Stack {
             qdisc: self.qdisc.counters(),
             netfilter: self.netfilter.counters(),
             taps: self.taps.iter().map(PacketTap::counters).collect(),
+            tcp: TcpCounters {
+                curr_estab: self.tcp_curr_estab(),
+                ..self.tcp_mib
+            },
+            tcp_ext: self.tcp_ext,
+            tcp_sockets: self.tcp_sockets(),
             apps: self.apps.iter().map(|a| a.counters(self)).collect(),
         }
     }

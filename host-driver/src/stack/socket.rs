@@ -31,6 +31,26 @@ pub enum SocketError {
     MsgSize { len: usize, max: usize },
     #[error("EDESTADDRREQ: unconnected socket needs a destination")]
     DestAddrRequired,
+    #[error("EBADF: no such socket")]
+    BadFd,
+    #[error("EINVAL: invalid argument for the socket's state")]
+    InvalidArg,
+    #[error("EADDRNOTAVAIL: {addr} is not an address of this host")]
+    AddrNotAvail { addr: Ipv4Addr },
+    #[error("EISCONN: already connected")]
+    IsConnected,
+    #[error("EINPROGRESS: connection in progress")]
+    InProgress,
+    #[error("ECONNREFUSED: connection refused")]
+    ConnRefused,
+    #[error("ECONNRESET: connection reset by peer")]
+    ConnReset,
+    #[error("ETIMEDOUT: connection timed out")]
+    TimedOut,
+    #[error("ENOTCONN: not connected")]
+    NotConnected,
+    #[error("EPIPE: the connection is shut down for writing")]
+    Pipe,
 }
 
 /// A datagram waiting on a receive queue.

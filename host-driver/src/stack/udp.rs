@@ -307,6 +307,7 @@ impl Stack {
             protocol: protocol::UDP,
             tos,
             ttl: self.cfg.ip_default_ttl,
+            dont_frag: false,
         };
         self.udp_send_skb(ctx, skb, flow, nh, flags)
     }

@@ -44,6 +44,11 @@ impl Bench {
     /// A stack from `stack_yaml` (a `stack:` section; empty for defaults) running `apps_yaml`
     /// (a YAML list; empty for none).
     pub fn new(stack_yaml: &str, apps_yaml: &str) -> Bench {
+        Bench::with_mac(stack_yaml, apps_yaml, HOST_MAC)
+    }
+
+    /// A bench whose stack has station address `mac`.
+    pub fn with_mac(stack_yaml: &str, apps_yaml: &str, mac: MacAddr) -> Bench {
         let cfg: StackConfig = if stack_yaml.trim().is_empty() {
             StackConfig::default()
         } else {
@@ -56,7 +61,7 @@ impl Bench {
         };
         let clock = Clock::default();
         Bench {
-            stack: Stack::new(&cfg, HOST_MAC, &apps, clock).expect("valid stack"),
+            stack: Stack::new(&cfg, mac, &apps, clock, 1).expect("valid stack"),
             nic: FakeNic::new(70, 4),
             trace: Trace::default(),
             activity: Activity::default(),
@@ -154,12 +159,11 @@ struct Wire(Vec<(FrameId, Vec<u8>)>);
 
 impl NetDeviceOps for Wire {
     fn ndo_start_xmit(&mut self, ctx: &mut Ctx, skb: Skb, _more: bool) -> NetdevTx {
-        ctx.end(
-            skb.id,
+        self.0.push((skb.id, skb.data().to_vec()));
+        ctx.end_skb(
+            skb,
             Outcome::Consumed(host_driver::accounting::Consumer::Transmitted),
         );
-        self.0.push((skb.id, skb.data().to_vec()));
-        skb.free(ctx.now);
         NetdevTx::Ok
     }
 

@@ -13,6 +13,10 @@
 //!   udp: [{port: 7, mode: echo}, {port: 9, mode: sink}]
 //!   ping: {count: 10, interval_ns: 10000, size: 56, start_ns: 0}
 //!   arp_cache: [{ip: 10.0.0.1, mac: "02:00:00:00:00:01"}]   # else the peer ARPs first
+//!   tcp:                            # smoltcp sockets, one connection each
+//!     - {listen: 5001, app: sink, rx_buffer: 262144, ack_delay_ns: 0, nagle: false}
+//!     - {connect: {port: 5201, start_ns: 2000}, app: {bulk: {bytes: 1000000}}, tx_buffer: 131072}
+//!     - {connect: {port: 12865, src_port: 40000}, app: {rr_client: {request: 1, response: 1, count: 100}}}
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -64,6 +68,8 @@ pub struct PeerConfig {
     pub neigh: NeighConfig,
     /// `net.ipv4.ipfrag_time`: an incomplete datagram is discarded after this long.
     pub ipfrag_time_ms: u64,
+    /// TCP endpoints, run by smoltcp inside the peer.
+    pub tcp: Vec<TcpEndpoint>,
 }
 
 impl Default for PeerConfig {
@@ -81,6 +87,7 @@ impl Default for PeerConfig {
             arp_cache: Vec::new(),
             neigh: NeighConfig::default(),
             ipfrag_time_ms: 30_000,
+            tcp: Vec::new(),
         }
     }
 }
@@ -219,11 +226,242 @@ impl PeerConfig {
                 ));
             }
         }
-        match &self.ping {
-            Some(p) => p
-                .validate()
-                .map_err(|(f, why)| bad(format!("ping.{f}"), why)),
-            None => Ok(()),
+        if let Some(p) = &self.ping {
+            p.validate()
+                .map_err(|(f, why)| bad(format!("ping.{f}"), why))?;
+        }
+        self.validate_tcp()
+    }
+
+    /// Each endpoint on its own, then the local ports all endpoints bind, which must differ.
+    fn validate_tcp(&self) -> Result<(), PeerError> {
+        let mut local = BTreeSet::new();
+        for (i, e) in self.tcp.iter().enumerate() {
+            e.validate()
+                .map_err(|(f, why)| bad(format!("tcp[{i}].{f}"), why))?;
+            let port = e.local_port(i);
+            if !local.insert(port) {
+                let field = match (e.listen, e.connect.as_ref().and_then(|c| c.src_port)) {
+                    (Some(_), _) => "listen",
+                    (None, Some(_)) => "connect.src_port",
+                    (None, None) => "connect",
+                };
+                return Err(bad(
+                    format!("tcp[{i}].{field}"),
+                    format!("local port {port} is bound by another endpoint"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One entry of `peer.tcp`: a smoltcp socket that either listens (`listen: PORT`) or connects to
+/// the host (`connect: {port, start_ns, src_port}`), and the application reading and writing it.
+/// Each endpoint carries one connection: once it closed, its port answers RST.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpEndpoint {
+    #[serde(default)]
+    pub listen: Option<u16>,
+    #[serde(default)]
+    pub connect: Option<TcpConnect>,
+    /// `app: sink` or `app: {bulk: {bytes: N}}`: a variant is a key, not a YAML tag.
+    #[serde(with = "serde_norway::with::singleton_map")]
+    pub app: TcpApp,
+    /// Receive buffer (bytes): the largest window the peer advertises, window scaling included.
+    #[serde(default = "default_tcp_buffer")]
+    pub rx_buffer: usize,
+    /// Send buffer (bytes): how much unacknowledged plus unsent data the peer keeps.
+    #[serde(default = "default_tcp_buffer")]
+    pub tx_buffer: usize,
+    /// Nagle's algorithm: on, as smoltcp (and Linux without `TCP_NODELAY`) has it.
+    #[serde(default = "default_nagle")]
+    pub nagle: bool,
+    /// Delayed-ACK timeout (smoltcp's default 10 ms); 0 acknowledges every segment at once.
+    /// smoltcp counts whole microseconds.
+    #[serde(default = "default_ack_delay_ns")]
+    pub ack_delay_ns: u64,
+}
+
+/// `peer.tcp[].connect`: an active open to the host's address.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpConnect {
+    pub port: u16,
+    /// When the SYN is sent, counted from link up.
+    #[serde(default)]
+    pub start_ns: u64,
+    /// Default: [`EPHEMERAL_PORT_BASE`] + the endpoint's index in `peer.tcp`.
+    #[serde(default)]
+    pub src_port: Option<u16>,
+}
+
+/// What runs on a TCP endpoint once it is established.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum TcpApp {
+    /// Read and discard (RFC 863 discard); closes when the other side has.
+    Sink,
+    /// Send back what arrives (RFC 862 echo); closes when the other side has.
+    Echo,
+    /// Send a deterministic byte pattern, then close (iperf3's sender).
+    Bulk(TcpBulk),
+    /// `count` transactions of `request` bytes out and `response` bytes back, one at a time, then
+    /// close (netperf TCP_RR's client).
+    RrClient(TcpRrClient),
+    /// Answers each `request` bytes with `response` bytes (netperf's TCP_RR server); closes when
+    /// the other side has.
+    RrServer(TcpRrServer),
+}
+
+/// `app: {bulk: ...}`: exactly one of `bytes` and `duration_ns`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpBulk {
+    #[serde(default)]
+    pub bytes: Option<u64>,
+    /// Keep the send buffer full this long after the connection is established.
+    #[serde(default)]
+    pub duration_ns: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpRrClient {
+    pub request: usize,
+    pub response: usize,
+    pub count: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TcpRrServer {
+    pub request: usize,
+    pub response: usize,
+}
+
+fn default_tcp_buffer() -> usize {
+    65_536
+}
+
+fn default_nagle() -> bool {
+    true
+}
+
+fn default_ack_delay_ns() -> u64 {
+    10_000_000
+}
+
+/// RFC 9293 (3.8.6.3): an ACK must not be delayed 0.5 s or more.
+pub const MAX_ACK_DELAY_NS: u64 = 500_000_000 - 1000;
+
+/// Local port of a `connect` endpoint without `src_port`: this plus its index in `peer.tcp`
+/// (the start of the IANA dynamic range, where Linux's `ip_local_port_range` also falls).
+pub const EPHEMERAL_PORT_BASE: u16 = 49_152;
+
+/// Largest socket buffer: smoltcp cannot scale a window past 1 GiB (RFC 7323's shift of 14).
+pub const MAX_TCP_BUFFER: usize = 1 << 30;
+
+/// Largest `bulk.bytes` (1 TiB), far beyond any simulated run.
+pub const MAX_BULK_BYTES: u64 = 1 << 40;
+
+/// Largest rr request or response (16 MiB).
+pub const MAX_RR_MESSAGE: usize = 1 << 24;
+
+impl TcpEndpoint {
+    /// The port this endpoint binds, as `i`-th entry of `peer.tcp`.
+    pub fn local_port(&self, i: usize) -> u16 {
+        match (&self.listen, &self.connect) {
+            (Some(port), _) => *port,
+            (None, Some(c)) => c
+                .src_port
+                .unwrap_or_else(|| EPHEMERAL_PORT_BASE.saturating_add(i as u16)),
+            (None, None) => 0,
+        }
+    }
+
+    fn validate(&self) -> Result<(), (&'static str, String)> {
+        match (&self.listen, &self.connect) {
+            (Some(_), Some(_)) | (None, None) => {
+                return Err((
+                    "listen",
+                    "an endpoint needs exactly one of `listen` and `connect`".into(),
+                ))
+            }
+            (Some(0), None) => return Err(("listen", "port 0 cannot be bound".into())),
+            (None, Some(c)) if c.port == 0 => {
+                return Err(("connect.port", "port 0 cannot be connected to".into()))
+            }
+            (None, Some(c)) if c.src_port == Some(0) => {
+                return Err(("connect.src_port", "port 0 cannot be bound".into()))
+            }
+            _ => {}
+        }
+        for (key, size) in [("rx_buffer", self.rx_buffer), ("tx_buffer", self.tx_buffer)] {
+            if !(1..=MAX_TCP_BUFFER).contains(&size) {
+                return Err((key, format!("{size} is outside 1..={MAX_TCP_BUFFER}")));
+            }
+        }
+        if self.ack_delay_ns % 1000 != 0 || self.ack_delay_ns > MAX_ACK_DELAY_NS {
+            return Err((
+                "ack_delay_ns",
+                format!(
+                    "{} is not whole microseconds within 0..={MAX_ACK_DELAY_NS}",
+                    self.ack_delay_ns
+                ),
+            ));
+        }
+        self.app.validate()
+    }
+}
+
+impl TcpApp {
+    /// Stable name for reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            TcpApp::Sink => "sink",
+            TcpApp::Echo => "echo",
+            TcpApp::Bulk(_) => "bulk",
+            TcpApp::RrClient(_) => "rr_client",
+            TcpApp::RrServer(_) => "rr_server",
+        }
+    }
+
+    fn validate(&self) -> Result<(), (&'static str, String)> {
+        let message = |key, n: usize| {
+            if (1..=MAX_RR_MESSAGE).contains(&n) {
+                Ok(())
+            } else {
+                Err((key, format!("{n} is outside 1..={MAX_RR_MESSAGE}")))
+            }
+        };
+        match *self {
+            TcpApp::Sink | TcpApp::Echo => Ok(()),
+            TcpApp::Bulk(b) => match (b.bytes, b.duration_ns) {
+                (Some(n), None) if !(1..=MAX_BULK_BYTES).contains(&n) => Err((
+                    "app.bulk.bytes",
+                    format!("{n} is outside 1..={MAX_BULK_BYTES}"),
+                )),
+                (None, Some(0)) => Err(("app.bulk.duration_ns", "must be positive".into())),
+                (Some(_), None) | (None, Some(_)) => Ok(()),
+                _ => Err((
+                    "app.bulk",
+                    "needs exactly one of `bytes` and `duration_ns`".into(),
+                )),
+            },
+            TcpApp::RrClient(r) => {
+                message("app.rr_client.request", r.request)?;
+                message("app.rr_client.response", r.response)?;
+                if r.count == 0 {
+                    return Err(("app.rr_client.count", "must be positive".into()));
+                }
+                Ok(())
+            }
+            TcpApp::RrServer(r) => {
+                message("app.rr_server.request", r.request)?;
+                message("app.rr_server.response", r.response)
+            }
         }
     }
 }
@@ -272,6 +510,9 @@ host_driver::named_enum! {
         UdpEchoed => "udp_echoed",
         /// A UDP datagram for a sink port.
         UdpSunk => "udp_sunk",
+        /// A TCP segment for one of the `tcp` endpoints, handed to smoltcp (which may still discard
+        /// it, e.g. out of window, answering with an ACK as RFC 9293 asks).
+        Tcp => "tcp",
         /// A fragment now held for reassembly (the fragment that completes a datagram gets the
         /// datagram's verdict instead).
         Fragment => "fragment",
@@ -305,6 +546,11 @@ host_driver::named_enum! {
         IpCsum => "peer_ip_csum",
         IcmpCsum => "peer_icmp_csum",
         UdpCsum => "peer_udp_csum",
+        /// Checked before smoltcp (which would drop it silently), so the report can name it.
+        TcpCsum => "peer_tcp_csum",
+        /// A TCP segment for a port no endpoint has bound (or whose one connection is over):
+        /// smoltcp answers it with RST, like a Linux box's `tcp_v4_send_reset` (SKB_DROP_REASON_NO_SOCKET).
+        TcpNoSocket => "peer_tcp_no_socket",
         /// `answer_ping` is off.
         PingDisabled => "peer_ping_disabled",
         /// An echo reply matching no ping the peer sent.
@@ -439,4 +685,85 @@ pub struct PeerStats {
     pub udp: BTreeMap<u16, PortStats>,
     pub reassembly: ReassemblyStats,
     pub ping: PingStats,
+    pub tcp: TcpStats,
+}
+
+host_driver::named_enum! {
+    /// Which open a TCP endpoint does.
+    pub enum TcpRole ("tcp role") {
+        Listen => "listen",
+        Connect => "connect",
+    }
+}
+
+host_driver::named_enum! {
+    /// RFC 9293 connection states, as smoltcp keeps them (named like `ss` prints them).
+    pub enum TcpState ("tcp state") {
+        Closed => "closed",
+        Listen => "listen",
+        SynSent => "syn_sent",
+        SynReceived => "syn_received",
+        Established => "established",
+        FinWait1 => "fin_wait1",
+        FinWait2 => "fin_wait2",
+        CloseWait => "close_wait",
+        Closing => "closing",
+        LastAck => "last_ack",
+        TimeWait => "time_wait",
+    }
+}
+
+/// The peer's TCP: its endpoints, and the segments no endpoint took.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct TcpStats {
+    /// One per entry of `peer.tcp`, in order.
+    pub endpoints: Vec<TcpEndpointStats>,
+    /// Segments for no endpoint (`peer_tcp_no_socket`), each answered with RST.
+    pub no_socket: u64,
+}
+
+/// One TCP endpoint: its connection as seen from the peer. Counts and checksums cover the byte
+/// streams (what the application wrote and read), so they compare with the host's.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct TcpEndpointStats {
+    pub role: TcpRole,
+    pub app: &'static str,
+    pub local_port: u16,
+    /// The host's port once connected.
+    pub remote_port: Option<u16>,
+    /// State at the end of the run.
+    pub state: TcpState,
+    /// Bytes the application wrote into the socket.
+    pub bytes_sent: u64,
+    /// Bytes the application read from the socket.
+    pub bytes_received: u64,
+    /// CRC-32 (IEEE) of the stream sent and of the stream received.
+    pub crc32_sent: u32,
+    pub crc32_received: u32,
+    /// Cycle the connection reached ESTABLISHED, and the cycle it left it for good (CLOSED or
+    /// TIME_WAIT).
+    pub established: Option<Cycle>,
+    pub closed: Option<Cycle>,
+    /// Segments smoltcp emitted and was handed on this connection.
+    pub segments_sent: u64,
+    pub segments_received: u64,
+    /// Segments the peer sent again: their sequence range ended at or below the highest already
+    /// sent (smoltcp keeps no such counter).
+    pub retransmitted_segments: u64,
+    pub retransmitted_bytes: u64,
+    /// RST segments sent and received.
+    pub resets_sent: u64,
+    pub resets_received: u64,
+    /// Request/response endpoints only.
+    pub rr: Option<RrStats>,
+}
+
+/// netperf TCP_RR's numbers, from the peer's side.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct RrStats {
+    pub transactions: u64,
+    /// rr_client: from the request written to the last response byte read, which the peer does
+    /// `turnaround_ns` after it arrived (`None` on a server, or before the first transaction
+    /// completed).
+    pub latency: Option<RttSummary>,
 }

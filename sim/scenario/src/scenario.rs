@@ -309,7 +309,7 @@ impl Scenario {
         self.bus.validate(root.clone().key("bus"))?;
         let host = self.host_config();
         host.validate().map_err(|e| host_problem(e.into()))?;
-        Stack::new(&host.stack, host.mac, &host.apps, host.clock)
+        Stack::new(&host.stack, host.mac, &host.apps, host.clock, host.seed)
             .map_err(|e| host_problem(e.into()))?;
         if let Some(peer) = &self.peer {
             peer.validate(host.stack.address.addr)
@@ -337,6 +337,7 @@ impl Scenario {
     pub fn host_config(&self) -> HostConfig {
         HostConfig {
             clock: self.clock(),
+            seed: self.seed,
             ..self.host.clone()
         }
     }

@@ -3,8 +3,10 @@
 //! It receives what the NIC sends (`m_axis_tx`, FCS checked by its MAC) and answers like a Linux box
 //! would at the protocol level: `arp_process` (answers requests for its address, learns from replies),
 //! `icmp_echo` (answers pings), UDP ports that echo (`inetd`'s echo service) or sink (`discard`), and
-//! `ip_defrag` for fragmented datagrams. It can also run `ping` against the host. Its own neighbour
-//! table resolves the host's MAC with real ARP unless `arp_cache` pins it.
+//! `ip_defrag` for fragmented datagrams, and TCP through smoltcp (`tcp`: listening or connecting
+//! endpoints running sink, echo, bulk or request/response applications; RST for any other port).
+//! It can also run `ping` against the host. Its own neighbour table resolves the host's MAC with
+//! real ARP unless `arp_cache` pins it.
 //!
 //! Every frame it receives gets one [`PeerVerdict`]: consumed (and how) or dropped (and why, named
 //! `peer_*` like the kernel's drop reasons). Responses leave `turnaround_ns` after the request's last
@@ -20,6 +22,7 @@
 pub mod arp;
 pub mod icmp;
 mod reassembly;
+mod tcp;
 pub mod udp;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -41,6 +44,11 @@ use crate::link::{LinkPartner, TxFrame};
 use self::arp::{Neighbours, Output};
 use self::icmp::Pinger;
 use self::reassembly::Reassembly;
+use self::tcp::Tcp;
+
+/// smoltcp's random seed (initial sequence numbers) when the caller gives none: the scenario's
+/// default `seed`.
+pub const DEFAULT_SEED: u64 = 1;
 
 /// The link partner.
 #[derive(Debug)]
@@ -57,6 +65,7 @@ pub struct Peer {
     neigh: Neighbours,
     pinger: Option<Pinger>,
     reassembly: Reassembly,
+    tcp: Tcp,
     /// IP id of the next datagram the peer sends.
     ip_ident: u16,
     /// Frames ready for the wire with their earliest cycle, in the order they were made.
@@ -78,12 +87,24 @@ struct Datagram {
 
 impl Peer {
     /// A peer for a host at `host_ip`, on the clock `clock`; its scheduled times (`ping.start_ns`)
-    /// count from cycle `origin` (link up).
+    /// count from cycle `origin` (link up). TCP takes [`DEFAULT_SEED`], see [`Peer::with_seed`].
     pub fn new(
         cfg: &PeerConfig,
         clock: Clock,
         host_ip: Ipv4Addr,
         origin: Cycle,
+    ) -> Result<Peer, PeerError> {
+        Peer::with_seed(cfg, clock, host_ip, origin, DEFAULT_SEED)
+    }
+
+    /// [`Peer::new`] with smoltcp's random seed (its initial sequence numbers) from `seed`, the
+    /// scenario's: the same configuration and seed give byte-identical frames.
+    pub fn with_seed(
+        cfg: &PeerConfig,
+        clock: Clock,
+        host_ip: Ipv4Addr,
+        origin: Cycle,
+        seed: u64,
     ) -> Result<Peer, PeerError> {
         cfg.validate(host_ip)?;
         let ip = cfg.ip_for(host_ip);
@@ -108,6 +129,7 @@ impl Peer {
             reassembly: Reassembly::new(
                 clock.ns_to_cycles(cfg.ipfrag_time_ms.saturating_mul(1_000_000)),
             ),
+            tcp: Tcp::new(&cfg.tcp, clock, ip, host_ip, cfg.mtu, origin, seed),
             ip_ident: 0,
             out: VecDeque::new(),
             verdicts: BTreeMap::new(),
@@ -210,6 +232,7 @@ impl Peer {
         match ip.protocol {
             protocol::ICMP => self.icmp_rcv(ip, payload, id, at),
             protocol::UDP => self.udp_rcv(ip, payload, at),
+            protocol::TCP => self.tcp_rcv(ip, payload, at),
             _ => PeerVerdict::Dropped(PeerDrop::UnknownIpProto),
         }
     }
@@ -273,9 +296,11 @@ impl Peer {
     }
 
     /// Frames the peer wants on the wire, each with the cycle before which it must not start.
-    /// Runs the peer's timers due by `now` (pings, ARP retransmissions, reassembly expiry) first.
+    /// Runs the peer's timers due by `now` (pings, ARP retransmissions, reassembly expiry, TCP)
+    /// first.
     pub fn poll(&mut self, now: Cycle) -> Vec<(Vec<u8>, Cycle)> {
         self.reassembly.expire(now);
+        self.tcp_timers(now);
         self.neigh_timers(now);
         self.ping_timers(now);
         let late = self.out.iter().filter(|&&(_, nb)| nb < now).count() as u64;
@@ -289,6 +314,7 @@ impl Peer {
             self.neigh.next_timer(),
             self.pinger.as_ref().and_then(Pinger::next_send),
             self.reassembly.next_timer(),
+            self.tcp.next_wake(),
         ]
         .into_iter()
         .flatten()
@@ -296,11 +322,13 @@ impl Peer {
     }
 
     /// Nothing to send and nothing scheduled, except expiry of incomplete datagrams (which would
-    /// otherwise keep a run going for `ipfrag_time`).
+    /// otherwise keep a run going for `ipfrag_time`) and TCP timers of connections waiting only
+    /// for the host or over (TIME_WAIT would keep it going 10 s).
     pub fn idle(&self) -> bool {
         self.out.is_empty()
             && self.neigh.next_timer().is_none()
             && self.pinger.as_ref().and_then(Pinger::next_send).is_none()
+            && self.tcp.idle()
     }
 
     pub fn stats(&self) -> PeerStats {
@@ -310,6 +338,7 @@ impl Peer {
         if let Some(p) = &self.pinger {
             s.ping = p.stats(self.clock);
         }
+        s.tcp = self.tcp.stats();
         s
     }
 
