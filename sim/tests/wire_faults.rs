@@ -229,3 +229,20 @@ fn a_corrupted_datagram_fails_the_receivers_udp_checksum() {
     );
     assert_eq!(r.origins.host.drops["peer_udp_csum"], 1);
 }
+
+#[test]
+fn a_lost_tcp_data_segment_is_retransmitted_and_a_delayed_syn_ack_still_connects() {
+    let yaml = "name: faults\nhost:\n  mac: \"02:00:00:00:00:01\"\n  stack: {address: 10.0.0.1/24}\n  apps: [{kind: tcp_bulk, connect: '10.0.0.254:5001', bytes: 100000}]\npeer:\n  tcp: [{listen: 5001, app: sink}]\nfaults:\n  - {direction: to_peer, match: {protocol: tcp, payload: true}, nth: 5, action: drop}\n  - {direction: to_host, match: {protocol: tcp, flags: [syn, ack]}, nth: 1, action: {delay_ns: 3000}}\n";
+    let (r, _) = run("tcp", yaml);
+    assert_eq!(hits(&r), [1, 1]);
+    let stack = nicsim_scenario::report::to_value(&r.stack);
+    assert!(
+        stack["tcp"]["RetransSegs"].as_u64().unwrap() >= 1,
+        "{}",
+        stack["tcp"]
+    );
+    assert_eq!(stack["tcp"]["CurrEstab"].as_u64(), Some(0));
+    let app = &stack["apps"][0]["tcp"];
+    assert_eq!(app["bytes_sent"].as_u64(), Some(100_000));
+    assert!(app["error"].is_null(), "{app}");
+}
