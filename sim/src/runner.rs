@@ -385,7 +385,8 @@ fn simulate(
     if let Some(cfg) = &scenario.peer {
         let host_ip = scenario.host.stack.address.addr;
         let peer =
-            Peer::new(cfg, clock, host_ip, link_up).map_err(|e| at("peer", e.to_string()))?;
+            Peer::with_seed(cfg, clock, host_ip, link_up, scenario.seed)
+                .map_err(|e| at("peer", e.to_string()))?;
         world.attach_partner(peer);
     }
     world.install_netem(&scenario.faults, scenario.seed);
