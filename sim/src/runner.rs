@@ -384,9 +384,8 @@ fn simulate(
     let link_up = world.cycle();
     if let Some(cfg) = &scenario.peer {
         let host_ip = scenario.host.stack.address.addr;
-        let peer =
-            Peer::with_seed(cfg, clock, host_ip, link_up, scenario.seed)
-                .map_err(|e| at("peer", e.to_string()))?;
+        let peer = Peer::with_seed(cfg, clock, host_ip, link_up, scenario.seed)
+            .map_err(|e| at("peer", e.to_string()))?;
         world.attach_partner(peer);
     }
     world.install_netem(&scenario.faults, scenario.seed);
