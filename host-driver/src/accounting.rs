@@ -249,8 +249,11 @@ named_enum! {
 named_enum! {
     /// Why a frame was dropped. Host reasons are the kernel's `enum skb_drop_reason`
     /// (include/net/dropreason-core.h) in lower case without `SKB_DROP_REASON_`; NIC drops are
-    /// `nic_*`. docs/drop-reasons.md lists each with its counter and the kernel function it mirrors.
+    /// `nic_*`; `wire_drop` is the cable's. docs/drop-reasons.md lists each with its counter and the kernel function it mirrors.
     pub enum DropReason ("drop reason") {
+        // Cable: set by the simulator's netem (a scenario `faults:` drop toward the host).
+        /// Lost on the cable before the NIC's PHY: the NIC never saw it.
+        WireDrop => "wire_drop",
         // NIC: set by the simulator from `rx_evt_code`.
         /// Bad FCS (CRCERRS).
         NicCrcError => "nic_crc_error",

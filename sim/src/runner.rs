@@ -6,29 +6,34 @@
 //! every frame that entered the wire ended exactly once (delivered, consumed, or dropped with a
 //! reason). A frame that did not is a bug in the model, and the run fails naming it.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use std::collections::BTreeSet;
 
-use host_driver::accounting::{ConservationError, Consumer, FrameId, FrameRecord, Outcome, Stage};
+use host_driver::accounting::{
+    ConservationError, Consumer, DropReason, FrameId, FrameRecord, Outcome, Stage,
+};
 use host_driver::host::Host;
 use host_driver::regs::STATISTICS;
 use host_driver::stack::config::AppConfig;
 use host_driver::time::{Clock, Cycle};
 
 use nicsim_scenario::expect::Failure;
+use nicsim_scenario::faults::Direction;
 use nicsim_scenario::latency::{outcome_label, FrameTimeline};
-use nicsim_scenario::peer::PeerVerdict;
+use nicsim_scenario::peer::{PeerDrop, PeerVerdict};
 use nicsim_scenario::replay;
 use nicsim_scenario::report::{
-    FrameEnd, Incomplete, Origins, Report, ReportInputs, UnfinishedFrame,
+    FaultHits, FrameEnd, Incomplete, Origins, Report, ReportInputs, UnfinishedFrame,
 };
 use nicsim_scenario::scenario::locate::{Path as DocPath, Problem};
 use nicsim_scenario::scenario::{self, Scenario, ScenarioError};
 use nicsim_scenario::traffic::{self, Flow, WireFault};
 use nicsim_world::capture::{self, PcapWriteError};
 use nicsim_world::fault::Fault;
+use nicsim_world::netem::Netem;
 use nicsim_world::observer::NicRecord;
 use nicsim_world::peer::Peer;
 use nicsim_world::wave::{WaveConfig, WaveError, WaveOutput, WaveWindow};
@@ -183,30 +188,54 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
         link_up,
         stopped,
     } = sim;
+    let netem = world.netem();
+    // The tap sits at the NIC's port: frames toward the host as the damaged cable delivered them
+    // (copies and corrupted bytes included, lost ones absent), the NIC's frames as it sent them.
+    let to_nic = injected
+        .iter()
+        .zip(&frames)
+        .map(|(&id, f)| (id, &f.bytes[..]))
+        .chain(
+            world
+                .partner()
+                .into_iter()
+                .flat_map(|p| p.injected().iter().map(|(id, b)| (*id, &b[..]))),
+        )
+        .map(|(id, b)| (id, netem.rewritten(id).unwrap_or(b)))
+        .chain(
+            copies(netem, Direction::ToHost)
+                .filter_map(|(_, copy)| netem.rewritten(copy).map(|b| (copy, b))),
+        );
     capture::capture_wire(
         &opts.out_dir.join(WIRE_PCAP),
         clock,
         world.nic_records(),
-        injected
-            .iter()
-            .zip(&frames)
-            .map(|(&id, f)| (id, &f.bytes[..]))
-            .chain(
-                world
-                    .partner()
-                    .into_iter()
-                    .flat_map(|p| p.injected().iter().map(|(id, b)| (*id, &b[..]))),
-            ),
+        to_nic,
         world.tx_frames(),
     )?;
-    // Every frame on the wire towards the NIC: the scenario's traffic and what the peer sent.
-    let traffic: BTreeSet<FrameId> = injected.iter().copied().collect();
-    let peer_sent: BTreeSet<FrameId> = world
+    // Every frame on the wire towards the NIC: the scenario's traffic and what the peer sent, each
+    // with the copies the cable made of it.
+    let mut traffic: BTreeSet<FrameId> = injected.iter().copied().collect();
+    let mut peer_sent: BTreeSet<FrameId> = world
         .partner()
         .into_iter()
         .flat_map(|p| p.injected().iter().map(|&(id, _)| id))
         .collect();
+    for (original, copy) in copies(netem, Direction::ToHost) {
+        if traffic.contains(&original) {
+            traffic.insert(copy);
+        } else if peer_sent.contains(&original) {
+            peer_sent.insert(copy);
+        }
+    }
     let wire: BTreeSet<FrameId> = traffic.union(&peer_sent).copied().collect();
+    let (cable, cable_verdicts) = cable_fates(netem);
+    let faults: Vec<FaultHits> = netem
+        .hits()
+        .into_iter()
+        .enumerate()
+        .map(|(rule, hits)| FaultHits { rule, hits })
+        .collect();
     let wave = world.finish_wave()?;
     // The statistics reads below take simulated time too; the run proper ends here.
     let cycles = world.cycle();
@@ -220,24 +249,32 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
         })
         .collect();
     let host_report = host.report();
-    // Frames the host created (ARP, replies, sends) must end exactly once too.
+    // Frames the host created (ARP, replies, sends) must end exactly once too, and so must the
+    // cable's copies of them.
     let ended: Vec<FrameId> = wire
         .iter()
         .chain(host_report.frames.keys())
+        .chain(cable.keys())
         .copied()
         .collect();
     let (timelines, lost) = merge(
         &ended,
         world.nic_records(),
         &host_report.frames,
+        &cable,
         &host_report.conservation_errors,
     );
-    let (origins, unjudged) = origins(
-        &timelines,
-        &traffic,
-        &peer_sent,
-        world.partner().map(Peer::verdicts),
-    );
+    // A frame the cable lost on its way to the partner ends there, as if the partner judged it.
+    let verdicts = world.partner().map(|p| {
+        if cable_verdicts.is_empty() {
+            Cow::Borrowed(p.verdicts())
+        } else {
+            let mut v = p.verdicts().clone();
+            v.extend(cable_verdicts);
+            Cow::Owned(v)
+        }
+    });
+    let (origins, unjudged) = origins(&timelines, &traffic, &peer_sent, verdicts.as_deref());
     // A run that stopped early still reports what it measured; the frames still under way are its
     // unfinished business, not a bookkeeping bug.
     let incomplete = match stopped {
@@ -246,6 +283,13 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
         None if !unjudged.is_empty() => return Err(RunError::NoPeerVerdict(unjudged)),
         None => None,
     };
+    // The cable's copies of NIC frames have no stage of their own to measure.
+    let timelines: Vec<FrameTimeline> = timelines
+        .into_iter()
+        .filter(|t| {
+            t.outcome != Outcome::Consumed(Consumer::Transmitted) || !cable.contains_key(&t.id)
+        })
+        .collect();
     let (spans, series) = host_activity(&host);
     let analysis = analysis::analyse(&timelines, &spans, &series, clock)?;
     analysis.write_outputs(&opts.out_dir)?;
@@ -261,6 +305,7 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
         latency: analysis.latency,
         peer: world.partner().map(Peer::stats),
         origins,
+        faults,
         incomplete,
     });
     write(&opts.out_dir.join(REPORT_JSON), report.to_json())?;
@@ -339,11 +384,11 @@ fn simulate(
     let link_up = world.cycle();
     if let Some(cfg) = &scenario.peer {
         let host_ip = scenario.host.stack.address.addr;
-        let peer =
-            Peer::with_seed(cfg, clock, host_ip, link_up, scenario.seed)
-                .map_err(|e| at("peer", e.to_string()))?;
+        let peer = Peer::with_seed(cfg, clock, host_ip, link_up, scenario.seed)
+            .map_err(|e| at("peer", e.to_string()))?;
         world.attach_partner(peer);
     }
+    world.install_netem(&scenario.faults, scenario.seed);
     let injected: Vec<FrameId> = frames
         .iter()
         .map(|f| world.inject(f.bytes.clone(), link_up + f.not_before, f.fault))
@@ -396,6 +441,10 @@ fn settle(
                 continue;
             }
         }
+        // Frames the cable held for reordering with too few frames after them go out now.
+        if world.release_held() {
+            continue;
+        }
         let until = world.cycle() + drain;
         world.run_host(host, until);
         // Late timers may have made frames (a retransmitted ARP request, say): settle them too;
@@ -439,9 +488,13 @@ fn pending(world: &World<Peer>, host: &Host, injected: &[FrameId]) -> Option<Str
         ));
     }
     let nic = world.nic_records();
+    let netem = world.netem();
     let open: Vec<FrameId> = injected
         .iter()
         .copied()
+        .chain(copies(netem, Direction::ToHost).map(|(_, copy)| copy))
+        // Lost on the cable, or held there until the rest has settled (see `settle`).
+        .filter(|&id| !netem.wire_drops().contains_key(&id) && !netem.holds_to_host(id))
         .filter(|&id| {
             let nic_dropped = nic.get(&id).is_some_and(|r| r.dropped.is_some());
             let unread = matches!(trace.outcome_of(id), Some(Outcome::Delivered { .. }))
@@ -543,12 +596,14 @@ fn incomplete(reason: String, lost: &[Unaccounted], unjudged: &[FrameId]) -> Inc
     }
 }
 
-/// One timeline per frame (injected ones and those the host created), NIC and host stamps merged,
-/// checking that each frame, whatever its origin, ended exactly once.
+/// One timeline per frame (injected ones and those the host created), NIC, host and cable
+/// (`cable`: what the damaged cable decided alone) outcomes merged, checking that each frame,
+/// whatever its origin, ended exactly once.
 fn merge(
     injected: &[FrameId],
     nic: &BTreeMap<FrameId, NicRecord>,
     host: &BTreeMap<FrameId, FrameRecord>,
+    cable: &BTreeMap<FrameId, (Outcome, Cycle)>,
     host_errors: &[ConservationError],
 ) -> (Vec<FrameTimeline>, Vec<Unaccounted>) {
     let wire: BTreeSet<FrameId> = injected.iter().copied().collect();
@@ -556,6 +611,7 @@ fn merge(
         .iter()
         .chain(nic.keys())
         .chain(host.keys())
+        .chain(cable.keys())
         .copied()
         .collect();
     let mut timelines = Vec::with_capacity(ids.len());
@@ -571,6 +627,7 @@ fn merge(
             .and_then(|r| r.dropped.map(|(reason, c)| (Outcome::Dropped(reason), c)))
             .into_iter()
             .chain(h.and_then(|r| r.outcome))
+            .chain(cable.get(&id).copied())
             .chain(
                 host_errors
                     .iter()
@@ -592,6 +649,45 @@ fn merge(
         }
     }
     (timelines, lost)
+}
+
+/// The copies the cable made in `direction`, as (original, copy).
+fn copies(netem: &Netem, direction: Direction) -> impl Iterator<Item = (FrameId, FrameId)> + '_ {
+    netem
+        .duplicates()
+        .iter()
+        .filter(move |d| d.direction == direction)
+        .map(|d| (d.original, d.copy))
+}
+
+/// What the cable alone decided: the outcome of each frame it lost toward the host (`wire_drop`)
+/// and of each copy it made of a NIC frame (transmitted, like its original, so the partner's verdict
+/// ends it); and the partner-side verdict of each NIC frame it lost (`peer_wire_drop`).
+#[allow(clippy::type_complexity)]
+fn cable_fates(
+    netem: &Netem,
+) -> (
+    BTreeMap<FrameId, (Outcome, Cycle)>,
+    BTreeMap<FrameId, (PeerVerdict, Cycle)>,
+) {
+    let mut outcomes = BTreeMap::new();
+    let mut verdicts = BTreeMap::new();
+    for (&id, d) in netem.wire_drops() {
+        match d.direction {
+            Direction::ToHost => {
+                outcomes.insert(id, (Outcome::Dropped(DropReason::WireDrop), d.at));
+            }
+            Direction::ToPeer => {
+                verdicts.insert(id, (PeerVerdict::Dropped(PeerDrop::WireDrop), d.at));
+            }
+        }
+    }
+    for d in netem.duplicates() {
+        if d.direction == Direction::ToPeer {
+            outcomes.insert(d.copy, (Outcome::Consumed(Consumer::Transmitted), d.at));
+        }
+    }
+    (outcomes, verdicts)
 }
 
 /// Each origin's balance: the scenario's traffic (`traffic`), what the link partner sent
@@ -716,7 +812,7 @@ mod tests {
                 ),
             ),
         ]);
-        let (t, lost) = merge(&[0, 1], &nics, &hosts, &[]);
+        let (t, lost) = merge(&[0, 1], &nics, &hosts, &BTreeMap::new(), &[]);
         assert!(lost.is_empty());
         let ids: Vec<FrameId> = t.iter().map(|t| t.id).collect();
         assert_eq!(ids, [0, 1, 7]);
@@ -762,7 +858,7 @@ mod tests {
             second: Outcome::Dropped(DropReason::SocketRcvbuff),
             at: 130,
         };
-        let (_, lost) = merge(&[0, 1, 2, 3], &nics, &hosts, &[second]);
+        let (_, lost) = merge(&[0, 1, 2, 3], &nics, &hosts, &BTreeMap::new(), &[second]);
         let shown: Vec<String> = lost.iter().map(ToString::to_string).collect();
         assert_eq!(
             shown,

@@ -74,6 +74,9 @@ pub struct Expect {
     /// endpoint: each direction's byte count and CRC-32 must be equal at both ends.
     #[serde(default)]
     pub tcp_streams: Vec<TcpStream>,
+    /// `faults:` rule index → frames it damaged (report `faults[i].hits`).
+    #[serde(default)]
+    pub faults: BTreeMap<usize, Bound>,
 }
 
 /// `expect: tcp_streams` entry: host application `app` talks to the partner's endpoint `peer`
@@ -352,7 +355,14 @@ impl Expect {
     /// What can be checked before the run: every bound says something, every CPU exists on a host
     /// of `cpus` CPUs, and the link partner's verdicts are only expected when there `has_peer`.
     /// `at` is `expect`.
-    pub fn validate(&self, cpus: usize, has_peer: bool, at: Path) -> Result<(), Problem> {
+    /// Checks every name against the scenario: `cpus` CPUs, a link partner or not, `faults` rules.
+    pub fn validate(
+        &self,
+        cpus: usize,
+        has_peer: bool,
+        faults: usize,
+        at: Path,
+    ) -> Result<(), Problem> {
         let empty = |at: Path| {
             Problem::new(
                 at,
@@ -387,6 +397,12 @@ impl Expect {
             return Err(Problem::new(
                 at.key("cpus").key(&cpu.to_string()),
                 format!("CPU {cpu} does not exist (host.cpus = {cpus})"),
+            ));
+        }
+        if let Some(&rule) = self.faults.keys().find(|&&r| r >= faults) {
+            return Err(Problem::new(
+                at.key("faults").key(&rule.to_string()),
+                format!("fault rule {rule} does not exist ({faults} in `faults:`)"),
             ));
         }
         if !has_peer {
@@ -527,6 +543,19 @@ impl Expect {
             let got = driver[&name.0].as_u64().unwrap_or(0);
             out.extend(miss(
                 format!("driver.{}", name.0),
+                bound,
+                got as f64,
+                got.to_string(),
+            ));
+        }
+        for (&rule, bound) in &self.faults {
+            let got = report
+                .faults
+                .iter()
+                .find(|f| f.rule == rule)
+                .map_or(0, |f| f.hits);
+            out.extend(miss(
+                format!("faults.{rule}"),
                 bound,
                 got as f64,
                 got.to_string(),
@@ -822,7 +851,7 @@ mod tests {
         let got: Vec<String> = e.check(&sample()).iter().map(ToString::to_string).collect();
         assert_eq!(got, ["stack.udp.RcvbufErrors: expected 0, got 1"]);
         let wrong_group = expect("stack: {qdisc: {RcvbufErrors: 0}}\n")
-            .validate(1, false, Path::default().key("expect"))
+            .validate(1, false, 0, Path::default().key("expect"))
             .unwrap_err();
         assert_eq!(
             wrong_group.message,

@@ -522,6 +522,9 @@ host_driver::named_enum! {
 host_driver::named_enum! {
     /// Why the link partner dropped a frame (named `peer_*` like the kernel's drop reasons).
     pub enum PeerDrop ("peer drop reason") {
+        /// Lost on the cable before the peer's MAC (a scenario `faults:` drop toward the peer):
+        /// the peer never saw it, so its `received` does not count it.
+        WireDrop => "peer_wire_drop",
         /// The FCS did not match (the peer MAC's `rx_crc_errors`).
         BadFcs => "peer_bad_fcs",
         /// `m_axis_tx_tuser` flagged the frame (the NIC aborted it).

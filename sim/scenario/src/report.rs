@@ -68,6 +68,8 @@ pub struct Report {
     /// Conservation per origin: every frame the scenario's traffic, the link partner or the host
     /// stack created, and where each ended.
     pub origins: Origins,
+    /// How many frames each `faults:` rule damaged, in the scenario's order (empty without faults).
+    pub faults: Vec<FaultHits>,
     /// Present only when the run stopped before everything settled (timeout, SIGINT/SIGTERM): why,
     /// and the frames still under way. The figures above are what was measured until then.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -155,6 +157,14 @@ pub struct HostPing {
     pub rtt_max_ns: Option<f64>,
 }
 
+/// One `faults:` rule's count: the frames it picked and damaged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct FaultHits {
+    /// Index in the scenario's `faults:` list.
+    pub rule: usize,
+    pub hits: u64,
+}
+
 /// What [`Report::new`] is made from.
 pub struct ReportInputs<'a> {
     /// The scenario's name and seed.
@@ -170,6 +180,7 @@ pub struct ReportInputs<'a> {
     pub latency: LatencyReport,
     pub peer: Option<PeerStats>,
     pub origins: Origins,
+    pub faults: Vec<FaultHits>,
     pub incomplete: Option<Incomplete>,
 }
 
@@ -239,6 +250,7 @@ impl Report {
                 .collect(),
             peer: i.peer,
             origins: i.origins,
+            faults: i.faults,
             incomplete: i.incomplete,
         }
     }
@@ -355,6 +367,12 @@ impl Report {
             );
             for (k, v) in b.consumed_by.iter().chain(&b.drops) {
                 let _ = writeln!(o, "        {k:<24}{v:>10}");
+            }
+        }
+        if !self.faults.is_empty() {
+            let _ = writeln!(o, "\nwire faults (netem):");
+            for f in &self.faults {
+                let _ = writeln!(o, "    rule {:<23}{:>10} hits", f.rule, f.hits);
             }
         }
         let _ = writeln!(o, "\nNIC statistics (ethtool -S):");
@@ -621,6 +639,7 @@ pub(crate) mod tests {
                 },
                 ..Origins::default()
             },
+            faults: vec![FaultHits { rule: 0, hits: 3 }],
             incomplete: None,
         }
     }
@@ -630,6 +649,7 @@ pub(crate) mod tests {
         let txt = sample().to_text();
         for needle in [
             "simulated 1000 cycles = 6400.0 ns at 156.25 MHz",
+            "wire faults (netem):\n    rule 0                               3 hits",
             "frames: injected 4  delivered 2  consumed 0  dropped 2",
             "socket_rcvbuff",
             "rx_crc_errors:",

@@ -6,7 +6,8 @@
 //!
 //! Top-level keys (see `scenarios/*.yaml` for worked examples):
 //! - `name` (required; `[A-Za-z0-9_.-]`, names the output folder), `description` (its first sentence
-//!   is what `nicsim list` shows), `seed` (default 1; drives traffic jitter).
+//!   is what `nicsim list` shows), `seed` (default 1; drives traffic jitter and
+//!   the wire's random faults).
 //! - `nic`: the NIC as built: `clock_mhz` (default 156.25). What the driver programs (promiscuous
 //!   mode, ITR, RDTR/RADV, ring sizes) is driver configuration and lives under `host`, as e1000's
 //!   module parameters do.
@@ -20,6 +21,8 @@
 //!   scenario's folder when the run starts). Times count from the end of the driver probe (link up).
 //! - `peer`: the link partner that answers the host (ARP, ping, UDP echo/sink), see
 //!   [`crate::peer::PeerConfig`]; without it nothing answers what the host sends.
+//! - `faults`: damage on the cable in either direction (drop, duplicate, reorder, delay, corrupt),
+//!   see [`crate::faults`].
 //! - `run`: `drain_ns` (time simulated after everything settled), `timeout_ns` (simulated time limit).
 //! - `trace`: the window `nicsim run --wave` records (see [`TraceConfig`]).
 //! - `expect`: see [`crate::expect::Expect`].
@@ -37,6 +40,7 @@ use host_driver::time::Clock;
 use serde::{Deserialize, Serialize};
 
 use crate::expect::Expect;
+use crate::faults::{self, FaultRule};
 use crate::peer::PeerConfig;
 use crate::replay;
 use crate::traffic::{self, Flow};
@@ -78,6 +82,8 @@ pub struct Scenario {
     pub traffic: Vec<Flow>,
     #[serde(default)]
     pub peer: Option<PeerConfig>,
+    #[serde(default, with = "serde_norway::with::singleton_map_recursive")]
+    pub faults: Vec<FaultRule>,
     #[serde(default)]
     pub run: RunConfig,
     #[serde(default)]
@@ -310,6 +316,7 @@ impl Scenario {
                 .map_err(|e| Problem::new(at_field(root.clone().key("peer"), &e.field), e.why))?;
         }
         traffic::validate(&self.traffic, &self.host, self.clock())?;
+        faults::validate(&self.faults)?;
         for (i, flow) in self.traffic.iter().enumerate() {
             if let Flow::Pcap(cfg) = flow {
                 replay::plan(&cfg.resolved(base), self.clock()).map_err(|e| {
@@ -318,8 +325,12 @@ impl Scenario {
                 })?;
             }
         }
-        self.expect
-            .validate(host.cpus, self.peer.is_some(), root.key("expect"))
+        self.expect.validate(
+            host.cpus,
+            self.peer.is_some(),
+            self.faults.len(),
+            root.key("expect"),
+        )
     }
 
     /// The host's configuration on the scenario's clock.
@@ -556,6 +567,114 @@ mod tests {
             parse("name: x\ntraffic:\n  - udp: {count: 1000000000000, dst_port: 9, rate: 1Mpps}\n")
                 .unwrap();
         assert_eq!(s.traffic.len(), 1);
+    }
+
+    #[test]
+    fn faults_parse_with_every_selection_and_action() {
+        use crate::faults::{Action, Direction, Protocol};
+        let s = parse(
+            "name: x\nfaults:\n  - {direction: to_host, match: {protocol: udp, dst_port: 5001, payload: true}, nth: 5, action: drop}\n  - {direction: to_peer, count: 2, action: duplicate}\n  - {direction: to_host, action: {reorder: 2}}\n  - {direction: to_host, probability: 0.25, action: {delay_ns: 700}}\n  - {direction: to_peer, action: corrupt}\n  - {direction: to_host, match: {protocol: tcp, flags: [syn, ack], payload: false}, nth: 1, action: drop}\n",
+        )
+        .unwrap();
+        let f = &s.faults;
+        assert_eq!(
+            (
+                f[0].direction,
+                f[0].filter.protocol,
+                f[0].filter.dst_port,
+                f[0].nth
+            ),
+            (Direction::ToHost, Some(Protocol::Udp), Some(5001), Some(5))
+        );
+        let actions: Vec<Action> = f.iter().map(|r| r.action).collect();
+        assert_eq!(
+            actions,
+            [
+                Action::Drop,
+                Action::Duplicate,
+                Action::Reorder(2),
+                Action::DelayNs(700),
+                Action::Corrupt,
+                Action::Drop
+            ]
+        );
+        assert_eq!((f[1].count, f[3].probability), (Some(2), Some(0.25)));
+        assert_eq!(
+            f[5].filter.flags,
+            [crate::faults::TcpFlag::Syn, crate::faults::TcpFlag::Ack]
+        );
+    }
+
+    #[test]
+    fn bad_faults_are_located_at_the_offending_key() {
+        let e = parse("name: x\nfaults:\n  - direction: to_host\n    nth: 0\n    action: drop\n")
+            .unwrap_err();
+        assert!(
+            e.starts_with("t.yaml:4:10: faults[0].nth: nth counts from 1"),
+            "{e}"
+        );
+        let e = parse(
+            "name: x\nfaults:\n  - direction: to_host\n    nth: 2\n    probability: 0.5\n    action: drop\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with(
+                "t.yaml:5:18: faults[0].probability: `probability` cannot be combined with `nth`"
+            ),
+            "{e}"
+        );
+        let e =
+            parse("name: x\nfaults:\n  - {direction: to_peer, probability: 1.5, action: drop}\n")
+                .unwrap_err();
+        assert!(
+            e.starts_with("t.yaml:3:39: faults[0].probability: 1.5 is outside (0, 1]"),
+            "{e}"
+        );
+        let e = parse("name: x\nfaults:\n  - direction: to_host\n    action: {reorder: 0}\n")
+            .unwrap_err();
+        assert!(
+            e.starts_with("t.yaml:4:23: faults[0].action.reorder:"),
+            "{e}"
+        );
+        let e = parse(
+            "name: x\nfaults:\n  - direction: to_host\n    match:\n      dst_port: 9\n    action: drop\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with(
+                "t.yaml:5:17: faults[0].match.dst_port: `dst_port` needs `protocol: udp`"
+            ),
+            "{e}"
+        );
+        let e = parse(
+            "name: x\nfaults:\n  - direction: to_peer\n    match: {protocol: udp, flags: [syn]}\n    action: drop\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with("t.yaml:4:35: faults[0].match.flags: `flags` needs `protocol: tcp`"),
+            "{e}"
+        );
+        let e = parse("name: x\nfaults:\n  - {direction: sideways, action: drop}\n").unwrap_err();
+        assert!(
+            e.starts_with("t.yaml:3:17: faults[0].direction: unknown variant `sideways`"),
+            "{e}"
+        );
+        let e = parse("name: x\nfaults:\n  - {direction: to_host, action: mangle}\n").unwrap_err();
+        assert!(e.starts_with("t.yaml:3:"), "{e}");
+        assert!(e.contains("unknown variant `mangle`"), "{e}");
+        let e = parse(
+            "name: x\nfaults:\n  - {direction: to_host, action: drop}\nexpect:\n  faults: {0: 1, 1: 0}\n",
+        )
+        .unwrap_err();
+        assert!(
+            e.starts_with(
+                "t.yaml:5:21: expect.faults.1: fault rule 1 does not exist (1 in `faults:`)"
+            ),
+            "{e}"
+        );
+        let e = parse("name: x\nfaults:\n  - {direction: to_host, action: drop, when: 3}\n")
+            .unwrap_err();
+        assert!(e.contains("unknown field `when`"), "{e}");
     }
 
     #[test]

@@ -14,7 +14,11 @@
 //!   from reset (the epoch of the file is simulated time zero);
 //! - frames written with the same cycle keep the order they were given in;
 //! - a frame the wire damaged on purpose (bad FCS, PHY error) appears with its bytes, since the
-//!   capture carries no FCS and no error flag.
+//!   capture carries no FCS and no error flag;
+//! - with `faults:` (netem) the tap sits at the NIC's port: frames toward the host as the damaged
+//!   cable delivered them (copies and corrupted bytes included, lost frames absent, delayed and
+//!   reordered ones at the cycle they reached the MAC), the NIC's own frames as it sent them, before
+//!   the cable damaged them (tcpdump on the host's interface shows the same).
 
 use std::collections::BTreeMap;
 use std::fs::File;

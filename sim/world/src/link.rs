@@ -63,8 +63,10 @@ struct RxFrame {
 /// The PHY side of `s_axis_rx`.
 #[derive(Debug, Default)]
 pub struct RxInjector {
-    /// Frames waiting for the line, by (not-before cycle, id).
-    pending: BTreeMap<(Cycle, FrameId), RxFrame>,
+    /// Frames waiting for the line, by (not-before cycle, order pushed): a frame the wire held back
+    /// and pushed late goes after the frames it waited for, whatever its id.
+    pending: BTreeMap<(Cycle, u64), RxFrame>,
+    pushed: u64,
     cur: Option<RxFrame>,
     /// Byte offset of the next beat of `cur`.
     offset: usize,
@@ -92,8 +94,9 @@ impl RxInjector {
             fcs = fcs.map(|b| !b);
         }
         frame.extend_from_slice(&fcs);
+        self.pushed += 1;
         self.pending.insert(
-            (not_before, id),
+            (not_before, self.pushed),
             RxFrame {
                 id,
                 bytes: frame,

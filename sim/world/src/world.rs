@@ -10,6 +10,7 @@ use host_driver::host::Host;
 use host_driver::platform::{MmioAccess, Platform};
 use host_driver::time::{Clock, Cycle, ZeroClockPeriod, DEFAULT_PS_PER_CYCLE};
 use nicsim_model::{Model, Pins, RX_FIFO_DEPTH_BYTES};
+use nicsim_scenario::faults::FaultRule;
 use nicsim_scenario::scenario::BusConfig;
 use nicsim_scenario::traffic::WireFault;
 
@@ -17,6 +18,7 @@ use crate::axi_mem::AxiMem;
 use crate::fault::Fault;
 use crate::link::{LinkPartner, NoPartner, RxEvent, RxInjector, TxCapture, TxFrame};
 use crate::mmio::MmioMaster;
+use crate::netem::{Netem, ToHost};
 use crate::observer::{NicRecord, Probes};
 use crate::wave::{Wave, WaveConfig, WaveError, WaveOutput};
 
@@ -79,6 +81,8 @@ pub struct World<P = NoPartner> {
     mmio_timeout: Cycle,
     rx: RxInjector,
     tx: TxCapture,
+    /// The cable between the PHY and the partner, with the damage the scenario asks for.
+    netem: Netem,
     probes: Probes,
     wave: Option<Wave>,
     wave_error: Option<WaveError>,
@@ -142,6 +146,7 @@ impl<P: LinkPartner> World<P> {
             mmio_timeout: clock.ns_to_cycles(MMIO_TIMEOUT_NS),
             rx: RxInjector::default(),
             tx: TxCapture::default(),
+            netem: Netem::new(&[], 0, clock),
             probes,
             wave,
             wave_error: None,
@@ -168,6 +173,17 @@ impl<P: LinkPartner> World<P> {
         self.clock
     }
 
+    /// Damages the cable as `rules` say (the scenario's `faults:`), random picks drawn from `seed`;
+    /// call before the first frame is injected.
+    pub fn install_netem(&mut self, rules: &[FaultRule], seed: u64) {
+        self.netem = Netem::new(rules, seed, self.clock);
+    }
+
+    /// The cable's damage model: what it dropped, copied and changed.
+    pub fn netem(&self) -> &Netem {
+        &self.netem
+    }
+
     /// Queues a frame (without FCS) for the wire, not before cycle `not_before`; the wire appends the
     /// FCS. Returns the frame's id.
     pub fn inject(
@@ -177,18 +193,78 @@ impl<P: LinkPartner> World<P> {
         fault: WireFault,
     ) -> FrameId {
         let id = self.new_frame_id();
-        self.rx.push(id, frame_without_fcs, not_before, fault);
+        let frame = ToHost {
+            id,
+            bytes: frame_without_fcs,
+            not_before,
+            fault,
+        };
+        if self.netem.is_empty() {
+            self.queue_at_phy(frame);
+            return id;
+        }
+        let next_id = &mut self.next_frame_id;
+        let out = self.netem.to_host(frame, &mut || {
+            *next_id += 1;
+            *next_id - 1
+        });
+        for f in out {
+            self.queue_at_phy(f);
+        }
         id
+    }
+
+    fn queue_at_phy(&mut self, f: ToHost) {
+        self.rx.push(f.id, f.bytes, f.not_before, f.fault);
+    }
+
+    /// Sends the frames the cable holds for reordering that too few frames followed (the tail of a
+    /// run); true if there were any.
+    pub fn release_held(&mut self) -> bool {
+        if !self.netem.holds() {
+            return false;
+        }
+        let now = self.cycle;
+        for f in self.netem.release_held_to_host(now) {
+            self.queue_at_phy(f);
+        }
+        self.netem.release_held_to_peer(now);
+        true
+    }
+
+    /// What reached the link partner: the NIC's frames as the cable delivered them.
+    fn peer_view(&self) -> &[TxFrame] {
+        if self.netem.is_empty() {
+            self.tx.frames()
+        } else {
+            self.netem.to_peer()
+        }
+    }
+
+    /// Lets the cable carry the NIC's finished frames toward the partner up to cycle `horizon`.
+    fn carry_to_peer(&mut self, horizon: Cycle) {
+        if !self.netem.peer_due(self.tx.frames().len(), horizon) {
+            return;
+        }
+        let next_id = &mut self.next_frame_id;
+        self.netem
+            .carry_to_peer(self.tx.frames(), horizon, &mut || {
+                *next_id += 1;
+                *next_id - 1
+            });
     }
 
     /// Simulates one cycle.
     #[inline]
     pub fn step(&mut self) {
         let now = self.cycle;
+        if !self.netem.is_empty() {
+            self.carry_to_peer(now + 1);
+        }
         if self
             .partner
             .as_ref()
-            .is_some_and(|p| p.due(now + 1, self.tx.frames().len()))
+            .is_some_and(|p| p.due(now + 1, self.peer_view().len()))
         {
             self.serve_partner(now + 1);
         }
@@ -227,7 +303,7 @@ impl<P: LinkPartner> World<P> {
         let Some(mut partner) = self.partner.take() else {
             return;
         };
-        for (frame, not_before) in partner.exchange(horizon, self.tx.frames()) {
+        for (frame, not_before) in partner.exchange(horizon, self.peer_view()) {
             let id = self.inject(frame.clone(), not_before, WireFault::None);
             partner.sent(id, frame);
         }
@@ -282,10 +358,12 @@ impl<P: LinkPartner> World<P> {
         }
     }
 
-    /// Nothing in flight: no frame waiting for or on the wire, none between the wire and its RX
-    /// write-back or between TX posting and the wire, no DMA or MMIO transaction outstanding.
+    /// Nothing in flight: no frame waiting for or on the wire (or delayed on the cable), none between
+    /// the wire and its RX write-back or between TX posting and the wire, no DMA or MMIO transaction
+    /// outstanding. Frames held for reordering wait for [`World::release_held`].
     pub fn quiescent(&self) -> bool {
         self.rx.idle()
+            && !self.netem.in_flight()
             && !self.probes.in_flight()
             && !self.tx.busy()
             && self.axi.idle()
@@ -302,7 +380,8 @@ impl<P: LinkPartner> World<P> {
         &self.faults
     }
 
-    /// Frames the NIC sent, as the link partner received them.
+    /// Frames the NIC sent, as they left its MAC (what the partner received is
+    /// [`crate::netem::Netem::to_peer`] when the cable is damaged).
     pub fn tx_frames(&self) -> &[TxFrame] {
         self.tx.frames()
     }
