@@ -166,6 +166,11 @@ pub struct TcpExtCounters {
     pub tcp_zero_window_drop: u64,
     #[serde(rename = "TCPRcvQDrop")]
     pub tcp_rcv_q_drop: u64,
+    /// Our advertised window went to zero, and opened again.
+    #[serde(rename = "TCPToZeroWindowAdv")]
+    pub tcp_to_zero_window_adv: u64,
+    #[serde(rename = "TCPFromZeroWindowAdv")]
+    pub tcp_from_zero_window_adv: u64,
     /// New data segments sent (retransmissions excluded).
     #[serde(rename = "TCPOrigDataSent")]
     pub tcp_orig_data_sent: u64,

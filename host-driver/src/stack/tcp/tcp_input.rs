@@ -435,7 +435,9 @@ impl Stack {
             if tp.cong.packets_out == 0 {
                 tp.timer = tp.timer.filter(|(k, _)| *k == TimerKind::Probe0);
             }
+            // tcp_set_xmit_timer: the RTO restarts, and a loss probe replaces it when TLP allows.
             self.tcp_rearm_rto(ctx, sk);
+            self.tcp_schedule_loss_probe(ctx, sk);
         }
         self.tcp_check_space(ctx, sk);
         let tp = self.tcp.get_mut(sk).expect("live");

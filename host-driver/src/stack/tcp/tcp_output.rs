@@ -6,7 +6,7 @@ use std::net::SocketAddrV4;
 
 use super::sock::{sacked, TcpSock, TcpSockId, TcpState, TimerKind, TxSkb};
 use super::sysctl::TcpSysctl;
-use super::tcp_cong::CaEvent;
+use super::tcp_cong::{CaEvent, CaState};
 use super::{consts, tcp_now_us, tcp_time_stamp};
 use crate::accounting::{DropReason, Outcome, Stage};
 use crate::ctx::Ctx;
@@ -91,7 +91,15 @@ impl Stack {
             )
         } else {
             let opts = tcp_established_options(tp, tsval);
-            (opts, tcp_select_window(tp, sysctl.adv_win_scale))
+            let old = tp.rcv_wnd;
+            let w = tcp_select_window(tp, sysctl.adv_win_scale);
+            // tcp_select_window's MIB: the advertised window closes or reopens.
+            if w == 0 && old != 0 {
+                self.tcp_ext.tcp_to_zero_window_adv += 1;
+            } else if w != 0 && old == 0 {
+                self.tcp_ext.tcp_from_zero_window_adv += 1;
+            }
+            (opts, w)
         };
         let ack_seq = if tcp_flags & flags::ACK != 0 {
             tp.rcv_nxt
@@ -327,8 +335,7 @@ impl Stack {
         };
         let armed_rto = matches!(tp.timer, Some((TimerKind::Retrans, _)));
         if !armed_rto
-            || tp.state != TcpState::Established
-            || tp.cong.ca_state != super::tcp_cong::CaState::Open
+            || !matches!(tp.cong.ca_state, CaState::Open | CaState::Cwr)
             || !tp.rx_opt.sack_ok
             || tp.tlp_high_seq.is_some()
             || tp.cong.srtt_us == 0
@@ -425,7 +432,7 @@ impl Stack {
             let fast = self
                 .tcp
                 .get(sk)
-                .is_some_and(|tp| tp.cong.ca_state == super::tcp_cong::CaState::Recovery);
+                .is_some_and(|tp| tp.cong.ca_state == CaState::Recovery);
             if fast {
                 self.tcp_ext.tcp_fast_retrans += 1;
             } else {
