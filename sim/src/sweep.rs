@@ -481,6 +481,7 @@ fn run_one(combo: &Combo, path: &Path) -> Result<Summary, RowError> {
     let opts = RunOptions {
         out_dir: combo.dir.clone(),
         wave: false,
+        frames: None,
     };
     runner::run(&combo.scenario, path, &opts)
         .map(|o| Summary::of(&o.report, o.failures.len()))

@@ -2,7 +2,8 @@
 //! the viewer lays out, so nothing here needs a system font).
 //!
 //! - [`latency_histograms`]: one log-x histogram per hop and per path end-to-end, as small multiples;
-//! - [`time_series`]: one panel per series (interrupts, packets per poll) over a shared time axis;
+//! - [`time_series`]: one panel per series (interrupts and polls per time bucket, see [`rate_series`],
+//!   and packets per poll) over a shared time axis;
 //! - [`sweep_plot`]: one line per value of a parameter, for `nicsim sweep`.
 
 use std::cmp::Ordering;
@@ -210,9 +211,54 @@ fn duration(ns: f64) -> String {
     }
 }
 
+/// Buckets a run's window is cut into for a rate: enough to show ITR and NAPI phases, few enough that
+/// each bucket holds several events.
+pub const RATE_BUCKETS: u64 = 200;
+
+/// `events` (cycles, e.g. each interrupt) as counts per time bucket over `from..=to`: a rate. The
+/// bucket is a round width (1, 2 or 5 × 10^k ns) of about 1/[`RATE_BUCKETS`] of the window and is
+/// named in the series (`interrupts per 5 µs`); each point is a bucket's start and its count, and
+/// every bucket is present, empty ones as 0.
+pub fn rate_series(what: &str, events: &[Cycle], from: Cycle, to: Cycle, clock: Clock) -> Series {
+    let window_ns = clock.cycles_to_ns(to.saturating_sub(from)).max(1.0);
+    let bucket_ns = round_width(window_ns / RATE_BUCKETS as f64);
+    let bucket = clock.ns_to_cycles(bucket_ns).max(1);
+    let n = (to.saturating_sub(from) / bucket + 1) as usize;
+    let mut counts = vec![0u64; n];
+    for &c in events.iter().filter(|&&c| (from..=to).contains(&c)) {
+        counts[((c - from) / bucket) as usize] += 1;
+    }
+    let width = if bucket_ns >= 1000 {
+        format!("{} µs", bucket_ns / 1000)
+    } else {
+        format!("{bucket_ns} ns")
+    };
+    Series {
+        name: format!("{what} per {width}"),
+        points: counts
+            .into_iter()
+            .enumerate()
+            .map(|(i, k)| (from + i as u64 * bucket, k as f64))
+            .collect(),
+    }
+}
+
+/// The smallest of 1, 2, 5 × 10^k ns at least `ns`.
+fn round_width(ns: f64) -> u64 {
+    let mut decade = 1u64;
+    loop {
+        for m in [1, 2, 5] {
+            if (m * decade) as f64 >= ns {
+                return m * decade;
+            }
+        }
+        decade *= 10;
+    }
+}
+
 /// One panel per series, stacked over a shared time axis in microseconds (`irq_polls.svg`). Each point
-/// is a stem from zero to its value, so event series (one IRQ = 1) read as a raster and counts (packets
-/// per poll) as heights.
+/// is a stem from zero to its value: rates (interrupts per bucket) read as a histogram over time and
+/// per-event counts (packets per poll) as heights.
 pub fn time_series(series: &[Series], clock: Clock) -> Result<String, AnalysisError> {
     let us = |c: Cycle| clock.cycles_to_ns(c) / 1000.0;
     let cycles = || series.iter().flat_map(|s| s.points.iter().map(|&(c, _)| c));
@@ -388,6 +434,33 @@ mod tests {
     use host_driver::accounting::Stage::*;
     use nicsim_scenario::latency::latency_report;
     use serde_json::json;
+
+    #[test]
+    fn rate_series_counts_events_per_round_bucket() {
+        let clock = Clock::default();
+        // 1 ms window at 6.4 ns: 1/200 of it is 5 µs, 781 cycles.
+        let to = clock.ns_to_cycles(1_000_000);
+        let bucket = clock.ns_to_cycles(5_000);
+        let events = [0, 1, 2, bucket, bucket + 5, to, to + 1];
+        let s = rate_series("interrupts", &events, 0, to, clock);
+        assert_eq!(s.name, "interrupts per 5 µs");
+        assert_eq!(s.points[0], (0, 3.0));
+        assert_eq!(s.points[1], (bucket, 2.0));
+        assert!(s.points[2..s.points.len() - 1]
+            .iter()
+            .all(|&(_, v)| v == 0.0));
+        assert_eq!(s.points.last().map(|p| p.1), Some(1.0));
+        assert_eq!(
+            s.points.iter().map(|p| p.1).sum::<f64>(),
+            6.0,
+            "cycle {} is outside",
+            to + 1
+        );
+        assert_eq!(round_width(0.3), 1);
+        assert_eq!(round_width(1200.0), 2000);
+        let svg = time_series(&[s], clock).unwrap();
+        assert!(svg.contains("interrupts per 5 µs"), "{svg}");
+    }
 
     /// Checks that `svg` is one well-formed XML element tree (tags balance, attributes quoted) and
     /// returns how many elements it has of each name.
