@@ -7,8 +7,8 @@
 //! (bytes on the wire without FCS, empty for a host frame that never reached it), `fate`
 //! (`delivered`, `consumed`, `dropped`), `reason` (the drop reason or consumer name, `port_N` for a
 //! datagram delivered to port N; a transmitted frame ends with the link partner's verdict), `cpus`
-//! (the CPUs whose work was for this frame, in order, joined by `>`, e.g. `0>1` under RPS; empty when
-//! none), then one column per [`Stage`] in path order, named as the reports name stages, holding the
+//! (the CPUs whose work was for this frame, in order: `CPU0`, or `CPU0>CPU1` under RPS; empty when
+//! none; never a bare number, so readers always type it as text), then one column per [`Stage`] in path order, named as the reports name stages, holding the
 //! cycle the frame passed it (empty when it did not).
 //!
 //! The host hands over its per-frame records only when the run ends, so the runner writes the rows
@@ -87,7 +87,7 @@ impl LedgerWriter {
     /// Appends one row.
     pub fn write(&mut self, row: &LedgerRow) -> Result<(), LedgerError> {
         let opt = |v: Option<usize>| v.map_or(String::new(), |v| v.to_string());
-        let cpus: Vec<String> = row.cpus.iter().map(ToString::to_string).collect();
+        let cpus: Vec<String> = row.cpus.iter().map(|c| format!("CPU{c}")).collect();
         let mut cells = vec![
             row.id.to_string(),
             row.origin.clone(),
@@ -168,7 +168,7 @@ pub fn read(path: &Path, mut visit: impl FnMut(LedgerRow) -> bool) -> Result<(),
         let cpus = cells[6]
             .split('>')
             .filter(|c| !c.is_empty())
-            .map(|c| number(c, "cpu").map(|v| v as usize))
+            .map(|c| number(c.strip_prefix("CPU").unwrap_or(c), "cpu").map(|v| v as usize))
             .collect::<Result<_, _>>()?;
         let row = LedgerRow {
             id: number(cells[0], "id")?,
@@ -233,6 +233,11 @@ mod tests {
             .nth(2)
             .unwrap()
             .starts_with("7,host,,,dropped,neigh_failed,,"));
+        assert!(text
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("0,wire,1,60,delivered,port_5001,CPU0>CPU1,10,,"));
         let mut back = Vec::new();
         read(&path, |r| {
             back.push(r);
