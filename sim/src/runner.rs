@@ -766,12 +766,12 @@ fn write_ledger(
             (None, Some(&len)) => ("peer", None, Some(len)),
             (None, None) => ("host", None, sent.get(&t.id).copied()),
         };
-        let (fate, reason) = match (frame_end(t, verdicts), t.outcome) {
-            (_, Outcome::Delivered { port }) => ("delivered", format!("port_{port}")),
-            (Some(FrameEnd::Consumed(c)), _) => ("consumed", c.to_owned()),
-            (Some(FrameEnd::Dropped(d)), _) => ("dropped", d.to_owned()),
-            // A run that stopped with the frame still on its way to the link partner.
-            (_, o) => ("consumed", outcome_label(&o)),
+        let (fate, reason) = match (t.outcome, frame_end(t, verdicts)) {
+            (Outcome::Delivered { port }, _) => ("delivered", format!("port_{port}")),
+            (_, Some(FrameEnd::Dropped(d))) => ("dropped", d.to_owned()),
+            (_, Some(FrameEnd::Consumed(c))) => ("consumed", c.to_owned()),
+            // Sent, and still on its way to the link partner when the run stopped.
+            _ => ("consumed", Consumer::Transmitted.name().to_owned()),
         };
         ledger.write(&LedgerRow {
             id: t.id,

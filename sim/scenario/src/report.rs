@@ -80,7 +80,7 @@ pub struct Report {
 /// `trace.pcap.max_frames`); the figures of this report always cover every frame.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct OutputBounds {
-    /// Frames trace.json shows (the first by id).
+    /// Frames trace.json shows (the first to appear).
     pub trace_frames: u64,
     /// Frames left out of trace.json.
     pub trace_frames_cut: u64,

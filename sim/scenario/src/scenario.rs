@@ -216,8 +216,8 @@ pub struct TraceConfig {
     pub pcap: PcapConfig,
 }
 
-/// How much of a run trace.json shows: the first `frames` frames (by id, the order frames are
-/// created in) with their slices, and the CPUs' work until the last of them ended. The default keeps
+/// How much of a run trace.json shows: the first `frames` frames to appear (by their first stage)
+/// with their slices, and the CPUs' work until the last of them ended. The default keeps
 /// the file to a few megabytes, which the Perfetto UI opens at once.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -260,9 +260,9 @@ pub struct TraceCut {
     pub until: Option<Cycle>,
 }
 
-/// The part of a run a bounded trace shows: the `max_frames` frames of lowest id (the order frames
-/// are created in), their own spans, and the spans of no one frame (interrupts, softirqs) that start
-/// by the last stamp of those frames.
+/// The part of a run a bounded trace shows: the `max_frames` frames that appeared first (by their
+/// first stamp, then id; whatever their origin), their own spans, and the spans of no one frame
+/// (interrupts, softirqs) that start by the last stamp of those frames.
 pub fn first_frames<'a>(
     timelines: &'a [FrameTimeline],
     spans: &'a [Span],
@@ -277,12 +277,19 @@ pub fn first_frames<'a>(
         };
         return (Cow::Borrowed(timelines), Cow::Borrowed(spans), cut);
     }
-    let mut ids: Vec<FrameId> = timelines.iter().map(|t| t.id).collect();
-    ids.sort_unstable();
-    let last_id = ids[max_frames as usize - 1];
+    let appeared = |t: &FrameTimeline| {
+        let first = t.stamps.iter().map(|&(_, c)| c).min();
+        (first.unwrap_or(Cycle::MAX), t.id)
+    };
+    let mut order: Vec<(Cycle, FrameId)> = timelines.iter().map(appeared).collect();
+    order.sort_unstable();
+    let ids: BTreeSet<FrameId> = order[..max_frames as usize]
+        .iter()
+        .map(|&(_, id)| id)
+        .collect();
     let kept: Vec<FrameTimeline> = timelines
         .iter()
-        .filter(|t| t.id <= last_id)
+        .filter(|t| ids.contains(&t.id))
         .cloned()
         .collect();
     let until = kept
@@ -292,7 +299,7 @@ pub fn first_frames<'a>(
         .unwrap_or(0);
     let spans = spans
         .iter()
-        .filter(|s| s.frame.map_or(s.start <= until, |id| id <= last_id))
+        .filter(|s| s.frame.map_or(s.start <= until, |id| ids.contains(&id)))
         .cloned()
         .collect();
     let cut = TraceCut {
@@ -796,8 +803,12 @@ mod tests {
     #[test]
     fn a_bounded_trace_keeps_the_first_frames_and_the_work_until_they_ended() {
         let d = Outcome::Delivered { port: 9 };
+        // Frame 4 appears first, though its id is last.
         let t: Vec<FrameTimeline> = (0..5)
-            .map(|i| frame(i, &[(WireStart, i * 100), (AppRead, i * 100 + 50)], d))
+            .map(|i| {
+                let at = if i == 4 { 1 } else { i * 100 };
+                frame(i, &[(WireStart, at), (AppRead, at + 50)], d)
+            })
             .collect();
         let spans = [
             cpu("CPU0", "e1000_intr", 10, 20, None),
@@ -805,16 +816,16 @@ mod tests {
             cpu("CPU0", "udp_rcv", 100, 120, Some(1)),
             cpu("CPU0", "udp_rcv", 300, 320, Some(3)),
         ];
-        let (kept, kept_spans, cut) = first_frames(&t, &spans, 2);
+        let (kept, kept_spans, cut) = first_frames(&t, &spans, 3);
         assert_eq!(
             cut,
             TraceCut {
-                frames: 2,
-                frames_cut: 3,
+                frames: 3,
+                frames_cut: 2,
                 until: Some(150)
             }
         );
-        assert_eq!(kept.iter().map(|t| t.id).collect::<Vec<_>>(), [0, 1]);
+        assert_eq!(kept.iter().map(|t| t.id).collect::<Vec<_>>(), [0, 1, 4]);
         let names: Vec<(&str, u64)> = kept_spans
             .iter()
             .map(|s| (s.name.as_str(), s.start))
