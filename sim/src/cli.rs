@@ -249,7 +249,8 @@ fn run(
     }
 }
 
-/// The progress bar of a run on stderr, hidden when `hidden` (not a terminal, or `--quiet`).
+/// The progress bar of a run or sweep on stderr, hidden when `hidden` (not a terminal, or
+/// `--quiet`).
 fn progress_bar(hidden: bool) -> ProgressBar {
     if hidden {
         return ProgressBar::hidden();
@@ -383,7 +384,14 @@ fn sweep(
     let jobs =
         jobs.unwrap_or_else(|| std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN));
     let opts = SweepOptions { out_dir: dir, jobs };
-    let outcome = match sweep::sweep(path, params, &opts) {
+    let bar = progress_bar(!std::io::stderr().is_terminal());
+    let result = sweep::sweep_with_progress(path, params, &opts, &|done, all| {
+        bar.set_length(all as u64);
+        bar.set_position(done as u64);
+        bar.set_message(format!("{done}/{all} runs"));
+    });
+    bar.finish_and_clear();
+    let outcome = match result {
         Ok(o) => o,
         Err(e) => {
             let status = if e.is_bad_input() {

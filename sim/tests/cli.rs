@@ -517,3 +517,20 @@ fn a_ledger_that_cannot_be_written_is_bad_input_before_any_simulation() {
     );
     assert!(!dir.join("report.json").exists());
 }
+
+#[test]
+fn a_sweep_on_a_terminal_shows_the_runs_done() {
+    let dir = out_dir("sweep_progress");
+    let o = nicsim_on_a_terminal(&[
+        "sweep",
+        "../scenarios/udp_single.yaml",
+        "--set",
+        "traffic[0].udp.size=64,128",
+        "--jobs",
+        "1",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("/2 runs"), "{}", stdout(&o));
+}
