@@ -788,7 +788,7 @@ fn write_ledger(
 }
 
 /// What each CPU did (for the Perfetto trace) and, over `from..=to`, interrupts and polls per time
-/// bucket and packets per poll (for the plot).
+/// bucket and the mean packets per poll in each (for the plot).
 fn host_activity(
     host: &Host,
     from: Cycle,
@@ -806,18 +806,17 @@ fn host_activity(
             frame: s.frame,
         })
         .collect();
-    let polls: Vec<Cycle> = host.poll_series().iter().map(|&(c, _)| c).collect();
+    let buckets = plots::Buckets::over(from, to, clock);
+    let polls: Vec<(Cycle, f64)> = host
+        .poll_series()
+        .iter()
+        .map(|&(c, n)| (c, f64::from(n)))
+        .collect();
+    let poll_cycles: Vec<Cycle> = polls.iter().map(|&(c, _)| c).collect();
     let series = vec![
-        plots::rate_series("interrupts", host.irq_cycles(), from, to, clock),
-        plots::rate_series("polls", &polls, from, to, clock),
-        analysis::Series {
-            name: "packets per poll".into(),
-            points: host
-                .poll_series()
-                .iter()
-                .map(|&(c, n)| (c, f64::from(n)))
-                .collect(),
-        },
+        plots::rate_series("interrupts", host.irq_cycles(), buckets),
+        plots::rate_series("polls", &poll_cycles, buckets),
+        plots::mean_series("packets per poll", &polls, buckets),
     ];
     (spans, series)
 }
