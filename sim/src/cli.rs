@@ -1,4 +1,4 @@
-//! The `nicsim` command line: `run`, `sweep`, `check` and `list`.
+//! The `nicsim` command line: `run`, `explain`, `sweep`, `check` and `list`.
 //!
 //! Exit status: 0 the scenario ran and its expectations held (or the files are valid), 1 an expectation
 //! failed or the run broke an invariant (conservation, DMA fault, time-out), 2 bad input (a scenario
@@ -14,7 +14,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::runner::{self, RunError, RunOptions};
+use host_driver::time::Clock;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::explain::{self, Pick};
+use crate::ledger::LEDGER_FILE;
+use crate::runner::{self, Progress, RunError, RunOptions};
 use crate::sweep::{self, SweepOptions};
 use nicsim_scenario::report::{report_schema, Report};
 use nicsim_scenario::scenario::Scenario;
@@ -44,6 +49,30 @@ pub enum Command {
         /// Override the scenario's seed (it drives traffic jitter).
         #[arg(long)]
         seed: Option<u64>,
+        /// No progress bar (it is shown only when stderr is a terminal anyway).
+        #[arg(long)]
+        quiet: bool,
+        /// Write the frame ledger, one CSV row per frame, to FILE (default: frames.csv in the output
+        /// folder, where `nicsim explain` looks).
+        #[arg(long, value_name = "FILE")]
+        frames: Option<Option<PathBuf>>,
+    },
+    /// Tell one frame's journey stage by stage from a run's frame ledger (`run --frames`).
+    #[command(group(clap::ArgGroup::new("pick").required(true).args(["frame", "slowest", "dropped"])))]
+    Explain {
+        /// The run's output folder (its report.json gives the clock).
+        out: PathBuf,
+        /// The frame's id, as the reports number frames.
+        frame: Option<u64>,
+        /// The frame that took longest from its first stage to its last.
+        #[arg(long)]
+        slowest: bool,
+        /// The first frame dropped with this reason (`nic_fifo_full`, `socket_rcvbuff`, ...).
+        #[arg(long, value_name = "REASON")]
+        dropped: Option<String>,
+        /// The ledger, when not frames.csv in the output folder.
+        #[arg(long, value_name = "FILE")]
+        frames: Option<PathBuf>,
     },
     /// Run a scenario for every combination of parameter values; write each run's reports into its own
     /// folder, plus sweep.csv (one row per combination) and plots of p99 latency and drops.
@@ -97,7 +126,26 @@ pub fn main() -> ExitCode {
             out,
             wave,
             seed,
-        } => run(&scenario, out, wave, seed),
+            quiet,
+            frames,
+        } => run(&scenario, out, wave, seed, quiet, frames),
+        Command::Explain {
+            out,
+            frame,
+            slowest,
+            dropped,
+            frames,
+        } => {
+            let pick = match (frame, dropped) {
+                (Some(id), _) => Pick::Id(id),
+                (None, Some(reason)) => Pick::Dropped(reason),
+                (None, None) => {
+                    debug_assert!(slowest, "clap requires one of the three");
+                    Pick::Slowest
+                }
+            };
+            explain(&out, &pick, frames)
+        }
         Command::Sweep {
             scenario,
             set,
@@ -118,7 +166,14 @@ fn report_error(e: &anyhow::Error) {
     eprintln!("error: {e:#}");
 }
 
-fn run(path: &Path, out: Option<PathBuf>, wave: bool, seed: Option<u64>) -> Status {
+fn run(
+    path: &Path,
+    out: Option<PathBuf>,
+    wave: bool,
+    seed: Option<u64>,
+    quiet: bool,
+    frames: Option<Option<PathBuf>>,
+) -> Status {
     crate::interrupt::install();
     let mut scenario = match Scenario::load(path) {
         Ok(s) => s,
@@ -137,18 +192,24 @@ fn run(path: &Path, out: Option<PathBuf>, wave: bool, seed: Option<u64>) -> Stat
         report_error(&e);
         return Status::BadInput;
     }
-    if std::io::stderr().is_terminal() {
-        eprintln!("running {} ...", path.display());
-    }
     let opts = RunOptions {
         out_dir: dir.clone(),
         wave,
+        frames: frames.map(|f| f.unwrap_or_else(|| dir.join(LEDGER_FILE))),
     };
-    let outcome = match runner::run(&scenario, path, &opts) {
+    let bar = progress_bar(quiet || !std::io::stderr().is_terminal());
+    let clock = scenario.clock();
+    let result = runner::run_with_progress(&scenario, path, &opts, &mut |p| {
+        show_progress(&bar, &p, clock);
+    });
+    bar.finish_and_clear();
+    let outcome = match result {
         Ok(o) => o,
         Err(e) => {
             let status = match e {
-                RunError::Input(_) | RunError::Output { .. } => Status::BadInput,
+                RunError::Input(_) | RunError::Output { .. } | RunError::Ledger(_) => {
+                    Status::BadInput
+                }
                 _ => Status::Failed,
             };
             report_error(&anyhow::Error::new(e).context(format!("running {}", path.display())));
@@ -156,6 +217,7 @@ fn run(path: &Path, out: Option<PathBuf>, wave: bool, seed: Option<u64>) -> Stat
         }
     };
     print_summary(&outcome.report, &dir);
+    print_output_sizes(&outcome.outputs);
     if let Some(w) = &outcome.wave {
         println!(
             "waveform: cycles {}..{} in {} (open with: gtkwave {} {})",
@@ -185,6 +247,95 @@ fn run(path: &Path, out: Option<PathBuf>, wave: bool, seed: Option<u64>) -> Stat
         }
         Status::Failed
     }
+}
+
+/// The progress bar of a run or sweep on stderr, hidden when `hidden` (not a terminal, or
+/// `--quiet`).
+fn progress_bar(hidden: bool) -> ProgressBar {
+    if hidden {
+        return ProgressBar::hidden();
+    }
+    let style = ProgressStyle::with_template("[{bar:16}] {msg}, {elapsed} ETA {eta}")
+        .expect("a valid template")
+        .progress_chars("=> ");
+    ProgressBar::new(0).with_style(style)
+}
+
+/// Moves `bar` to `p`: frames on the wire of those planned (simulated time of the timeout when the
+/// scenario plans none), and how fast simulated time goes in wall time. Only this layer reads the
+/// wall clock (through indicatif), never the model.
+fn show_progress(bar: &ProgressBar, p: &Progress, clock: Clock) {
+    if bar.is_hidden() {
+        return;
+    }
+    let (pos, len) = if p.planned > 0 {
+        (p.on_wire as u64, p.planned as u64)
+    } else {
+        (p.cycle, p.deadline)
+    };
+    bar.set_message(progress_message(p, clock, bar.elapsed().as_secs_f64()));
+    bar.set_length(len);
+    bar.set_position(pos);
+}
+
+/// `12/300 frames, 1.5 ms/100.0 ms simulated, 750 µs/s`: frames on the wire of those planned,
+/// simulated time of the timeout, simulated µs per wall second.
+fn progress_message(p: &Progress, clock: Clock, wall_secs: f64) -> String {
+    let sim_us = clock.cycles_to_ns(p.cycle) / 1000.0;
+    let speed = if wall_secs > 0.0 {
+        format!(", {:.0} µs/s", sim_us / wall_secs)
+    } else {
+        String::new()
+    };
+    format!(
+        "{}/{} frames, {}/{} simulated{speed}",
+        p.on_wire,
+        p.planned,
+        sim_time(sim_us),
+        sim_time(clock.cycles_to_ns(p.deadline) / 1000.0)
+    )
+}
+
+/// Microseconds in the largest unit that keeps a whole part: `850.0 µs`, `1.2 ms`, `1.000 s`.
+fn sim_time(us: f64) -> String {
+    if us >= 1e6 {
+        format!("{:.3} s", us / 1e6)
+    } else if us >= 1e3 {
+        format!("{:.1} ms", us / 1e3)
+    } else {
+        format!("{us:.1} µs")
+    }
+}
+
+/// Each file the run wrote with its size.
+fn print_output_sizes(outputs: &[PathBuf]) {
+    println!("outputs:");
+    for p in outputs {
+        match std::fs::metadata(p) {
+            Ok(m) => println!(
+                "  {}: {} ({} bytes)",
+                p.display(),
+                human_size(m.len()),
+                m.len()
+            ),
+            Err(e) => println!("  {}: {e}", p.display()),
+        }
+    }
+}
+
+/// Bytes in decimal units: `512 B`, `12.3 kB`, `252.0 MB`.
+fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    let mut v = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while v >= 1000.0 && unit + 1 < UNITS.len() {
+        v /= 1000.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
 }
 
 fn print_summary(r: &Report, dir: &Path) {
@@ -233,7 +384,14 @@ fn sweep(
     let jobs =
         jobs.unwrap_or_else(|| std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN));
     let opts = SweepOptions { out_dir: dir, jobs };
-    let outcome = match sweep::sweep(path, params, &opts) {
+    let bar = progress_bar(!std::io::stderr().is_terminal());
+    let result = sweep::sweep_with_progress(path, params, &opts, &|done, all| {
+        bar.set_length(all as u64);
+        bar.set_position(done as u64);
+        bar.set_message(format!("{done}/{all} runs"));
+    });
+    bar.finish_and_clear();
+    let outcome = match result {
         Ok(o) => o,
         Err(e) => {
             let status = if e.is_bad_input() {
@@ -271,6 +429,46 @@ fn sweep(
         println!("plot: {}", p.display());
     }
     status
+}
+
+/// Prints the journey of the frame `pick` names, from the ledger of the run in `dir`.
+fn explain(dir: &Path, pick: &Pick, frames: Option<PathBuf>) -> Status {
+    let ledger = frames.unwrap_or_else(|| dir.join(LEDGER_FILE));
+    let report = dir.join(runner::REPORT_JSON);
+    let clock = std::fs::read_to_string(&report)
+        .with_context(|| format!("reading {}", report.display()))
+        .and_then(|text| {
+            let v: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{}: not JSON", report.display()))?;
+            v["ps_per_cycle"]
+                .as_u64()
+                .map(|ps_per_cycle| Clock { ps_per_cycle })
+                .with_context(|| format!("{}: no ps_per_cycle", report.display()))
+        });
+    let clock = match clock {
+        Ok(c) => c,
+        Err(e) => {
+            report_error(&e);
+            return Status::BadInput;
+        }
+    };
+    match explain::find(&ledger, pick) {
+        Ok(Some(row)) => {
+            print!("{}", explain::render(&row, clock));
+            Status::Ok
+        }
+        Ok(None) => {
+            eprintln!("error: {}: no {pick}", ledger.display());
+            Status::BadInput
+        }
+        Err(e) => {
+            report_error(
+                &anyhow::Error::new(e)
+                    .context("reading the frame ledger (written by `nicsim run --frames`)"),
+            );
+            Status::BadInput
+        }
+    }
 }
 
 fn check(paths: &[PathBuf]) -> Status {
@@ -330,4 +528,33 @@ fn scenario_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     }
     files.sort();
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_reads_in_simulated_units_and_sizes_in_decimal_ones() {
+        let clock = Clock::default();
+        let p = Progress {
+            cycle: clock.ns_to_cycles(1_500_000),
+            deadline: clock.ns_to_cycles(100_000_000),
+            on_wire: 12,
+            planned: 300,
+        };
+        assert_eq!(
+            progress_message(&p, clock, 2.0),
+            "12/300 frames, 1.5 ms/100.0 ms simulated, 750 µs/s"
+        );
+        assert_eq!(
+            progress_message(&p, clock, 0.0),
+            "12/300 frames, 1.5 ms/100.0 ms simulated"
+        );
+        assert_eq!(sim_time(850.0), "850.0 µs");
+        assert_eq!(sim_time(2_000_000.0), "2.000 s");
+        assert_eq!(human_size(999), "999 B");
+        assert_eq!(human_size(12_345), "12.3 kB");
+        assert_eq!(human_size(252_000_000), "252.0 MB");
+    }
 }

@@ -26,7 +26,7 @@ use nicsim_scenario::latency::{outcome_label, FrameTimeline};
 use nicsim_scenario::peer::{PeerDrop, PeerVerdict};
 use nicsim_scenario::replay;
 use nicsim_scenario::report::{
-    FaultHits, FrameEnd, Incomplete, Origins, Report, ReportInputs, UnfinishedFrame,
+    FaultHits, FrameEnd, Incomplete, Origins, OutputBounds, Report, ReportInputs, UnfinishedFrame,
 };
 use nicsim_scenario::scenario::locate::{Path as DocPath, Problem};
 use nicsim_scenario::scenario::{self, Scenario, ScenarioError};
@@ -39,8 +39,9 @@ use nicsim_world::peer::Peer;
 use nicsim_world::wave::{WaveConfig, WaveError, WaveOutput, WaveWindow};
 use nicsim_world::world::{World, WorldConfig};
 
-use crate::analysis;
+use crate::analysis::{self, plots};
 use crate::interrupt;
+use crate::ledger::{LedgerError, LedgerRow, LedgerWriter};
 
 /// Files a run writes into its output folder.
 pub const REPORT_JSON: &str = "report.json";
@@ -54,6 +55,8 @@ pub struct RunOptions {
     pub out_dir: PathBuf,
     /// Dump the NIC's signals (scenario `trace` window) as wave.fst + wave.gtkw.
     pub wave: bool,
+    /// Write the frame ledger (see [`ledger`]) here.
+    pub frames: Option<PathBuf>,
 }
 
 /// A run that finished: its report and the expectations it missed.
@@ -63,6 +66,21 @@ pub struct RunOutcome {
     pub failures: Vec<Failure>,
     /// The waveform written with `--wave`.
     pub wave: Option<WaveOutput>,
+    /// Every file the run wrote, in the order written.
+    pub outputs: Vec<PathBuf>,
+}
+
+/// How far a run has got, reported before each stretch of simulated time (each at most
+/// `run.drain_ns` long). Only simulated quantities: the model never sees the wall clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Cycles simulated so far.
+    pub cycle: Cycle,
+    /// The cycle `run.timeout_ns` stops the run at.
+    pub deadline: Cycle,
+    /// The scenario's frames that have entered the wire, of `planned`.
+    pub on_wire: usize,
+    pub planned: usize,
 }
 
 /// Why a run could not produce a trustworthy report.
@@ -95,6 +113,9 @@ pub enum RunError {
     /// The wire capture could not be written.
     #[error(transparent)]
     Pcap(#[from] PcapWriteError),
+    /// The frame ledger could not be written.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
 }
 
 fn list<T: std::fmt::Display>(items: &[T]) -> String {
@@ -159,6 +180,16 @@ const DEFAULT_TRIGGER_POST_NS: u64 = 10_000;
 
 /// Runs `scenario` (read from `path`, named in errors) and writes its reports into `opts.out_dir`.
 pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOutcome, RunError> {
+    run_with_progress(scenario, path, opts, &mut |_| {})
+}
+
+/// [`run`], telling `progress` how far the simulation got as it goes.
+pub fn run_with_progress(
+    scenario: &Scenario,
+    path: &Path,
+    opts: &RunOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<RunOutcome, RunError> {
     let input = |p: Problem| -> RunError {
         let text = std::fs::read_to_string(path).unwrap_or_default();
         RunError::Input(scenario::located(&text, path, p))
@@ -168,10 +199,16 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
     };
     let frames = planned_frames(scenario, path, clock).map_err(input)?;
     prepare_out_dir(&opts.out_dir)?;
+    // Created now, so a ledger that cannot be written fails before anything is simulated.
+    let ledger = opts
+        .frames
+        .as_deref()
+        .map(LedgerWriter::create)
+        .transpose()?;
     let wave = opts
         .wave
         .then(|| wave_config(scenario, clock, opts.out_dir.join(WAVE_FST)));
-    let mut sim = simulate(scenario, clock, &frames, wave, &input)?;
+    let mut sim = simulate(scenario, clock, &frames, wave, &input, progress)?;
     // A window opening before its trigger can only be recorded by a second, identical run.
     if let Some(replay) = sim
         .world
@@ -179,7 +216,7 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
         .cloned()
         .filter(|_| sim.stopped.is_none())
     {
-        sim = simulate(scenario, clock, &frames, Some(replay), &input)?;
+        sim = simulate(scenario, clock, &frames, Some(replay), &input, progress)?;
     }
     let Simulated {
         mut world,
@@ -206,13 +243,20 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
             copies(netem, Direction::ToHost)
                 .filter_map(|(_, copy)| netem.rewritten(copy).map(|b| (copy, b))),
         );
-    capture::capture_wire(
-        &opts.out_dir.join(WIRE_PCAP),
+    let pcap_path = opts.out_dir.join(WIRE_PCAP);
+    let captured = capture::capture_wire(
+        &pcap_path,
         clock,
         world.nic_records(),
         to_nic,
         world.tx_frames(),
+        scenario
+            .trace
+            .pcap
+            .max_frames
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
     )?;
+    let mut outputs = vec![pcap_path];
     // Every frame on the wire towards the NIC: the scenario's traffic and what the peer sent, each
     // with the copies the cable made of it.
     let mut traffic: BTreeSet<FrameId> = injected.iter().copied().collect();
@@ -290,9 +334,28 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
             t.outcome != Outcome::Consumed(Consumer::Transmitted) || !cable.contains_key(&t.id)
         })
         .collect();
-    let (spans, series) = host_activity(&host);
-    let analysis = analysis::analyse(&timelines, &spans, &series, clock)?;
+    if let (Some(ledger), Some(path)) = (ledger, &opts.frames) {
+        write_ledger(ledger, &timelines, &frames, &injected, &world, &host)?;
+        outputs.push(path.clone());
+    }
+    let (spans, series) = host_activity(&host, link_up, cycles, clock);
+    let analysis = analysis::analyse(
+        &timelines,
+        &spans,
+        &series,
+        clock,
+        scenario.trace.perfetto.frames,
+    )?;
     analysis.write_outputs(&opts.out_dir)?;
+    outputs.extend(
+        [
+            analysis::TRACE_FILE,
+            analysis::LATENCY_PLOT_FILE,
+            analysis::IRQ_POLLS_PLOT_FILE,
+        ]
+        .map(|f| opts.out_dir.join(f)),
+    );
+    let cut = analysis.trace_cut;
     let report = Report::new(ReportInputs {
         scenario: &scenario.name,
         seed: scenario.seed,
@@ -307,14 +370,31 @@ pub fn run(scenario: &Scenario, path: &Path, opts: &RunOptions) -> Result<RunOut
         origins,
         faults,
         incomplete,
+        outputs: OutputBounds {
+            trace_frames: cut.frames,
+            trace_frames_cut: cut.frames_cut,
+            trace_until: cut.until,
+            pcap_frames: captured.written as u64,
+            pcap_frames_cut: captured.not_written as u64,
+        },
     });
-    write(&opts.out_dir.join(REPORT_JSON), report.to_json())?;
-    write(&opts.out_dir.join(REPORT_TXT), report.to_text())?;
+    for (name, text) in [
+        (REPORT_JSON, report.to_json()),
+        (REPORT_TXT, report.to_text()),
+    ] {
+        let path = opts.out_dir.join(name);
+        write(&path, text)?;
+        outputs.push(path);
+    }
+    if let Some(w) = &wave {
+        outputs.extend([w.fst.clone(), w.gtkw.clone()]);
+    }
     let failures = scenario.expect.check(&report);
     Ok(RunOutcome {
         report,
         failures,
         wave,
+        outputs,
     })
 }
 
@@ -364,6 +444,7 @@ fn simulate(
     frames: &[traffic::PlannedFrame],
     wave: Option<WaveConfig>,
     input: &dyn Fn(Problem) -> RunError,
+    progress: &mut dyn FnMut(Progress),
 ) -> Result<Simulated, RunError> {
     // The world and host check some values only when built; blame the section they come from.
     let at = |section: &str, e: String| input(Problem::new(DocPath::default().key(section), e));
@@ -393,7 +474,7 @@ fn simulate(
         .iter()
         .map(|f| world.inject(f.bytes.clone(), link_up + f.not_before, f.fault))
         .collect();
-    let stopped = settle(scenario, clock, &mut world, &mut host, &injected);
+    let stopped = settle(scenario, clock, &mut world, &mut host, &injected, progress);
     if !world.faults().is_empty() {
         return Err(RunError::Faults(world.faults().to_vec()));
     }
@@ -416,10 +497,17 @@ fn settle(
     world: &mut World<Peer>,
     host: &mut Host,
     injected: &[FrameId],
+    progress: &mut dyn FnMut(Progress),
 ) -> Option<String> {
     let drain = clock.ns_to_cycles(scenario.run.drain_ns).max(1);
     let deadline = clock.ns_to_cycles(scenario.run.timeout_ns);
     loop {
+        progress(Progress {
+            cycle: world.cycle(),
+            deadline,
+            on_wire: injected.len().saturating_sub(world.rx_queued()),
+            planned: injected.len(),
+        });
         if let Some(signal) = interrupt::received() {
             return Some(format!(
                 "interrupted by {signal} at cycle {}",
@@ -704,18 +792,9 @@ fn origins(
     let mut o = Origins::default();
     let mut unjudged = Vec::new();
     for t in timelines {
-        let end = match (t.outcome, verdicts) {
-            (Outcome::Delivered { .. }, _) => FrameEnd::Delivered,
-            (Outcome::Consumed(Consumer::Transmitted), Some(v)) => match v.get(&t.id) {
-                Some((PeerVerdict::Consumed(c), _)) => FrameEnd::Consumed(c.name()),
-                Some((PeerVerdict::Dropped(d), _)) => FrameEnd::Dropped(d.name()),
-                None => {
-                    unjudged.push(t.id);
-                    continue;
-                }
-            },
-            (Outcome::Consumed(c), _) => FrameEnd::Consumed(c.name()),
-            (Outcome::Dropped(r), _) => FrameEnd::Dropped(r.name()),
+        let Some(end) = frame_end(t, verdicts) else {
+            unjudged.push(t.id);
+            continue;
         };
         let balance = if traffic.contains(&t.id) {
             &mut o.wire
@@ -729,8 +808,90 @@ fn origins(
     (o, unjudged)
 }
 
-/// What each CPU did (for the Perfetto trace) and the interrupt and packets-per-poll series (for the plot).
-fn host_activity(host: &Host) -> (Vec<analysis::Span>, Vec<analysis::Series>) {
+/// How a frame ended: a frame the NIC transmitted ends with the link partner's verdict when one is
+/// attached (`None` when the partner never judged it), else as transmitted, onto a bare wire.
+fn frame_end(
+    t: &FrameTimeline,
+    verdicts: Option<&BTreeMap<FrameId, (PeerVerdict, Cycle)>>,
+) -> Option<FrameEnd<'static>> {
+    Some(match (t.outcome, verdicts) {
+        (Outcome::Delivered { .. }, _) => FrameEnd::Delivered,
+        (Outcome::Consumed(Consumer::Transmitted), Some(v)) => match v.get(&t.id)? {
+            (PeerVerdict::Consumed(c), _) => FrameEnd::Consumed(c.name()),
+            (PeerVerdict::Dropped(d), _) => FrameEnd::Dropped(d.name()),
+        },
+        (Outcome::Consumed(c), _) => FrameEnd::Consumed(c.name()),
+        (Outcome::Dropped(r), _) => FrameEnd::Dropped(r.name()),
+    })
+}
+
+/// Writes one ledger row per frame, in id order. Sizes come from the bytes each frame had on the
+/// wire: the scenario's traffic, what the link partner sent, what the NIC transmitted.
+fn write_ledger(
+    mut ledger: LedgerWriter,
+    timelines: &[FrameTimeline],
+    frames: &[traffic::PlannedFrame],
+    injected: &[FrameId],
+    world: &World<Peer>,
+    host: &Host,
+) -> Result<(), RunError> {
+    let planned: BTreeMap<FrameId, &traffic::PlannedFrame> =
+        injected.iter().copied().zip(frames).collect();
+    let peer_sent: BTreeMap<FrameId, usize> = world
+        .partner()
+        .into_iter()
+        .flat_map(|p| p.injected().iter().map(|(id, b)| (*id, b.len())))
+        .collect();
+    let sent: BTreeMap<FrameId, usize> = world
+        .tx_frames()
+        .iter()
+        .filter_map(|t| t.id.map(|id| (id, t.bytes.len())))
+        .collect();
+    let mut cpus: BTreeMap<FrameId, Vec<usize>> = BTreeMap::new();
+    for span in host.cpu_spans() {
+        if let Some(id) = span.frame {
+            let list = cpus.entry(id).or_default();
+            if list.last() != Some(&span.cpu) {
+                list.push(span.cpu);
+            }
+        }
+    }
+    let verdicts = world.partner().map(Peer::verdicts);
+    for t in timelines {
+        let (origin, flow, size) = match (planned.get(&t.id), peer_sent.get(&t.id)) {
+            (Some(f), _) => ("wire", Some(f.flow), Some(f.bytes.len())),
+            (None, Some(&len)) => ("peer", None, Some(len)),
+            (None, None) => ("host", None, sent.get(&t.id).copied()),
+        };
+        let (fate, reason) = match (t.outcome, frame_end(t, verdicts)) {
+            (Outcome::Delivered { port }, _) => ("delivered", format!("port_{port}")),
+            (_, Some(FrameEnd::Dropped(d))) => ("dropped", d.to_owned()),
+            (_, Some(FrameEnd::Consumed(c))) => ("consumed", c.to_owned()),
+            // Sent, and still on its way to the link partner when the run stopped.
+            _ => ("consumed", Consumer::Transmitted.name().to_owned()),
+        };
+        ledger.write(&LedgerRow {
+            id: t.id,
+            origin: origin.to_owned(),
+            flow,
+            size,
+            fate: fate.to_owned(),
+            reason,
+            cpus: cpus.remove(&t.id).unwrap_or_default(),
+            stamps: t.stamps.clone(),
+        })?;
+    }
+    Ok(ledger.finish()?)
+}
+
+/// What each CPU did (for the Perfetto trace) and, over `from..=to`, interrupts and polls per time
+/// bucket and the mean packets per poll in each (for the plot).
+fn host_activity(
+    host: &Host,
+    from: Cycle,
+    to: Cycle,
+    clock: Clock,
+) -> (Vec<analysis::Span>, Vec<analysis::Series>) {
     let spans = host
         .cpu_spans()
         .iter()
@@ -742,19 +903,17 @@ fn host_activity(host: &Host) -> (Vec<analysis::Span>, Vec<analysis::Series>) {
             frame: s.frame,
         })
         .collect();
+    let buckets = plots::Buckets::over(from, to, clock);
+    let polls: Vec<(Cycle, f64)> = host
+        .poll_series()
+        .iter()
+        .map(|&(c, n)| (c, f64::from(n)))
+        .collect();
+    let poll_cycles: Vec<Cycle> = polls.iter().map(|&(c, _)| c).collect();
     let series = vec![
-        analysis::Series {
-            name: "interrupts".into(),
-            points: host.irq_cycles().iter().map(|&c| (c, 1.0)).collect(),
-        },
-        analysis::Series {
-            name: "packets per poll".into(),
-            points: host
-                .poll_series()
-                .iter()
-                .map(|&(c, n)| (c, f64::from(n)))
-                .collect(),
-        },
+        plots::rate_series("interrupts", host.irq_cycles(), buckets),
+        plots::rate_series("polls", &poll_cycles, buckets),
+        plots::mean_series("packets per poll", &polls, buckets),
     ];
     (spans, series)
 }

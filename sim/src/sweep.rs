@@ -410,6 +410,17 @@ pub fn sweep(
     params: &[Param],
     opts: &SweepOptions,
 ) -> Result<SweepOutcome, SweepError> {
+    sweep_with_progress(path, params, opts, &|_, _| {})
+}
+
+/// [`sweep`], calling `finished(runs done, runs in all)` each time a run ends (from the thread
+/// that ran it).
+pub fn sweep_with_progress(
+    path: &Path,
+    params: &[Param],
+    opts: &SweepOptions,
+    finished: &(dyn Fn(usize, usize) + Sync),
+) -> Result<SweepOutcome, SweepError> {
     let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
         path: path.to_owned(),
         source,
@@ -419,7 +430,7 @@ pub fn sweep(
         path: opts.out_dir.clone(),
         source,
     })?;
-    let results = run_all(&combos, path, opts.jobs);
+    let results = run_all(&combos, path, opts.jobs, finished);
     let rows: Vec<Row> = combos
         .into_iter()
         .zip(results)
@@ -451,9 +462,16 @@ pub fn sweep(
     })
 }
 
-/// Runs `combos` on up to `jobs` threads; results in combination order.
-fn run_all(combos: &[Combo], path: &Path, jobs: NonZeroUsize) -> Vec<Result<Summary, RowError>> {
+/// Runs `combos` on up to `jobs` threads, telling `finished` as each ends; results in combination
+/// order.
+fn run_all(
+    combos: &[Combo],
+    path: &Path,
+    jobs: NonZeroUsize,
+    finished: &(dyn Fn(usize, usize) + Sync),
+) -> Vec<Result<Summary, RowError>> {
     let next = AtomicUsize::new(0);
+    let ended = AtomicUsize::new(0);
     let mut done: Vec<(usize, Result<Summary, RowError>)> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..jobs.get().min(combos.len()))
             .map(|_| {
@@ -463,6 +481,7 @@ fn run_all(combos: &[Combo], path: &Path, jobs: NonZeroUsize) -> Vec<Result<Summ
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(c) = combos.get(i) else { break };
                         mine.push((i, run_one(c, path)));
+                        finished(ended.fetch_add(1, Ordering::Relaxed) + 1, combos.len());
                     }
                     mine
                 })
@@ -481,6 +500,7 @@ fn run_one(combo: &Combo, path: &Path) -> Result<Summary, RowError> {
     let opts = RunOptions {
         out_dir: combo.dir.clone(),
         wave: false,
+        frames: None,
     };
     runner::run(&combo.scenario, path, &opts)
         .map(|o| Summary::of(&o.report, o.failures.len()))

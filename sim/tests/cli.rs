@@ -275,3 +275,262 @@ fn an_output_folder_that_cannot_be_written_is_bad_input_before_any_simulation() 
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(!stderr(&o).contains("BUG"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_run_lists_each_output_with_its_size_and_draws_no_progress_off_a_terminal() {
+    let dir = out_dir("sizes");
+    let o = nicsim(&[
+        "run",
+        "../scenarios/udp_single.yaml",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    let listed: Vec<(String, u64)> = out
+        .lines()
+        .skip_while(|l| *l != "outputs:")
+        .skip(1)
+        .map_while(|l| l.strip_prefix("  "))
+        .map(|l| {
+            let (path, rest) = l.split_once(": ").unwrap();
+            let bytes = rest.split('(').nth(1).unwrap().trim_end_matches(" bytes)");
+            (path.to_owned(), bytes.parse().unwrap())
+        })
+        .collect();
+    let names: Vec<String> = listed
+        .iter()
+        .map(|(p, _)| {
+            Path::new(p)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "wire.pcap",
+            "trace.json",
+            "latency.svg",
+            "irq_polls.svg",
+            "report.json",
+            "report.txt"
+        ],
+        "{out}"
+    );
+    for (path, bytes) in &listed {
+        assert_eq!(std::fs::metadata(path).unwrap().len(), *bytes, "{path}");
+    }
+    // stderr is a pipe here: no bar, no carriage returns, nothing at all on a green run.
+    assert_eq!(stderr(&o), "");
+}
+
+/// Runs `args` under a pseudo-terminal (util-linux `script`), returning what the terminal showed.
+fn nicsim_on_a_terminal(args: &[&str]) -> Output {
+    let cmd = std::iter::once(env!("CARGO_BIN_EXE_nicsim"))
+        .chain(args.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ");
+    Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("script (util-linux) runs")
+}
+
+#[test]
+fn a_run_on_a_terminal_shows_frames_and_simulated_time_unless_quiet() {
+    let dir = out_dir("progress");
+    let o = nicsim_on_a_terminal(&[
+        "run",
+        "../scenarios/udp_burst_linerate.yaml",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let shown = stdout(&o);
+    assert!(shown.contains("/256 frames, "), "{shown}");
+    assert!(shown.contains("/100.0 ms simulated"), "{shown}");
+    let o = nicsim_on_a_terminal(&[
+        "run",
+        "../scenarios/udp_burst_linerate.yaml",
+        "--quiet",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("frames, "), "{}", stdout(&o));
+}
+
+/// 40 datagrams in a burst, with trace.json and wire.pcap bounded.
+const BOUNDED: &str = "name: bounded\n\
+host:\n  stack: {address: 10.0.0.1/24}\n  apps: [{kind: udp_sink, port: 5001}]\n\
+traffic:\n  - udp: {count: 40, size: 64, dst_port: 5001}\n\
+trace:\n  perfetto: {frames: 5}\n  pcap: {max_frames: 12}\n";
+
+#[test]
+fn trace_and_pcap_keep_their_first_frames_and_the_report_says_what_was_cut() {
+    let path = scenario_file("bounded", BOUNDED);
+    let dir = out_dir("bounded");
+    let o = nicsim(&[
+        "run",
+        path.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let trace: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("trace.json")).unwrap()).unwrap();
+    let frames: std::collections::BTreeSet<u64> = trace["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["args"]["frame"].as_u64())
+        .collect();
+    assert_eq!(
+        frames,
+        (0..5).collect(),
+        "trace.json shows frames 0..5 only"
+    );
+    let r = report_json(&dir);
+    let b = &r["outputs"];
+    assert_eq!(
+        (b["trace_frames"].as_u64(), b["trace_frames_cut"].as_u64()),
+        (Some(5), Some(35))
+    );
+    assert_eq!(
+        (b["pcap_frames"].as_u64(), b["pcap_frames_cut"].as_u64()),
+        (Some(12), Some(28))
+    );
+    let mut pcap =
+        pcap_file::pcap::PcapReader::new(std::fs::File::open(dir.join("wire.pcap")).unwrap())
+            .unwrap();
+    let mut packets = 0;
+    while let Some(p) = pcap.next_packet() {
+        p.unwrap();
+        packets += 1;
+    }
+    assert_eq!(packets, 12);
+    let txt = std::fs::read_to_string(dir.join("report.txt")).unwrap();
+    assert!(
+        txt.contains("trace.json: first 5 frame(s), 35 left out"),
+        "{txt}"
+    );
+    assert!(
+        txt.contains("wire.pcap: first 12 frame(s), 28 not written"),
+        "{txt}"
+    );
+    // The figures still cover every frame.
+    assert_eq!(r["delivered"], 40);
+}
+
+#[test]
+fn the_ledger_has_a_row_per_frame_and_explain_tells_a_dropped_ones_story() {
+    let dir = out_dir("ledger");
+    let o = nicsim(&[
+        "run",
+        "../scenarios/ring_too_small.yaml",
+        "--frames",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("frames.csv: "), "listed with its size");
+    let csv = std::fs::read_to_string(dir.join("frames.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(
+        header[..7],
+        ["id", "origin", "flow", "size", "fate", "reason", "cpus"]
+    );
+    assert!(header.contains(&"dma_write_back") && header.contains(&"app_read"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let r = report_json(&dir);
+    assert_eq!(rows.len() as u64, r["injected"].as_u64().unwrap());
+    // One type per column: every non-empty cell of a cycle column is an integer.
+    for (i, name) in header.iter().enumerate().skip(7) {
+        for row in &rows {
+            assert!(
+                row[i].is_empty() || row[i].parse::<u64>().is_ok(),
+                "{name}: {:?}",
+                row[i]
+            );
+        }
+    }
+    let fifo_full = rows
+        .iter()
+        .filter(|row| row[4] == "dropped" && row[5] == "nic_fifo_full")
+        .count() as u64;
+    assert_eq!(fifo_full, r["drops"]["nic_fifo_full"].as_u64().unwrap());
+
+    let o = nicsim(&[
+        "explain",
+        dir.to_str().unwrap(),
+        "--dropped",
+        "nic_fifo_full",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let story = stdout(&o);
+    let first = rows.iter().find(|row| row[5] == "nic_fifo_full").unwrap()[0];
+    assert!(
+        story.starts_with(&format!("frame {first}: from wire, flow 0, ")),
+        "{story}"
+    );
+    assert!(story.contains("dropped (nic_fifo_full)"), "{story}");
+    assert!(
+        story.contains("wire_start       rx_mac: first beat on s_axis_rx"),
+        "{story}"
+    );
+
+    let o = nicsim(&["explain", dir.to_str().unwrap(), "--slowest"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("recvfrom"), "{}", stdout(&o));
+    let o = nicsim(&["explain", dir.to_str().unwrap(), "99999"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("frames.csv: no frame 99999"),
+        "{}",
+        stderr(&o)
+    );
+    let o = nicsim(&["explain", dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "a frame must be picked");
+}
+
+#[test]
+fn a_ledger_that_cannot_be_written_is_bad_input_before_any_simulation() {
+    let dir = out_dir("ledger_unwritable");
+    let o = nicsim(&[
+        "run",
+        "../scenarios/udp_single.yaml",
+        "--frames",
+        "/nonexistent-dir/frames.csv",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("/nonexistent-dir/frames.csv"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.join("report.json").exists());
+}
+
+#[test]
+fn a_sweep_on_a_terminal_shows_the_runs_done() {
+    let dir = out_dir("sweep_progress");
+    let o = nicsim_on_a_terminal(&[
+        "sweep",
+        "../scenarios/udp_single.yaml",
+        "--set",
+        "traffic[0].udp.size=64,128",
+        "--jobs",
+        "1",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).contains("/2 runs"), "{}", stdout(&o));
+}

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use nicsim_scenario::scenario::Scenario;
 use rstest::rstest;
+use sim::explain::{self, Pick};
+use sim::ledger;
 use sim::runner::{self, RunOptions};
 
 fn run_into(scenario: &Scenario, path: &Path, dir: PathBuf) -> (runner::RunOutcome, Vec<u8>) {
@@ -16,6 +18,7 @@ fn run_into(scenario: &Scenario, path: &Path, dir: PathBuf) -> (runner::RunOutco
         &RunOptions {
             out_dir: dir.clone(),
             wave: false,
+            frames: Some(dir.join(ledger::LEDGER_FILE)),
         },
     )
     .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
@@ -79,6 +82,7 @@ fn scenario_runs_green_and_is_deterministic(#[files("../scenarios/*.yaml")] path
         path.display(),
         errors.join("\n")
     );
+    check_ledger(r, &tmp.join("a").join(ledger::LEDGER_FILE));
     let (_, again) = run_into(&scenario, &path, tmp.join("b"));
     assert!(
         json == again,
@@ -97,4 +101,51 @@ fn the_schema_rejects_what_a_report_is_not() {
         !v.is_valid(&serde_json::json!({"scenario": 3})),
         "a name is a string"
     );
+}
+
+/// The ledger has a row per frame whose fates add up to the report's, and `explain` tells the story
+/// of its slowest frame and of its first.
+fn check_ledger(r: &nicsim_scenario::report::Report, path: &Path) {
+    let (mut rows, mut wire, mut dropped) = (0u64, 0u64, 0u64);
+    let mut first = None;
+    ledger::read(path, |row| {
+        rows += 1;
+        first.get_or_insert(row.id);
+        if row.origin != "host" {
+            wire += 1;
+            dropped += u64::from(row.fate == "dropped");
+        }
+        assert!(!row.stamps.is_empty() || row.fate == "dropped", "{row:?}");
+        true
+    })
+    .unwrap_or_else(|e| panic!("{e}"));
+    let o = &r.origins;
+    assert_eq!(
+        rows,
+        o.wire.injected + o.peer.injected + o.host.injected,
+        "{}",
+        path.display()
+    );
+    assert_eq!(
+        (wire, dropped),
+        (r.injected, r.dropped),
+        "{}",
+        path.display()
+    );
+    let clock = host_driver::time::Clock {
+        ps_per_cycle: r.ps_per_cycle,
+    };
+    for pick in [Pick::Slowest, Pick::Id(first.expect("a frame"))] {
+        let row = explain::find(path, &pick).unwrap().expect("found");
+        let story = explain::render(&row, clock);
+        assert!(
+            story.starts_with(&format!("frame {}: from ", row.id)),
+            "{story}"
+        );
+        assert_eq!(
+            story.lines().count(),
+            row.stamps.len() + 2 + usize::from(!row.stamps.is_empty()),
+            "{story}"
+        );
+    }
 }

@@ -34,6 +34,7 @@ fn wire_capture_is_complete_and_dissects_cleanly(#[case] name: &str) {
         &RunOptions {
             out_dir: out.clone(),
             wave: false,
+            frames: None,
         },
     )
     .unwrap_or_else(|e| panic!("{name}: {e:#}"));

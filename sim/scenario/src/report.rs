@@ -74,6 +74,25 @@ pub struct Report {
     /// and the frames still under way. The figures above are what was measured until then.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub incomplete: Option<Incomplete>,
+    /// What the bounded outputs (trace.json, wire.pcap) kept and left out.
+    pub outputs: OutputBounds,
+}
+
+/// What the bounded outputs kept of the run (scenario `trace.perfetto.frames`,
+/// `trace.pcap.max_frames`); the figures of this report always cover every frame.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct OutputBounds {
+    /// Frames trace.json shows (the first to appear).
+    pub trace_frames: u64,
+    /// Frames left out of trace.json.
+    pub trace_frames_cut: u64,
+    /// When frames were cut: the cycle trace.json's CPU work stops at (the last stamp of its last
+    /// frame).
+    pub trace_until: Option<Cycle>,
+    /// Frames written to wire.pcap (the first in time).
+    pub pcap_frames: u64,
+    /// Frames on the wire left out of wire.pcap.
+    pub pcap_frames_cut: u64,
 }
 
 /// The balance of one origin: `injected` = `delivered` + `consumed` + `dropped`.
@@ -182,6 +201,7 @@ pub struct ReportInputs<'a> {
     pub origins: Origins,
     pub faults: Vec<FaultHits>,
     pub incomplete: Option<Incomplete>,
+    pub outputs: OutputBounds,
 }
 
 impl Report {
@@ -252,6 +272,7 @@ impl Report {
             origins: i.origins,
             faults: i.faults,
             incomplete: i.incomplete,
+            outputs: i.outputs,
         }
     }
 }
@@ -334,6 +355,24 @@ impl Report {
                 };
                 let _ = writeln!(o, "    frame {}: {at}", f.id);
             }
+        }
+        let b = &self.outputs;
+        if b.trace_frames_cut > 0 {
+            let until = b
+                .trace_until
+                .map_or(String::new(), |c| format!(", CPU work until cycle {c}"));
+            let _ = writeln!(
+                o,
+                "trace.json: first {} frame(s), {} left out (trace.perfetto.frames){until}",
+                b.trace_frames, b.trace_frames_cut
+            );
+        }
+        if b.pcap_frames_cut > 0 {
+            let _ = writeln!(
+                o,
+                "wire.pcap: first {} frame(s), {} not written (trace.pcap.max_frames)",
+                b.pcap_frames, b.pcap_frames_cut
+            );
         }
         let _ = writeln!(
             o,
@@ -641,6 +680,13 @@ pub(crate) mod tests {
             },
             faults: vec![FaultHits { rule: 0, hits: 3 }],
             incomplete: None,
+            outputs: OutputBounds {
+                trace_frames: 3,
+                trace_frames_cut: 2,
+                trace_until: Some(900),
+                pcap_frames: 5,
+                pcap_frames_cut: 0,
+            },
         }
     }
 
@@ -666,9 +712,14 @@ pub(crate) mod tests {
             "time_squeeze",
             "host  injected 1  delivered 0  consumed 0  dropped 1",
             "neigh_failed",
+            "trace.json: first 3 frame(s), 2 left out (trace.perfetto.frames), CPU work until cycle 900",
         ] {
             assert!(txt.contains(needle), "missing {needle:?} in\n{txt}");
         }
+        assert!(
+            !txt.contains("wire.pcap:"),
+            "nothing cut, nothing said:\n{txt}"
+        );
     }
 
     #[test]

@@ -24,7 +24,8 @@
 //! - `faults`: damage on the cable in either direction (drop, duplicate, reorder, delay, corrupt),
 //!   see [`crate::faults`].
 //! - `run`: `drain_ns` (time simulated after everything settled), `timeout_ns` (simulated time limit).
-//! - `trace`: the window `nicsim run --wave` records (see [`TraceConfig`]).
+//! - `trace`: the window `nicsim run --wave` records, and the bounds of trace.json (`perfetto`) and
+//!   wire.pcap (`pcap`) (see [`TraceConfig`]).
 //! - `expect`: see [`crate::expect::Expect`].
 
 pub mod locate;
@@ -203,9 +204,10 @@ impl Default for RunConfig {
     }
 }
 
-/// The waveform window dumped by `nicsim run --wave`: a fixed window (`start_ns`/`stop_ns`/`marker_ns`,
-/// simulated time from reset) or one around a trigger (`trigger`, `pre_ns`, `post_ns`). Without either,
-/// the whole run is recorded.
+/// What a run records beyond its reports. The waveform window dumped by `nicsim run --wave`: a fixed
+/// window (`start_ns`/`stop_ns`/`marker_ns`, simulated time from reset) or one around a trigger
+/// (`trigger`, `pre_ns`, `post_ns`); without either, the whole run is recorded. `perfetto` bounds
+/// trace.json and `pcap` wire.pcap.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TraceConfig {
@@ -216,6 +218,35 @@ pub struct TraceConfig {
     pub trigger: Option<Trigger>,
     pub pre_ns: Option<u64>,
     pub post_ns: Option<u64>,
+    pub perfetto: PerfettoConfig,
+    pub pcap: PcapConfig,
+}
+
+/// How much of a run trace.json shows: the first `frames` frames to appear (by their first stage)
+/// with their slices, and the CPUs' work until the last of them ended. The default keeps
+/// the file to a few megabytes, which the Perfetto UI opens at once.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PerfettoConfig {
+    pub frames: u64,
+}
+
+/// trace.json's default bound: some 0.8 KB of events per frame, 8.1 MB for overload_napi_itr at 300 000 frames.
+pub const DEFAULT_PERFETTO_FRAMES: u64 = 10_000;
+
+impl Default for PerfettoConfig {
+    fn default() -> Self {
+        PerfettoConfig {
+            frames: DEFAULT_PERFETTO_FRAMES,
+        }
+    }
+}
+
+/// How much of the wire wire.pcap keeps: the first `max_frames` frames in time order (all without it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PcapConfig {
+    pub max_frames: Option<u64>,
 }
 
 /// What opens a triggered trace window; the probe observer fires it.
@@ -371,6 +402,18 @@ impl Scenario {
                 ));
             }
         }
+        if t.perfetto.frames == 0 {
+            return Err(Problem::new(
+                at.key("perfetto").key("frames"),
+                "frames must be at least 1",
+            ));
+        }
+        if t.pcap.max_frames == Some(0) {
+            return Err(Problem::new(
+                at.key("pcap").key("max_frames"),
+                "max_frames must be at least 1; leave it out to capture every frame",
+            ));
+        }
         Ok(())
     }
 }
@@ -502,6 +545,30 @@ mod tests {
         );
         let e = parse("name: x\ntrace: {trigger: {drop: bogus}}\n").unwrap_err();
         assert!(e.starts_with("t.yaml:2:"), "{e}");
+    }
+
+    #[test]
+    fn output_bounds_default_and_reject_zero_at_their_key() {
+        let s = parse("name: x\n").unwrap();
+        assert_eq!(s.trace.perfetto.frames, DEFAULT_PERFETTO_FRAMES);
+        assert_eq!(s.trace.pcap.max_frames, None);
+        let s = parse("name: x\ntrace: {perfetto: {frames: 7}, pcap: {max_frames: 3}}\n").unwrap();
+        assert_eq!(
+            (s.trace.perfetto.frames, s.trace.pcap.max_frames),
+            (7, Some(3))
+        );
+        let e = parse("name: x\ntrace:\n  perfetto: {frames: 0}\n").unwrap_err();
+        assert!(
+            e.starts_with("t.yaml:3:22: trace.perfetto.frames: frames must be at least 1"),
+            "{e}"
+        );
+        let e = parse("name: x\ntrace:\n  pcap:\n    max_frames: 0\n").unwrap_err();
+        assert!(
+            e.starts_with("t.yaml:4:17: trace.pcap.max_frames: max_frames must be at least 1"),
+            "{e}"
+        );
+        let e = parse("name: x\ntrace: {pcap: {max_frame: 2}}\n").unwrap_err();
+        assert!(e.contains("unknown field `max_frame`"), "{e}");
     }
 
     #[test]

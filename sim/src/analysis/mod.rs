@@ -16,7 +16,7 @@ use host_driver::time::{Clock, Cycle};
 use serde::Serialize;
 
 use nicsim_scenario::latency::{self, FrameTimeline, LatencyReport, TimelineError};
-pub use perfetto::ChromeTrace;
+pub use perfetto::{ChromeTrace, TraceCut};
 pub use plots::sweep_plot;
 
 /// What a hardware unit or a CPU was doing over a cycle range (e.g. track "CPU0", name "e1000_intr" /
@@ -71,8 +71,10 @@ pub enum AnalysisError {
 pub struct Analysis {
     /// Per-hop latency, end-to-end latency and critical path: the part that goes into report.json.
     pub latency: LatencyReport,
-    /// Chrome trace-event JSON (`trace.json`).
+    /// Chrome trace-event JSON (`trace.json`), bounded to the first frames.
     pub trace: ChromeTrace,
+    /// What the trace kept of the run.
+    pub trace_cut: TraceCut,
     /// Per-hop latency histograms (`latency.svg`).
     pub latency_svg: String,
     /// Interrupts and packets per poll over time (`irq_polls.svg`).
@@ -85,20 +87,23 @@ pub const LATENCY_PLOT_FILE: &str = "latency.svg";
 pub const IRQ_POLLS_PLOT_FILE: &str = "irq_polls.svg";
 
 /// Analyses one run: latency and critical path over delivered and transmitted frames, the trace of
-/// every frame and span, and the plots.
+/// the first `trace_frames` frames and their spans (see [`perfetto::first_frames`]), and the plots.
 pub fn analyse(
     timelines: &[FrameTimeline],
     spans: &[Span],
     series: &[Series],
     clock: Clock,
+    trace_frames: u64,
 ) -> Result<Analysis, AnalysisError> {
     let latency = latency::latency_report(timelines, clock)?;
-    let trace = perfetto::chrome_trace(timelines, spans, clock)?;
+    let (shown, shown_spans, trace_cut) = perfetto::first_frames(timelines, spans, trace_frames);
+    let trace = perfetto::chrome_trace(&shown, &shown_spans, clock)?;
     let latency_svg = plots::latency_histograms(&latency, clock)?;
     let irq_polls_svg = plots::time_series(series, clock)?;
     Ok(Analysis {
         latency,
         trace,
+        trace_cut,
         latency_svg,
         irq_polls_svg,
     })
@@ -146,7 +151,7 @@ mod tests {
     #[test]
     fn repeated_frame_or_stage_is_an_error_naming_it() {
         let a = delivered(3, &[(Stage::WireStart, 0), (Stage::AppRead, 10)]);
-        let err = analyse(&[a.clone(), a], &[], &[], Clock::default()).unwrap_err();
+        let err = analyse(&[a.clone(), a], &[], &[], Clock::default(), u64::MAX).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -159,7 +164,7 @@ mod tests {
             4,
             &[(Stage::WireStart, 0), (Stage::Irq, 5), (Stage::Irq, 7)],
         );
-        let err = analyse(&[b], &[], &[], Clock::default()).unwrap_err();
+        let err = analyse(&[b], &[], &[], Clock::default(), u64::MAX).unwrap_err();
         assert_eq!(
             err.to_string(),
             "frame 4: stage irq stamped twice (cycles 5 and 7)"
@@ -181,7 +186,7 @@ mod tests {
             name: "interrupts".into(),
             points: vec![(5, 1.0)],
         }];
-        let run = || analyse(&frames, &spans, &series, Clock::default()).unwrap();
+        let run = || analyse(&frames, &spans, &series, Clock::default(), u64::MAX).unwrap();
         let (a, b) = (run(), run());
         let json = |a: &Analysis| serde_json::to_string(&a.trace).unwrap();
         assert_eq!(json(&a), json(&b));
@@ -212,7 +217,7 @@ mod tests {
             name: "packets per poll".into(),
             points: vec![(60, 1.0), (260, 3.0)],
         }];
-        let analysis = analyse(&frames, &[], &series, Clock::default()).unwrap();
+        let analysis = analyse(&frames, &[], &series, Clock::default(), u64::MAX).unwrap();
         let dir = std::env::temp_dir().join(format!("nicsim-analysis-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let text = analysis.write_outputs(&dir).unwrap();

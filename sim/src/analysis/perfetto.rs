@@ -16,6 +16,7 @@
 //! - wire TX: a zero-length slice at the first beat. No stamp marks the last beat, and the descriptor
 //!   write-back does not wait for the wire (tx_wb.v), so only measured spans give wire TX its length.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use host_driver::accounting::{DropReason, FrameId, Outcome, Stage};
@@ -248,6 +249,65 @@ pub struct ChromeTrace {
     pub display_time_unit: &'static str,
     #[serde(rename = "otherData")]
     pub other_data: OtherData,
+}
+
+/// What [`first_frames`] kept of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceCut {
+    pub frames: u64,
+    pub frames_cut: u64,
+    /// When frames were cut: the last stamp of the last frame kept, where frame-less work stops.
+    pub until: Option<Cycle>,
+}
+
+/// The part of a run a bounded trace shows: the `max_frames` frames that appeared first (by their
+/// first stamp, then id; whatever their origin), their own spans, and the spans of no one frame
+/// (interrupts, softirqs) that start by the last stamp of those frames.
+pub fn first_frames<'a>(
+    timelines: &'a [FrameTimeline],
+    spans: &'a [Span],
+    max_frames: u64,
+) -> (Cow<'a, [FrameTimeline]>, Cow<'a, [Span]>, TraceCut) {
+    let total = timelines.len() as u64;
+    if total <= max_frames {
+        let cut = TraceCut {
+            frames: total,
+            frames_cut: 0,
+            until: None,
+        };
+        return (Cow::Borrowed(timelines), Cow::Borrowed(spans), cut);
+    }
+    let appeared = |t: &FrameTimeline| {
+        let first = t.stamps.iter().map(|&(_, c)| c).min();
+        (first.unwrap_or(Cycle::MAX), t.id)
+    };
+    let mut order: Vec<(Cycle, FrameId)> = timelines.iter().map(appeared).collect();
+    order.sort_unstable();
+    let ids: BTreeSet<FrameId> = order[..max_frames as usize]
+        .iter()
+        .map(|&(_, id)| id)
+        .collect();
+    let kept: Vec<FrameTimeline> = timelines
+        .iter()
+        .filter(|t| ids.contains(&t.id))
+        .cloned()
+        .collect();
+    let until = kept
+        .iter()
+        .flat_map(|t| t.stamps.iter().map(|&(_, c)| c))
+        .max()
+        .unwrap_or(0);
+    let spans = spans
+        .iter()
+        .filter(|s| s.frame.map_or(s.start <= until, |id| ids.contains(&id)))
+        .cloned()
+        .collect();
+    let cut = TraceCut {
+        frames: max_frames,
+        frames_cut: total - max_frames,
+        until: Some(until),
+    };
+    (Cow::Owned(kept), Cow::Owned(spans), cut)
 }
 
 /// A span of a host track that belongs to one frame: where a drop of that frame is drawn.
@@ -738,6 +798,43 @@ mod tests {
                 ("drop ip_csum".to_owned(), HOST_DROPS.to_owned(), 3),
             ]
         );
+    }
+
+    #[test]
+    fn a_bounded_trace_keeps_the_first_frames_and_the_work_until_they_ended() {
+        let d = Outcome::Delivered { port: 9 };
+        // Frame 4 appears first, though its id is last.
+        let t: Vec<FrameTimeline> = (0..5)
+            .map(|i| {
+                let at = if i == 4 { 1 } else { i * 100 };
+                frame(i, &[(WireStart, at), (AppRead, at + 50)], d)
+            })
+            .collect();
+        let spans = [
+            cpu("CPU0", "e1000_intr", 10, 20, None),
+            cpu("CPU0", "net_rx_action", 160, 170, None),
+            cpu("CPU0", "udp_rcv", 100, 120, Some(1)),
+            cpu("CPU0", "udp_rcv", 300, 320, Some(3)),
+        ];
+        let (kept, kept_spans, cut) = first_frames(&t, &spans, 3);
+        assert_eq!(
+            cut,
+            TraceCut {
+                frames: 3,
+                frames_cut: 2,
+                until: Some(150)
+            }
+        );
+        assert_eq!(kept.iter().map(|t| t.id).collect::<Vec<_>>(), [0, 1, 4]);
+        let names: Vec<(&str, u64)> = kept_spans
+            .iter()
+            .map(|s| (s.name.as_str(), s.start))
+            .collect();
+        assert_eq!(names, [("e1000_intr", 10), ("udp_rcv", 100)]);
+        let trace = trace_json(&kept, &kept_spans);
+        assert!(!trace.to_string().contains("frame 3"), "{trace}");
+        let (all, _, cut) = first_frames(&t, &spans, 5);
+        assert_eq!((all.len(), cut.frames_cut, cut.until), (5, 0, None));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! the viewer lays out, so nothing here needs a system font).
 //!
 //! - [`latency_histograms`]: one log-x histogram per hop and per path end-to-end, as small multiples;
-//! - [`time_series`]: one panel per series (interrupts, packets per poll) over a shared time axis;
+//! - [`time_series`]: one panel per series (interrupts and polls per time bucket, see [`rate_series`],
+//!   and packets per poll per bucket, [`mean_series`]) over a shared time axis;
 //! - [`sweep_plot`]: one line per value of a parameter, for `nicsim sweep`.
 
 use std::cmp::Ordering;
@@ -210,9 +211,111 @@ fn duration(ns: f64) -> String {
     }
 }
 
+/// Buckets a run's window is cut into for a rate: enough to show ITR and NAPI phases, few enough that
+/// each bucket holds several events.
+pub const RATE_BUCKETS: u64 = 200;
+
+/// A run's window `from..=to` cut into buckets of a round width (1, 2 or 5 × 10^k ns) of about
+/// 1/[`RATE_BUCKETS`] of it, for series that stay [`RATE_BUCKETS`] points long however long the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Buckets {
+    from: Cycle,
+    to: Cycle,
+    width: Cycle,
+    width_ns: u64,
+}
+
+impl Buckets {
+    pub fn over(from: Cycle, to: Cycle, clock: Clock) -> Buckets {
+        let window_ns = clock.cycles_to_ns(to.saturating_sub(from)).max(1.0);
+        let width_ns = round_width(window_ns / RATE_BUCKETS as f64);
+        Buckets {
+            from,
+            to,
+            width: clock.ns_to_cycles(width_ns).max(1),
+            width_ns,
+        }
+    }
+
+    fn len(&self) -> usize {
+        (self.to.saturating_sub(self.from) / self.width + 1) as usize
+    }
+
+    /// The bucket of cycle `c`, if it is in the window.
+    fn of(&self, c: Cycle) -> Option<usize> {
+        (self.from..=self.to)
+            .contains(&c)
+            .then(|| ((c - self.from) / self.width) as usize)
+    }
+
+    fn start(&self, i: usize) -> Cycle {
+        self.from + i as u64 * self.width
+    }
+
+    /// `5 µs`, `200 ns`.
+    fn width_label(&self) -> String {
+        if self.width_ns >= 1000 {
+            format!("{} µs", self.width_ns / 1000)
+        } else {
+            format!("{} ns", self.width_ns)
+        }
+    }
+}
+
+/// `events` (cycles, e.g. each interrupt) as counts per bucket: a rate, named with the bucket
+/// (`interrupts per 5 µs`). Each point is a bucket's start and its count; empty buckets are 0.
+pub fn rate_series(what: &str, events: &[Cycle], buckets: Buckets) -> Series {
+    let mut counts = vec![0u64; buckets.len()];
+    for i in events.iter().filter_map(|&c| buckets.of(c)) {
+        counts[i] += 1;
+    }
+    Series {
+        name: format!("{what} per {}", buckets.width_label()),
+        points: counts
+            .into_iter()
+            .enumerate()
+            .map(|(i, k)| (buckets.start(i), k as f64))
+            .collect(),
+    }
+}
+
+/// The mean value of `points` (e.g. packets per poll) in each bucket that has any, named with the
+/// bucket (`packets per poll, mean per 5 µs`).
+pub fn mean_series(what: &str, points: &[(Cycle, f64)], buckets: Buckets) -> Series {
+    let mut sums = vec![(0.0, 0u64); buckets.len()];
+    for &(c, v) in points {
+        if let Some(i) = buckets.of(c) {
+            sums[i].0 += v;
+            sums[i].1 += 1;
+        }
+    }
+    Series {
+        name: format!("{what}, mean per {}", buckets.width_label()),
+        points: sums
+            .into_iter()
+            .enumerate()
+            .filter(|&(_, (_, n))| n > 0)
+            .map(|(i, (sum, n))| (buckets.start(i), sum / n as f64))
+            .collect(),
+    }
+}
+
+/// The smallest of 1, 2, 5 × 10^k ns at least `ns`.
+fn round_width(ns: f64) -> u64 {
+    let mut decade = 1u64;
+    loop {
+        for m in [1, 2, 5] {
+            if (m * decade) as f64 >= ns {
+                return m * decade;
+            }
+        }
+        decade *= 10;
+    }
+}
+
 /// One panel per series, stacked over a shared time axis in microseconds (`irq_polls.svg`). Each point
-/// is a stem from zero to its value, so event series (one IRQ = 1) read as a raster and counts (packets
-/// per poll) as heights.
+/// is a stem from zero to its value: rates (interrupts per bucket) and means (packets per poll per
+/// bucket) read as histograms over time.
 pub fn time_series(series: &[Series], clock: Clock) -> Result<String, AnalysisError> {
     let us = |c: Cycle| clock.cycles_to_ns(c) / 1000.0;
     let cycles = || series.iter().flat_map(|s| s.points.iter().map(|&(c, _)| c));
@@ -388,6 +491,38 @@ mod tests {
     use host_driver::accounting::Stage::*;
     use nicsim_scenario::latency::latency_report;
     use serde_json::json;
+
+    #[test]
+    fn rate_series_counts_events_per_round_bucket() {
+        let clock = Clock::default();
+        // 1 ms window at 6.4 ns: 1/200 of it is 5 µs, 781 cycles.
+        let to = clock.ns_to_cycles(1_000_000);
+        let bucket = clock.ns_to_cycles(5_000);
+        let events = [0, 1, 2, bucket, bucket + 5, to, to + 1];
+        let buckets = Buckets::over(0, to, clock);
+        let s = rate_series("interrupts", &events, buckets);
+        assert_eq!(s.name, "interrupts per 5 µs");
+        assert_eq!(s.points[0], (0, 3.0));
+        assert_eq!(s.points[1], (bucket, 2.0));
+        assert!(s.points[2..s.points.len() - 1]
+            .iter()
+            .all(|&(_, v)| v == 0.0));
+        assert_eq!(s.points.last().map(|p| p.1), Some(1.0));
+        assert_eq!(
+            s.points.iter().map(|p| p.1).sum::<f64>(),
+            6.0,
+            "cycle {} is outside",
+            to + 1
+        );
+        assert_eq!(round_width(0.3), 1);
+        assert_eq!(round_width(1200.0), 2000);
+        let polls = [(0, 4.0), (1, 2.0), (bucket * 3, 64.0), (to + 1, 9.0)];
+        let m = mean_series("packets per poll", &polls, buckets);
+        assert_eq!(m.name, "packets per poll, mean per 5 µs");
+        assert_eq!(m.points, [(0, 3.0), (bucket * 3, 64.0)]);
+        let svg = time_series(&[s, m], clock).unwrap();
+        assert!(svg.contains("interrupts per 5 µs"), "{svg}");
+    }
 
     /// Checks that `svg` is one well-formed XML element tree (tags balance, attributes quoted) and
     /// returns how many elements it has of each name.

@@ -95,9 +95,17 @@ impl PcapWriter {
     }
 
     /// Writes every frame in time order and closes the file; returns the number of frames.
-    pub fn finish(mut self) -> Result<usize, PcapWriteError> {
+    pub fn finish(self) -> Result<usize, PcapWriteError> {
+        self.finish_first(None).map(|c| c.written)
+    }
+
+    /// Writes the first `max_frames` frames in time order (every frame with `None`) and closes the
+    /// file.
+    pub fn finish_first(mut self, max_frames: Option<usize>) -> Result<Captured, PcapWriteError> {
         // Stable: frames of the same cycle keep their order.
         self.frames.sort_by_key(|&(at, _)| at);
+        let total = self.frames.len();
+        self.frames.truncate(max_frames.unwrap_or(total));
         let path = &self.path;
         let header = PcapHeader {
             snaplen: SNAPLEN,
@@ -127,8 +135,18 @@ impl PcapWriter {
             path: path.clone(),
             source,
         })?;
-        Ok(self.frames.len())
+        Ok(Captured {
+            written: self.frames.len(),
+            not_written: total - self.frames.len(),
+        })
     }
+}
+
+/// How many frames a capture wrote, and how many its limit left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Captured {
+    pub written: usize,
+    pub not_written: usize,
 }
 
 /// An I/O failure names the file; anything else also the frame (or the header, when `frame` is None).
@@ -149,14 +167,15 @@ fn error(path: &Path, frame: Option<(usize, Cycle)>, e: PcapError) -> PcapWriteE
 /// Writes the wire of a run to `path`: each frame injected towards the NIC (`rx`: the ids the world
 /// gave them, with the bytes injected) at the cycle its first beat entered the NIC as the observer's
 /// `records` show, and every frame the NIC sent (`tx`) at its first beat. Injected frames that never
-/// reached the wire are left out. Returns the number of frames written.
+/// reached the wire are left out, and so are those after the first `max_frames` in time.
 pub fn capture_wire<'a>(
     path: &Path,
     clock: Clock,
     records: &BTreeMap<FrameId, NicRecord>,
     rx: impl IntoIterator<Item = (FrameId, &'a [u8])>,
     tx: &[TxFrame],
-) -> Result<usize, PcapWriteError> {
+    max_frames: Option<usize>,
+) -> Result<Captured, PcapWriteError> {
     let mut pcap = PcapWriter::create(path, clock)?;
     for (id, bytes) in rx {
         if let Some(at) = records.get(&id).and_then(|r| r.stamp_of(Stage::WireStart)) {
@@ -166,5 +185,5 @@ pub fn capture_wire<'a>(
     for t in tx {
         pcap.write(t.start, &t.bytes);
     }
-    pcap.finish()
+    pcap.finish_first(max_frames)
 }

@@ -99,6 +99,20 @@ fn capture_is_nanosecond_ethernet_in_time_order_with_simulated_timestamps() {
 }
 
 #[test]
+fn a_limited_capture_keeps_the_first_frames_in_time_and_counts_the_rest() {
+    let path = scratch("limit").join("wire.pcap");
+    let mut w = PcapWriter::create(&path, CLOCK).unwrap();
+    for (at, tag) in [(30, 3), (10, 1), (20, 2), (40, 4)] {
+        w.write(at, &frame(tag, 46));
+    }
+    let c = w.finish_first(Some(2)).unwrap();
+    assert_eq!((c.written, c.not_written), (2, 2));
+    let (_, packets) = read_all(&path);
+    let tags: Vec<u8> = packets.iter().map(|p| p.data[14]).collect();
+    assert_eq!(tags, [1, 2]);
+}
+
+#[test]
 fn an_unwritable_capture_names_its_path() {
     let e = PcapWriter::create(Path::new("/nonexistent-dir/wire.pcap"), CLOCK).unwrap_err();
     assert!(

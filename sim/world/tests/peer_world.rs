@@ -127,8 +127,10 @@ fn host_and_peer_ping_each_other_and_the_capture_is_clean() {
         world.nic_records(),
         rx,
         world.tx_frames(),
+        None,
     )
-    .unwrap();
+    .unwrap()
+    .written;
     assert_eq!(written, peer.injected().len() + world.tx_frames().len());
     tshark_check(&path).unwrap();
 
