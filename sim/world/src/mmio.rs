@@ -79,7 +79,7 @@ impl MmioMaster {
 
     /// A posted write leaving the CPU at `at`.
     pub fn write(&mut self, at: Cycle, offset: u32, value: u32) {
-        self.enqueue(Op {
+        self.ops.push_back(Op {
             arrive: at + self.one_way,
             offset,
             kind: Kind::Write(value),
@@ -87,32 +87,21 @@ impl MmioMaster {
         });
     }
 
-    /// Queues `op` in the order accesses reach the root complex: by arrival, after everything that
-    /// arrives at the same cycle or earlier, and never ahead of the access on the bus. The host
-    /// simulates one CPU's work unit at a time, so a CPU whose unit ran long issues accesses stamped
-    /// later than another CPU's that are issued afterwards; on the real bus those come first. One
-    /// CPU's accesses keep their order, since its clock only moves forward.
-    fn enqueue(&mut self, op: Op) {
-        let first = usize::from(self.active);
-        let pos = self
-            .ops
-            .iter()
-            .rposition(|o| o.arrive <= op.arrive)
-            .map_or(first, |p| p + 1)
-            .max(first);
-        self.ops.insert(pos, op);
-    }
-
     /// A read leaving the CPU at `at`; returns the tag its [`ReadDone`] will carry.
     pub fn read(&mut self, at: Cycle, offset: u32) -> u64 {
         self.next_tag += 1;
-        self.enqueue(Op {
+        self.ops.push_back(Op {
             arrive: at + self.one_way,
             offset,
             kind: Kind::Read,
             tag: self.next_tag,
         });
         self.next_tag
+    }
+
+    /// When the last access queued so far reaches the device: a read queued now starts no earlier.
+    pub fn last_arrival(&self) -> Option<Cycle> {
+        self.ops.iter().map(|o| o.arrive).max()
     }
 
     /// The completion of read `tag`, once it happened.

@@ -442,8 +442,13 @@ impl<P: LinkPartner> Platform for World<P> {
     }
 
     fn mmio_read(&mut self, at: Cycle, offset: u32) -> (u32, Cycle) {
+        // The completion timeout runs from when the read can reach the device: accesses queue in
+        // issue order, and a posted write issued before it may carry a later time (a work unit that
+        // ran long on another CPU), which the read then waits behind.
+        let ahead = self.mmio.last_arrival().unwrap_or(0);
         let tag = self.mmio.read(at, offset);
-        let deadline = at.max(self.cycle) + 2 * self.mmio.pcie_one_way() + self.mmio_timeout;
+        let start = at.max(self.cycle) + self.mmio.pcie_one_way();
+        let deadline = start.max(ahead) + self.mmio.pcie_one_way() + self.mmio_timeout;
         loop {
             if let Some(done) = self.mmio.take_read(tag) {
                 if let Some(log) = self.mmio_log.as_mut() {

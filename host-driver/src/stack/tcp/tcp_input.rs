@@ -666,8 +666,9 @@ impl Stack {
             seg.th.seq = tp.rcv_nxt;
             seg.payload_len -= old;
         }
-        // tcp_try_rmem_schedule: over the receive buffer even after pruning → drop.
-        if tp.rmem_alloc + seg.skb.truesize() > tp.rcvbuf && seg.payload_len > 0 {
+        // tcp_try_rmem_schedule: only a queue already over sk_rcvbuf refuses the skb (one may
+        // overshoot, as `atomic_read(&sk->sk_rmem_alloc) > sk->sk_rcvbuf` allows).
+        if tp.rmem_alloc > tp.rcvbuf && seg.payload_len > 0 {
             self.tcp_ext.tcp_rcv_q_drop += 1;
             self.tcp_send_ack(ctx, sk);
             return Stack::finish(ctx, seg.skb, Outcome::Dropped(DropReason::ProtoMem));
