@@ -348,6 +348,11 @@ impl Host {
     }
 
     /// The stack's `/proc/net/snmp`-style counters alone, without copying every frame's record.
+    /// Each TCP connection's cwnd, in-flight and bytes-acked samples over time.
+    pub fn tcp_flow_samples(&self) -> Vec<(String, Vec<crate::stack::tcp::sock::TcpSample>)> {
+        self.stack.tcp_flow_samples()
+    }
+
     pub fn stack_counters(&self) -> StackCounters {
         self.stack.counters()
     }

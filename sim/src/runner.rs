@@ -335,14 +335,22 @@ pub fn run_with_progress(
         })
         .collect();
     if let (Some(ledger), Some(path)) = (ledger, &opts.frames) {
-        write_ledger(ledger, &timelines, &frames, &injected, &world, &host)?;
+        let from_wire = WireOrigins {
+            traffic: &traffic,
+            peer: &peer_sent,
+        };
+        write_ledger(
+            ledger, &timelines, &frames, &injected, from_wire, &world, &host,
+        )?;
         outputs.push(path.clone());
     }
     let (spans, series) = host_activity(&host, link_up, cycles, clock);
+    let tcp_series = tcp_flow_series(&host, link_up, cycles, clock);
     let analysis = analysis::analyse(
         &timelines,
         &spans,
         &series,
+        &tcp_series,
         clock,
         scenario.trace.perfetto.frames,
     )?;
@@ -355,6 +363,9 @@ pub fn run_with_progress(
         ]
         .map(|f| opts.out_dir.join(f)),
     );
+    if analysis.tcp_svg.is_some() {
+        outputs.push(opts.out_dir.join(analysis::TCP_PLOT_FILE));
+    }
     let cut = analysis.trace_cut;
     let report = Report::new(ReportInputs {
         scenario: &scenario.name,
@@ -827,11 +838,19 @@ fn frame_end(
 
 /// Writes one ledger row per frame, in id order. Sizes come from the bytes each frame had on the
 /// wire: the scenario's traffic, what the link partner sent, what the NIC transmitted.
+/// The frames that entered the NIC from the cable, by origin, the cable's copies included.
+#[derive(Clone, Copy)]
+struct WireOrigins<'a> {
+    traffic: &'a BTreeSet<FrameId>,
+    peer: &'a BTreeSet<FrameId>,
+}
+
 fn write_ledger(
     mut ledger: LedgerWriter,
     timelines: &[FrameTimeline],
     frames: &[traffic::PlannedFrame],
     injected: &[FrameId],
+    from_wire: WireOrigins,
     world: &World<Peer>,
     host: &Host,
 ) -> Result<(), RunError> {
@@ -861,6 +880,9 @@ fn write_ledger(
         let (origin, flow, size) = match (planned.get(&t.id), peer_sent.get(&t.id)) {
             (Some(f), _) => ("wire", Some(f.flow), Some(f.bytes.len())),
             (None, Some(&len)) => ("peer", None, Some(len)),
+            // A copy the cable made (netem duplicate) of a traffic or partner frame.
+            (None, None) if from_wire.traffic.contains(&t.id) => ("wire", None, None),
+            (None, None) if from_wire.peer.contains(&t.id) => ("peer", None, None),
             (None, None) => ("host", None, sent.get(&t.id).copied()),
         };
         let (fate, reason) = match (t.outcome, frame_end(t, verdicts)) {
@@ -882,6 +904,39 @@ fn write_ledger(
         })?;
     }
     Ok(ledger.finish()?)
+}
+
+/// Per host TCP connection, over `from..=to`: cwnd and packets in flight (mean per bucket) and
+/// goodput (bytes acknowledged per bucket), three panels a flow.
+fn tcp_flow_series(host: &Host, from: Cycle, to: Cycle, clock: Clock) -> Vec<analysis::Series> {
+    let buckets = plots::Buckets::over(from, to, clock);
+    let mut out = Vec::new();
+    for (flow, samples) in host.tcp_flow_samples() {
+        let points =
+            |f: fn(&host_driver::stack::tcp::sock::TcpSample) -> f64| -> Vec<(Cycle, f64)> {
+                samples.iter().map(|s| (s.at, f(s))).collect()
+            };
+        out.push(plots::mean_series(
+            &format!("{flow} cwnd"),
+            &points(|s| f64::from(s.cwnd)),
+            buckets,
+        ));
+        out.push(plots::mean_series(
+            &format!("{flow} in flight"),
+            &points(|s| f64::from(s.in_flight)),
+            buckets,
+        ));
+        let acked: Vec<(Cycle, f64)> = samples
+            .windows(2)
+            .map(|w| (w[1].at, (w[1].bytes_acked - w[0].bytes_acked) as f64))
+            .collect();
+        out.push(plots::sum_series(
+            &format!("{flow} bytes acked"),
+            &acked,
+            buckets,
+        ));
+    }
+    out
 }
 
 /// What each CPU did (for the Perfetto trace) and, over `from..=to`, interrupts and polls per time

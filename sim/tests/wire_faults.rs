@@ -49,6 +49,7 @@ fn run(tag: &str, yaml: &str) -> (Report, Vec<Arrival>) {
         &RunOptions {
             out_dir: out.clone(),
             wave: false,
+            frames: None,
         },
     )
     .unwrap_or_else(|e| panic!("{tag}: {e:#}"));

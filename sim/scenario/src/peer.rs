@@ -696,22 +696,9 @@ host_driver::named_enum! {
     }
 }
 
-host_driver::named_enum! {
-    /// RFC 9293 connection states, as smoltcp keeps them (named like `ss` prints them).
-    pub enum TcpState ("tcp state") {
-        Closed => "closed",
-        Listen => "listen",
-        SynSent => "syn_sent",
-        SynReceived => "syn_received",
-        Established => "established",
-        FinWait1 => "fin_wait1",
-        FinWait2 => "fin_wait2",
-        CloseWait => "close_wait",
-        Closing => "closing",
-        LastAck => "last_ack",
-        TimeWait => "time_wait",
-    }
-}
+/// RFC 9293 connection states, named as `ss` prints them: the host's own vocabulary, so the two
+/// ends of a connection read alike in the report.
+pub use host_driver::stack::tcp::sock::TcpState;
 
 /// The peer's TCP: its endpoints, and the segments no endpoint took.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, schemars::JsonSchema)]

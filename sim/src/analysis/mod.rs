@@ -79,12 +79,15 @@ pub struct Analysis {
     pub latency_svg: String,
     /// Interrupts and packets per poll over time (`irq_polls.svg`).
     pub irq_polls_svg: String,
+    /// Per TCP flow: cwnd, packets in flight and goodput over time (`tcp.svg`), when there are flows.
+    pub tcp_svg: Option<String>,
 }
 
 /// File names [`Analysis::write_outputs`] writes into the run folder.
 pub const TRACE_FILE: &str = "trace.json";
 pub const LATENCY_PLOT_FILE: &str = "latency.svg";
 pub const IRQ_POLLS_PLOT_FILE: &str = "irq_polls.svg";
+pub const TCP_PLOT_FILE: &str = "tcp.svg";
 
 /// Analyses one run: latency and critical path over delivered and transmitted frames, the trace of
 /// the first `trace_frames` frames and their spans (see [`perfetto::first_frames`]), and the plots.
@@ -92,6 +95,7 @@ pub fn analyse(
     timelines: &[FrameTimeline],
     spans: &[Span],
     series: &[Series],
+    tcp_series: &[Series],
     clock: Clock,
     trace_frames: u64,
 ) -> Result<Analysis, AnalysisError> {
@@ -99,13 +103,17 @@ pub fn analyse(
     let (shown, shown_spans, trace_cut) = perfetto::first_frames(timelines, spans, trace_frames);
     let trace = perfetto::chrome_trace(&shown, &shown_spans, clock)?;
     let latency_svg = plots::latency_histograms(&latency, clock)?;
-    let irq_polls_svg = plots::time_series(series, clock)?;
+    let irq_polls_svg = plots::time_series(IRQ_POLLS_PLOT_FILE, series, clock)?;
+    let tcp_svg = (!tcp_series.is_empty())
+        .then(|| plots::time_series(TCP_PLOT_FILE, tcp_series, clock))
+        .transpose()?;
     Ok(Analysis {
         latency,
         trace,
         trace_cut,
         latency_svg,
         irq_polls_svg,
+        tcp_svg,
     })
 }
 
@@ -125,9 +133,13 @@ impl Analysis {
             .and_then(|()| out.flush())
             .map_err(io(&path))?;
         for (name, svg) in [
-            (LATENCY_PLOT_FILE, &self.latency_svg),
-            (IRQ_POLLS_PLOT_FILE, &self.irq_polls_svg),
-        ] {
+            (LATENCY_PLOT_FILE, Some(&self.latency_svg)),
+            (IRQ_POLLS_PLOT_FILE, Some(&self.irq_polls_svg)),
+            (TCP_PLOT_FILE, self.tcp_svg.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(n, s)| s.map(|s| (n, s)))
+        {
             let path = dir.join(name);
             std::fs::write(&path, svg).map_err(io(&path))?;
         }
@@ -151,7 +163,7 @@ mod tests {
     #[test]
     fn repeated_frame_or_stage_is_an_error_naming_it() {
         let a = delivered(3, &[(Stage::WireStart, 0), (Stage::AppRead, 10)]);
-        let err = analyse(&[a.clone(), a], &[], &[], Clock::default(), u64::MAX).unwrap_err();
+        let err = analyse(&[a.clone(), a], &[], &[], &[], Clock::default(), u64::MAX).unwrap_err();
         assert!(
             matches!(
                 err,
@@ -164,7 +176,7 @@ mod tests {
             4,
             &[(Stage::WireStart, 0), (Stage::Irq, 5), (Stage::Irq, 7)],
         );
-        let err = analyse(&[b], &[], &[], Clock::default(), u64::MAX).unwrap_err();
+        let err = analyse(&[b], &[], &[], &[], Clock::default(), u64::MAX).unwrap_err();
         assert_eq!(
             err.to_string(),
             "frame 4: stage irq stamped twice (cycles 5 and 7)"
@@ -186,7 +198,7 @@ mod tests {
             name: "interrupts".into(),
             points: vec![(5, 1.0)],
         }];
-        let run = || analyse(&frames, &spans, &series, Clock::default(), u64::MAX).unwrap();
+        let run = || analyse(&frames, &spans, &series, &[], Clock::default(), u64::MAX).unwrap();
         let (a, b) = (run(), run());
         let json = |a: &Analysis| serde_json::to_string(&a.trace).unwrap();
         assert_eq!(json(&a), json(&b));
@@ -217,7 +229,7 @@ mod tests {
             name: "packets per poll".into(),
             points: vec![(60, 1.0), (260, 3.0)],
         }];
-        let analysis = analyse(&frames, &[], &series, Clock::default(), u64::MAX).unwrap();
+        let analysis = analyse(&frames, &[], &series, &[], Clock::default(), u64::MAX).unwrap();
         let dir = std::env::temp_dir().join(format!("nicsim-analysis-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let text = analysis.write_outputs(&dir).unwrap();

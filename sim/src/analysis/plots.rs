@@ -265,18 +265,8 @@ impl Buckets {
 /// `events` (cycles, e.g. each interrupt) as counts per bucket: a rate, named with the bucket
 /// (`interrupts per 5 µs`). Each point is a bucket's start and its count; empty buckets are 0.
 pub fn rate_series(what: &str, events: &[Cycle], buckets: Buckets) -> Series {
-    let mut counts = vec![0u64; buckets.len()];
-    for i in events.iter().filter_map(|&c| buckets.of(c)) {
-        counts[i] += 1;
-    }
-    Series {
-        name: format!("{what} per {}", buckets.width_label()),
-        points: counts
-            .into_iter()
-            .enumerate()
-            .map(|(i, k)| (buckets.start(i), k as f64))
-            .collect(),
-    }
+    let ones: Vec<(Cycle, f64)> = events.iter().map(|&c| (c, 1.0)).collect();
+    sum_series(what, &ones, buckets)
 }
 
 /// The mean value of `points` (e.g. packets per poll) in each bucket that has any, named with the
@@ -300,6 +290,25 @@ pub fn mean_series(what: &str, points: &[(Cycle, f64)], buckets: Buckets) -> Ser
     }
 }
 
+/// The sum of `points` (e.g. bytes acknowledged) in each bucket: a rate, named with the bucket
+/// (`bytes acked per 5 µs`).
+pub fn sum_series(what: &str, points: &[(Cycle, f64)], buckets: Buckets) -> Series {
+    let mut sums = vec![0.0; buckets.len()];
+    for &(c, v) in points {
+        if let Some(i) = buckets.of(c) {
+            sums[i] += v;
+        }
+    }
+    Series {
+        name: format!("{what} per {}", buckets.width_label()),
+        points: sums
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| (buckets.start(i), v))
+            .collect(),
+    }
+}
+
 /// The smallest of 1, 2, 5 × 10^k ns at least `ns`.
 fn round_width(ns: f64) -> u64 {
     let mut decade = 1u64;
@@ -313,61 +322,61 @@ fn round_width(ns: f64) -> u64 {
     }
 }
 
-/// One panel per series, stacked over a shared time axis in microseconds (`irq_polls.svg`). Each point
-/// is a stem from zero to its value: rates (interrupts per bucket) and means (packets per poll per
-/// bucket) read as histograms over time.
-pub fn time_series(series: &[Series], clock: Clock) -> Result<String, AnalysisError> {
+/// One panel per series, stacked over a shared time axis in microseconds (`irq_polls.svg`,
+/// `tcp.svg`, named by `plot`). Each point is a stem from zero to its value: rates (interrupts per
+/// bucket) and means (packets per poll per bucket) read as histograms over time.
+pub fn time_series(
+    plot: &'static str,
+    series: &[Series],
+    clock: Clock,
+) -> Result<String, AnalysisError> {
     let us = |c: Cycle| clock.cycles_to_ns(c) / 1000.0;
     let cycles = || series.iter().flat_map(|s| s.points.iter().map(|&(c, _)| c));
     let span = cycles().min().zip(cycles().max());
     let panels = series.len().max(1) as u32;
-    render(
-        "irq_polls.svg",
-        (SERIES_PANEL.0, SERIES_PANEL.1 * panels),
-        |root| {
-            let Some((first, last)) = span else {
-                return note(root, "no time series recorded");
-            };
-            let (x_lo, x_hi) = padded(us(first), us(last));
-            for (area, s) in root.split_evenly((series.len(), 1)).iter().zip(series) {
-                let values = || s.points.iter().map(|&(_, v)| v);
-                let (lo, hi) = (values().fold(0.0, f64::min), values().fold(0.0, f64::max));
-                let mean = values().sum::<f64>() / s.points.len().max(1) as f64;
-                let (_, y_hi) = padded(lo, hi);
-                let caption = format!(
-                    "{}: {} points, mean {mean:.2}, max {hi}",
-                    s.name,
-                    s.points.len()
-                );
-                let mut chart = ChartBuilder::on(area)
-                    .caption(caption, (FONT, 15))
-                    .margin(8)
-                    .x_label_area_size(32)
-                    .y_label_area_size(48)
-                    .build_cartesian_2d(x_lo..x_hi, lo.min(0.0)..y_hi)?;
-                chart
-                    .configure_mesh()
-                    .max_light_lines(1)
-                    .x_desc("µs")
-                    .y_desc(s.name.as_str())
-                    .x_labels(10)
-                    .y_labels(5)
-                    .x_label_formatter(&tick_label)
-                    .y_label_formatter(&tick_label)
-                    .draw()?;
-                // One polyline per series: up each stem and back down to the baseline.
-                let stems = s
-                    .points
-                    .iter()
-                    .flat_map(|&(c, v)| [(us(c), 0.0), (us(c), v), (us(c), 0.0)]);
-                chart.draw_series(std::iter::once(PathElement::new(
-                    stems.collect::<Vec<_>>(),
-                    COLOURS[0],
-                )))?;
-            }
-            Ok(())
-        },
-    )
+    render(plot, (SERIES_PANEL.0, SERIES_PANEL.1 * panels), |root| {
+        let Some((first, last)) = span else {
+            return note(root, "no time series recorded");
+        };
+        let (x_lo, x_hi) = padded(us(first), us(last));
+        for (area, s) in root.split_evenly((series.len(), 1)).iter().zip(series) {
+            let values = || s.points.iter().map(|&(_, v)| v);
+            let (lo, hi) = (values().fold(0.0, f64::min), values().fold(0.0, f64::max));
+            let mean = values().sum::<f64>() / s.points.len().max(1) as f64;
+            let (_, y_hi) = padded(lo, hi);
+            let caption = format!(
+                "{}: {} points, mean {mean:.2}, max {hi}",
+                s.name,
+                s.points.len()
+            );
+            let mut chart = ChartBuilder::on(area)
+                .caption(caption, (FONT, 15))
+                .margin(8)
+                .x_label_area_size(32)
+                .y_label_area_size(48)
+                .build_cartesian_2d(x_lo..x_hi, lo.min(0.0)..y_hi)?;
+            chart
+                .configure_mesh()
+                .max_light_lines(1)
+                .x_desc("µs")
+                .y_desc(s.name.as_str())
+                .x_labels(10)
+                .y_labels(5)
+                .x_label_formatter(&tick_label)
+                .y_label_formatter(&tick_label)
+                .draw()?;
+            // One polyline per series: up each stem and back down to the baseline.
+            let stems = s
+                .points
+                .iter()
+                .flat_map(|&(c, v)| [(us(c), 0.0), (us(c), v), (us(c), 0.0)]);
+            chart.draw_series(std::iter::once(PathElement::new(
+                stems.collect::<Vec<_>>(),
+                COLOURS[0],
+            )))?;
+        }
+        Ok(())
+    })
 }
 
 /// A row's field: a JSON pointer when `key` starts with `/` (`/latency/paths/0/end_to_end/p99_ns`),
@@ -520,7 +529,7 @@ mod tests {
         let m = mean_series("packets per poll", &polls, buckets);
         assert_eq!(m.name, "packets per poll, mean per 5 µs");
         assert_eq!(m.points, [(0, 3.0), (bucket * 3, 64.0)]);
-        let svg = time_series(&[s, m], clock).unwrap();
+        let svg = time_series("irq_polls.svg", &[s, m], clock).unwrap();
         assert!(svg.contains("interrupts per 5 µs"), "{svg}");
     }
 

@@ -183,8 +183,8 @@ fn a_megabyte_crosses_intact_from_bulk_to_sink() {
     assert_eq!(server.remote_port, Some(49_152));
     assert_eq!(client.remote_port, Some(5001));
     // The sender closed first, so it is the one left in TIME_WAIT.
-    assert_eq!(client.state.name(), "time_wait");
-    assert_eq!(server.state.name(), "closed");
+    assert_eq!(client.state.name(), "TIME-WAIT");
+    assert_eq!(server.state.name(), "CLOSE");
     // TIME_WAIT's 10 s timer is still set, but it does not keep a run going.
     assert!(c.peers[1].idle());
     let wake = c.peers[1].next_wake().expect("the TIME_WAIT timer");
@@ -228,7 +228,7 @@ fn echo_returns_every_byte() {
         (200_000, 200_000)
     );
     assert_eq!(server.crc32_sent, server.crc32_received);
-    assert_eq!(server.state.name(), "closed");
+    assert_eq!(server.state.name(), "CLOSE");
 }
 
 #[test]
@@ -271,7 +271,7 @@ fn a_syn_to_a_closed_port_is_answered_with_rst() {
     assert_eq!(srv.verdicts[PeerDrop::TcpNoSocket.name()], 1);
     assert!(c.verdicts[0].contains(&PeerVerdict::Dropped(PeerDrop::TcpNoSocket)));
     let e = &cli.tcp.endpoints[0];
-    assert_eq!((e.state.name(), e.resets_received), ("closed", 1));
+    assert_eq!((e.state.name(), e.resets_received), ("CLOSE", 1));
     assert!(e.established.is_none());
     assert_eq!(srv.tcp.endpoints[0].state.name(), "listen");
     let tcp: Vec<_> = c
@@ -368,7 +368,7 @@ fn a_bulk_by_duration_sends_for_that_long_then_closes() {
     );
     assert_eq!(server.bytes_received, client.bytes_sent);
     assert_eq!(server.crc32_received, pattern_crc(client.bytes_sent));
-    assert_eq!(client.state.name(), "time_wait");
+    assert_eq!(client.state.name(), "TIME-WAIT");
 }
 
 #[test]
@@ -414,8 +414,8 @@ fn a_lost_fin_is_sent_again_when_the_retransmission_timer_fires() {
     );
     assert_eq!(server.crc32_received, pattern_crc(1_000_000));
     assert_eq!(client.retransmitted_segments, 1);
-    assert_eq!(client.state.name(), "time_wait");
-    assert_eq!(server.state.name(), "closed");
+    assert_eq!(client.state.name(), "TIME-WAIT");
+    assert_eq!(server.state.name(), "CLOSE");
 }
 
 #[test]

@@ -173,6 +173,20 @@ pub struct Rack {
     pub reo_wnd_us: u64,
 }
 
+/// One point of a connection's congestion state over time, for the per-flow plots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpSample {
+    pub at: Cycle,
+    /// cwnd and packets in flight, in segments.
+    pub cwnd: u32,
+    pub in_flight: u32,
+    /// Bytes acknowledged so far (goodput is its rate).
+    pub bytes_acked: u64,
+}
+
+/// Samples are at least this many ns apart, which bounds them to 100 000 per simulated second.
+pub const TCP_SAMPLE_GAP_NS: u64 = 10_000;
+
 /// `struct tcp_sock`.
 #[derive(Debug)]
 pub struct TcpSock {
@@ -313,6 +327,8 @@ pub struct TcpSock {
     pub syn_retrans: u32,
     /// Established at (for the report).
     pub established_at: Option<Cycle>,
+    /// cwnd, in flight and bytes acknowledged over time, taken as ACKs arrive.
+    pub samples: Vec<TcpSample>,
 }
 
 impl TcpSock {
@@ -352,6 +368,24 @@ impl TcpSock {
         base.wrapping_add_signed(i64::from(delta))
     }
 
+    /// Takes a [`TcpSample`] at `now` unless the last one is under `gap` cycles old.
+    pub fn sample(&mut self, now: Cycle, gap: Cycle) {
+        if self.samples.last().is_some_and(|s| now < s.at + gap) {
+            return;
+        }
+        self.samples.push(TcpSample {
+            at: now,
+            cwnd: self.cong.snd_cwnd,
+            in_flight: self.in_flight(),
+            bytes_acked: self.bytes_acked,
+        });
+    }
+
+    /// `local → remote`, naming the flow in plots.
+    pub fn flow_name(&self) -> String {
+        format!("{} → {}", self.local, self.remote)
+    }
+
     pub fn is_synchronized(&self) -> bool {
         !matches!(
             self.state,
@@ -370,8 +404,9 @@ pub struct TcpTable {
     /// Ports bound by sockets that are not in the ehash or listening yet (`bind` before
     /// `connect` / `listen`).
     bound: BTreeMap<TcpSockId, SocketAddrV4>,
-    /// Sockets that ever existed, for the report (`ss` at the end).
+    /// Sockets that ever existed, for the report (`ss` at the end), and their samples.
     pub closed: Vec<TcpSockInfo>,
+    pub closed_samples: Vec<(String, Vec<TcpSample>)>,
 }
 
 impl TcpTable {

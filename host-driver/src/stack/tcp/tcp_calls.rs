@@ -8,7 +8,7 @@
 
 use std::net::SocketAddrV4;
 
-use super::sock::{SockErr, TcpSock, TcpSockId, TcpSockInfo, TcpState, TxSkb};
+use super::sock::{SockErr, TcpSample, TcpSock, TcpSockId, TcpSockInfo, TcpState, TxSkb};
 use super::tcp_input::tcp_window_now;
 use super::{consts, tcp_now_us};
 use crate::accounting::{Outcome, Stage};
@@ -537,6 +537,23 @@ impl Stack {
         if let Some(tp) = self.tcp.get_mut(sk) {
             tp.wait.woken_at = None;
         }
+    }
+
+    /// Every connection's samples over time (closed ones first), named `local → remote`.
+    pub fn tcp_flow_samples(&self) -> Vec<(String, Vec<TcpSample>)> {
+        let live = self
+            .tcp
+            .ids()
+            .into_iter()
+            .filter_map(|sk| self.tcp.get(sk))
+            .filter(|tp| !tp.samples.is_empty())
+            .map(|tp| (tp.flow_name(), tp.samples.clone()));
+        self.tcp
+            .closed_samples
+            .iter()
+            .cloned()
+            .chain(live)
+            .collect()
     }
 
     /// `ss -tin` for every socket, live and closed, in creation order.

@@ -440,7 +440,9 @@ impl Stack {
             self.tcp_schedule_loss_probe(ctx, sk);
         }
         self.tcp_check_space(ctx, sk);
+        let gap = ctx.clock.ns_to_cycles(super::sock::TCP_SAMPLE_GAP_NS);
         let tp = self.tcp.get_mut(sk).expect("live");
+        tp.sample(ctx.now, gap);
         // The window opened: the zero-window probe timer stops (tcp_ack_probe).
         if tp.snd_wnd > 0 && matches!(tp.timer, Some((TimerKind::Probe0, _))) {
             tp.timer = None;
@@ -953,8 +955,12 @@ impl Stack {
     /// `inet_csk_destroy_sock`: the socket leaves the tables; `ss` keeps its final line.
     pub(super) fn tcp_destroy_sock(&mut self, sk: TcpSockId, now: Cycle) {
         let _ = now;
-        if let Some(tp) = self.tcp.remove(sk) {
+        if let Some(mut tp) = self.tcp.remove(sk) {
             self.tcp.closed.push(super::tcp_calls::tcp_get_info(&tp));
+            if !tp.samples.is_empty() {
+                let samples = std::mem::take(&mut tp.samples);
+                self.tcp.closed_samples.push((tp.flow_name(), samples));
+            }
         }
     }
 

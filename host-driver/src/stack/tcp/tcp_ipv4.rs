@@ -337,6 +337,7 @@ impl Stack {
             tw_deadline: None,
             syn_retrans: 0,
             established_at: None,
+            samples: Vec::new(),
         }
     }
 

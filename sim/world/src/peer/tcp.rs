@@ -393,10 +393,10 @@ fn cycle_of(clock: Clock, t: Instant) -> Cycle {
 
 fn state(s: tcp::State) -> TcpState {
     match s {
-        tcp::State::Closed => TcpState::Closed,
+        tcp::State::Closed => TcpState::Close,
         tcp::State::Listen => TcpState::Listen,
         tcp::State::SynSent => TcpState::SynSent,
-        tcp::State::SynReceived => TcpState::SynReceived,
+        tcp::State::SynReceived => TcpState::SynRecv,
         tcp::State::Established => TcpState::Established,
         tcp::State::FinWait1 => TcpState::FinWait1,
         tcp::State::FinWait2 => TcpState::FinWait2,
