@@ -11,6 +11,19 @@ pub const DESC_SIZE: usize = 16;
 pub const RXD_STAT_DD: u8 = 1 << 0;
 /// RX status: end of packet (always set: one 2048-B buffer per frame).
 pub const RXD_STAT_EOP: u8 = 1 << 1;
+/// RX status: ignore checksum indication (IPCS/TCPCS not meaningful: the frame was not checked).
+pub const RXD_STAT_IXSM: u8 = 1 << 2;
+/// RX status: TCP/UDP checksum calculated (pass/fail in TCPE).
+pub const RXD_STAT_TCPCS: u8 = 1 << 5;
+/// RX status: IPv4 header checksum calculated (pass/fail in IPE).
+pub const RXD_STAT_IPCS: u8 = 1 << 6;
+/// RX errors that make the frame unusable (`E1000_RXD_ERR_FRAME_ERR_MASK`: CE, SE, SEQ, CXE,
+/// RXE); the checksum errors below are not among them.
+pub const RXD_ERR_FRAME_ERR_MASK: u8 = 0x97;
+/// RX error: TCP/UDP checksum error.
+pub const RXD_ERR_TCPE: u8 = 1 << 5;
+/// RX error: IPv4 header checksum error.
+pub const RXD_ERR_IPE: u8 = 1 << 6;
 
 /// TX command: end of packet.
 pub const TXD_CMD_EOP: u8 = 1 << 0;

@@ -60,6 +60,7 @@ pub fn probe(ctx: &mut Ctx, cfg: &HostConfig) -> Result<Adapter, ProbeError> {
         mode: cfg.napi_mode,
         mac: cfg.mac,
         copybreak: cfg.copybreak,
+        rx_csum: cfg.features.rx_checksumming,
         itr: Itr::new(cfg.itr_setting().unwrap_or(ItrSetting::DynamicConservative)),
         stats: DriverStats {
             packets_per_poll: vec![0; cfg.napi_weight as usize + 1],
@@ -161,5 +162,14 @@ fn configure_rx(ctx: &mut Ctx, ring: &Ring, cfg: &HostConfig, itr: &Itr) {
     ctx.mmio_write(regs::RDLEN, ring.len_bytes());
     ctx.mmio_write(regs::RDH, 0);
     ctx.mmio_write(regs::RDT, 0);
+    // Receive checksum offload for TCP and UDP, read-modify-write as e1000_configure_rx does
+    // (IPOFLD is left as it is: the stack verifies the IP header itself).
+    let rxcsum = ctx.mmio_read(regs::RXCSUM);
+    let rxcsum = if cfg.features.rx_checksumming {
+        rxcsum | regs::RXCSUM_TUOFLD
+    } else {
+        rxcsum & !regs::RXCSUM_TUOFLD
+    };
+    ctx.mmio_write(regs::RXCSUM, rxcsum);
     ctx.mmio_write(regs::RCTL, rctl);
 }

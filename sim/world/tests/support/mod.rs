@@ -65,6 +65,9 @@ pub struct Received {
     pub slot: u16,
     pub id: Option<FrameId>,
     pub bytes: Vec<u8>,
+    /// The written-back status and errors bytes.
+    pub status: u8,
+    pub errors: u8,
 }
 
 /// Programs the receive side: a ring of `len` descriptors with 2048-byte buffers, `posted` of them
@@ -135,7 +138,13 @@ impl RxRing {
                 .expect("buffer")
                 .to_vec();
             let id = w.rx_frame_id(slot);
-            out.push(Received { slot, id, bytes });
+            out.push(Received {
+                slot,
+                id,
+                bytes,
+                status: d.status,
+                errors: d.errors,
+            });
             w.memory()
                 .write_obj(at, &RxDesc::for_buffer(self.bufs[slot as usize]))
                 .expect("descriptor");
