@@ -1,20 +1,21 @@
 /*
- * Receive checksum offload (8254x SDM 3.2.9 "Receive Checksum Offloading",
- * RXCSUM 13.4.x): the IPv4 header checksum and the TCP/UDP checksum with its
- * pseudo-header, summed one 64-bit beat per cycle as the frame arrives, so the
- * receive path never stalls.
+ * Receive checksum offload (8254x SDM, "Receive Checksum Offloading" with
+ * Table 3-5, and the RXCSUM register description): the IPv4 header checksum
+ * and the TCP/UDP checksum with its pseudo-header, summed one 64-bit beat per
+ * cycle as the frame arrives, so the receive path never stalls.
  *
  * The beats are those of rx_mac's input register (with FCS); `offset` is the
  * byte offset of the beat's first byte in the frame, always a multiple of 8, so
  * the 16-bit words of the IP header and segment (which start at the even offset
  * 14) are the four aligned byte pairs of a beat.
  *
- * Checked: Ethernet II type 0x0800, version 4 with IHL 5 (no options), not a
- * fragment (MF = 0, offset 0), total length >= 20 and within the frame. The
- * TCP/UDP sum covers bytes 34 .. 14 + total length - 1 plus the pseudo-header
- * (source and destination address, protocol, total length - 20). UDP with a
- * zero checksum field carries no checksum and gets TCPCS = 0. Everything else,
- * or both offloads off, gets IXSM ("ignore checksum indication").
+ * Checked: Ethernet II type 0x0800 (SNAP is not recognised), version 4 with
+ * IHL 5 (no options), not a fragment (MF = 0, offset 0), total length >= 20
+ * and within the frame. The TCP/UDP sum covers bytes 34 .. 14 + total length
+ * - 1 plus the pseudo-header (source and destination address, protocol, total
+ * length - 20). UDP with a zero checksum field carries no checksum and gets
+ * TCPCS = 0. Everything else, or both offloads off, gets IXSM ("ignore
+ * checksum indication").
  *
  * `sts` = {errors, status} bits for the write-back (status IXSM b2, TCPCS b5,
  * IPCS b6; errors TCPE b5, IPE b6), valid in the cycle after the last beat (the

@@ -111,7 +111,7 @@ register_map! {
     TPT = 0x40D4, ReadClear;
     /// nicsim extension: frames dropped by the destination address filter.
     FLTC = 0x4F00, ReadClear;
-    /// Receive checksum control (8254x SDM §13.4.x RXCSUM): b8 IPOFLD, b9 TUOFLD, b7:0 PCSS (stored).
+    /// Receive checksum control (8254x SDM, RXCSUM): b8 IPOFLD, b9 TUOFLD, b7:0 PCSS (stored).
     RXCSUM = 0x5000, ReadWrite;
     /// Maximum accepted frame length incl. FCS (default 1518, clamped to 2048).
     RLPML = 0x5004, ReadWrite;
