@@ -121,8 +121,6 @@ pub struct Adapter {
     mac: MacAddr,
     /// The `copybreak` module parameter.
     copybreak: u32,
-    /// `adapter->rx_csum` (`rx-checksumming`).
-    rx_csum: bool,
     /// Interrupt moderation (`itr_setting`, `itr`, `rx_itr`, `tx_itr`).
     pub itr: itr::Itr,
     pub stats: DriverStats,

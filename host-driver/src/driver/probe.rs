@@ -60,7 +60,6 @@ pub fn probe(ctx: &mut Ctx, cfg: &HostConfig) -> Result<Adapter, ProbeError> {
         mode: cfg.napi_mode,
         mac: cfg.mac,
         copybreak: cfg.copybreak,
-        rx_csum: cfg.features.rx_checksumming,
         itr: Itr::new(cfg.itr_setting().unwrap_or(ItrSetting::DynamicConservative)),
         stats: DriverStats {
             packets_per_poll: vec![0; cfg.napi_weight as usize + 1],

@@ -154,9 +154,10 @@ impl Adapter {
     /// `e1000_rx_checksum`: a good TCP/UDP checksum reported by the NIC makes the skb
     /// `CHECKSUM_UNNECESSARY`; a flagged error is counted and left to the stack to find and count;
     /// IXSM (not checked) or no TCPCS leaves the skb `CHECKSUM_NONE`. IPE is not looked at (the IP
-    /// layer always verifies its header).
+    /// layer always verifies its header). With `rx-checksumming` off RXCSUM.TUOFLD is clear, so the NIC
+    /// reports neither TCPCS nor TCPE.
     fn rx_checksum(&mut self, desc: RxDesc, skb: &mut Skb) {
-        if !self.rx_csum || desc.status & RXD_STAT_IXSM != 0 {
+        if desc.status & RXD_STAT_IXSM != 0 {
             return;
         }
         if desc.errors & RXD_ERR_TCPE != 0 {
