@@ -145,19 +145,25 @@ wire [3:0] pay_bytes = last_pay ? pay_left[3:0] : 4'd8;
 
 wire [49:0] cur_csum = start ? s_csum : csum_reg;
 
+// Puts the two bytes of v (big-endian) at frame offset cso into the word at frame offset base,
+// when they fall in it (either byte may be in the word before or after).
+function [63:0] put16(input [63:0] w, input [15:0] base, input [7:0] cso, input [15:0] v);
+    reg [15:0] rel;
+    begin
+        put16 = w;
+        rel = {8'd0, cso} - base;
+        if (rel < 16'd8) put16[{rel[2:0], 3'b000} +: 8] = v[15:8];
+        rel = rel + 16'd1;
+        if (rel < 16'd8) put16[{rel[2:0], 3'b000} +: 8] = v[7:0];
+    end
+endfunction
+
 // The data word with the checksum bytes put in place: byte i is at frame offset cur_cnt + i.
 function [63:0] insert_csum(input [63:0] w, input [15:0] base, input [49:0] c);
-    integer i;
-    reg [15:0] p;
     begin
         insert_csum = w;
-        for (i = 0; i < 8; i = i + 1) begin
-            p = base + i[15:0];
-            if (c[49] && p == {8'd0, c[48:41]}) insert_csum[i*8 +: 8] = c[40:33];
-            if (c[49] && p == {8'd0, c[48:41]} + 16'd1) insert_csum[i*8 +: 8] = c[32:25];
-            if (c[24] && p == {8'd0, c[23:16]}) insert_csum[i*8 +: 8] = c[15:8];
-            if (c[24] && p == {8'd0, c[23:16]} + 16'd1) insert_csum[i*8 +: 8] = c[7:0];
-        end
+        if (c[49]) insert_csum = put16(insert_csum, base, c[48:41], c[40:25]);
+        if (c[24]) insert_csum = put16(insert_csum, base, c[23:16], c[15:0]);
     end
 endfunction
 

@@ -127,7 +127,7 @@ reg [66:0] cfg_reg = 67'd0;          // its first data descriptor's tag_csum
 reg [12:0] wcnt_reg = 13'd0;         // words written
 reg [31:0] ip_acc_reg = 32'd0;
 reg [31:0] tu_acc_reg = 32'd0;
-reg [49:0] flush_csum_reg = 50'd0;
+reg [66:0] flush_cfg_reg = 67'd0;    // the flushed frame's configuration
 
 reg err_reg = 1'b0;
 reg dma_valid_reg = 1'b0;
@@ -140,15 +140,14 @@ endfunction
 // One's complement sum (unfolded) of the big-endian 16-bit words of word w at frame offset off,
 // bytes outside [css, cse] (cse = 0: no end) taken as zero.
 function [17:0] word_sum(input [63:0] w, input [15:0] off, input [7:0] css, input [15:0] cse);
-    integer i;
-    reg [15:0] p;
+    reg [15:0] lo;     // first byte of the word inside the range (0..8)
+    reg [15:0] hi;     // bytes of the word up to the range's end (0..8)
     reg [63:0] m;
     begin
-        m = w;
-        for (i = 0; i < 8; i = i + 1) begin
-            p = off + i[15:0];
-            if (p < {8'd0, css} || (cse != 16'd0 && p > cse)) m[i*8 +: 8] = 8'd0;
-        end
+        lo = ({8'd0, css} <= off) ? 16'd0 : {8'd0, css} - off;
+        hi = (cse == 16'd0 || cse >= off + 16'd7) ? 16'd8 : (cse < off ? 16'd0 : cse - off + 16'd1);
+        m = (lo >= 16'd8) ? 64'd0 : (w & ({64{1'b1}} << {lo[2:0], 3'b000}));
+        m = (hi >= 16'd8) ? m : (m & ~({64{1'b1}} << {hi[2:0], 3'b000}));
         word_sum = {2'd0, m[7:0], m[15:8]} + {2'd0, m[23:16], m[31:24]} +
                    {2'd0, m[39:32], m[47:40]} + {2'd0, m[55:48], m[63:56]};
     end
@@ -213,17 +212,13 @@ wire need_flush = end_commit && buf_beat && tot > 4'd8;
 // Checksum sums: the frame's configuration comes with its first data beat.
 wire first_data = buf_beat && frame_len_reg == 16'd0;
 wire [66:0] cfg = first_data ? tag_csum : cfg_reg;
+// The flush cycle writes the last word of the frame before (whose sums are kept until then).
+wire [66:0] sum_cfg = flush_reg ? flush_cfg_reg : cfg;
 wire [15:0] wr_off = {wcnt_reg, 3'b000};
-wire sum_wr = fifo_wr_en && !flush_reg;
-wire [31:0] ip_acc_wr = ip_acc_reg + (sum_wr ? {14'd0, word_sum(fifo_wr_data, wr_off, cfg[7:0], cfg[31:16])} : 32'd0);
-wire [31:0] tu_acc_wr = tu_acc_reg + (sum_wr ? {14'd0, word_sum(fifo_wr_data, wr_off, cfg[39:32], cfg[63:48])} : 32'd0);
-wire [31:0] vals_wr = finish_csum(ip_acc_wr, tu_acc_wr, cfg[0], cfg[32], cfg[64]);
-wire [49:0] commit_csum = {cfg[65], cfg[15:8], vals_wr[31:16], cfg[66], cfg[47:40], vals_wr[15:0]};
-// With a flush, the remainder word (next cycle, next offset) completes the sums.
-wire [15:0] flush_off = wr_off + 16'd8;
-wire [31:0] ip_acc_fl = ip_acc_wr + {14'd0, word_sum(comb[127:64], flush_off, cfg[7:0], cfg[31:16])};
-wire [31:0] tu_acc_fl = tu_acc_wr + {14'd0, word_sum(comb[127:64], flush_off, cfg[39:32], cfg[63:48])};
-wire [31:0] vals_fl = finish_csum(ip_acc_fl, tu_acc_fl, cfg[0], cfg[32], cfg[64]);
+wire [31:0] ip_acc_wr = ip_acc_reg + (fifo_wr_en ? {14'd0, word_sum(fifo_wr_data, wr_off, sum_cfg[7:0], sum_cfg[31:16])} : 32'd0);
+wire [31:0] tu_acc_wr = tu_acc_reg + (fifo_wr_en ? {14'd0, word_sum(fifo_wr_data, wr_off, sum_cfg[39:32], sum_cfg[63:48])} : 32'd0);
+wire [31:0] vals_wr = finish_csum(ip_acc_wr, tu_acc_wr, sum_cfg[0], sum_cfg[32], sum_cfg[64]);
+wire [49:0] commit_csum = {sum_cfg[65], sum_cfg[15:8], vals_wr[31:16], sum_cfg[66], sum_cfg[47:40], vals_wr[15:0]};
 
 assign tag_pop = (beat && m_axi_rlast) || mark_go;
 
@@ -250,7 +245,7 @@ assign fifo_wr_en = flush_reg
     || (mark_go && end_commit && acc_cnt_reg != 3'd0);
 assign fifo_commit = flush_reg || (end_commit && !need_flush);
 assign fifo_commit_len = flush_reg ? flush_len_reg : end_len;
-assign fifo_commit_csum = flush_reg ? flush_csum_reg : commit_csum;
+assign fifo_commit_csum = commit_csum;
 assign fifo_drop = end_drop;
 
 assign wb_idx = tag_idx;
@@ -296,7 +291,7 @@ always @(posedge clk) begin
     if (first_data) begin
         cfg_reg <= tag_csum;
     end
-    if (sum_wr) begin
+    if (fifo_wr_en) begin
         ip_acc_reg <= ip_acc_wr;
         tu_acc_reg <= tu_acc_wr;
         wcnt_reg <= wcnt_reg + 13'd1;
@@ -304,17 +299,21 @@ always @(posedge clk) begin
 
     flush_reg <= need_flush;
     if (need_flush) begin
-        flush_csum_reg <= {cfg[65], cfg[15:8], vals_fl[31:16], cfg[66], cfg[47:40], vals_fl[15:0]};
+        flush_cfg_reg <= cfg;
         flush_word_reg <= comb[127:64];
         flush_len_reg <= end_len;
         flush_idx_reg <= tag_idx;
     end
 
     // A finished frame leaves nothing behind in the gatherer.
-    if (frame_last) begin
+    // The sums of a frame end with its commit (in the flush cycle when it has one) or its drop.
+    if ((frame_last && !need_flush) || flush_reg) begin
         ip_acc_reg <= 32'd0;
         tu_acc_reg <= 32'd0;
         wcnt_reg <= 13'd0;
+    end
+
+    if (frame_last) begin
         acc_reg <= 64'd0;
         acc_cnt_reg <= 3'd0;
         frame_len_reg <= 16'd0;
