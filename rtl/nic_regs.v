@@ -57,6 +57,8 @@ module nic_regs (
     output wire        rdh_wr,
     input  wire [15:0] rdh,
     output wire [15:0] rlpml,
+    output wire        rxcsum_ipofld,
+    output wire        rxcsum_tuofld,
     output wire [47:0] mac_addr,
     output wire        mac_addr_valid,
     input  wire [11:0] mta_hash,
@@ -115,6 +117,7 @@ localparam [16:0]
     A_TDLEN = 17'h03808,
     A_TDH = 17'h03810,
     A_TDT = 17'h03818,
+    A_RXCSUM = 17'h05000,
     A_RLPML = 17'h05004,
     A_RAL0 = 17'h05400,
     A_RAH0 = 17'h05404;
@@ -152,6 +155,7 @@ reg [31:0] tdbah_reg = 0;
 reg [12:0] tdlen_reg = 0;
 reg [15:0] tdt_reg = 0;
 reg [15:0] rlpml_reg = RLPML_DEFAULT;
+reg [9:0] rxcsum_reg = 0;  // b9 TUOFLD, b8 IPOFLD, b7:0 PCSS (stored)
 reg [31:0] ral_reg = 0;
 reg [15:0] rah_addr_reg = 0;
 reg rah_av_reg = 1'b0;
@@ -198,6 +202,8 @@ assign rx_ring_size = {rdlen_reg, 3'd0};
 assign rdt = rdt_reg;
 assign rdh_wr = wr && waddr == A_RDH;
 assign rlpml = rlpml_reg;
+assign rxcsum_ipofld = rxcsum_reg[8];
+assign rxcsum_tuofld = rxcsum_reg[9];
 assign mac_addr = {rah_addr_reg, ral_reg};
 assign mac_addr_valid = rah_av_reg;
 assign mta_hit = mta_mem[mta_hash[11:5]][mta_hash[4:0]];
@@ -258,6 +264,7 @@ always @(posedge clk) begin
                 A_TDLEN: rdata_reg <= {12'd0, tdlen_reg, 7'd0};
                 A_TDH: rdata_reg <= {16'd0, tdh};
                 A_TDT: rdata_reg <= {16'd0, tdt_reg};
+                A_RXCSUM: rdata_reg <= {22'd0, rxcsum_reg};
                 A_RLPML: rdata_reg <= {16'd0, rlpml_reg};
                 A_RAL0: rdata_reg <= ral_reg;
                 A_RAH0: rdata_reg <= {rah_av_reg, 15'd0, rah_addr_reg};
@@ -295,6 +302,7 @@ always @(posedge clk) begin
             A_TDBAH: tdbah_reg <= merge(tdbah_reg, wdata, byte_mask);
             A_TDLEN: tdlen_reg <= (tdlen_reg & ~byte_mask[19:7]) | wdata[19:7];
             A_TDT: tdt_reg <= (tdt_reg & ~byte_mask[15:0]) | wdata[15:0];
+            A_RXCSUM: rxcsum_reg <= (rxcsum_reg & ~byte_mask[9:0]) | wdata[9:0];
             A_RLPML: rlpml_reg <= (rlpml_new > {16'd0, RLPML_MAX}) ? RLPML_MAX : rlpml_new[15:0];
             A_RAL0: ral_reg <= merge(ral_reg, wdata, byte_mask);
             A_RAH0: begin
@@ -327,6 +335,7 @@ always @(posedge clk) begin
         tdlen_reg <= 0;
         tdt_reg <= 0;
         rlpml_reg <= RLPML_DEFAULT;
+        rxcsum_reg <= 0;
         ral_reg <= 0;
         rah_addr_reg <= 0;
         rah_av_reg <= 1'b0;

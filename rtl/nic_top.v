@@ -128,6 +128,7 @@ wire [15:0] rdt;
 wire rdh_wr;
 wire [15:0] rdh;
 wire [15:0] rlpml;
+wire rxcsum_ipofld, rxcsum_tuofld;
 wire [47:0] mac_addr;
 wire mac_addr_valid;
 wire [11:0] mta_hash;
@@ -152,10 +153,12 @@ wire [15:0] rx_evt_bytes;
 wire fifo_wr_en, fifo_wr_last, fifo_rollback, fifo_full;
 wire [63:0] fifo_wr_data;
 wire [15:0] fifo_wr_len;
+wire [15:0] fifo_wr_sts;
 wire [63:0] fifo_tdata;
 wire fifo_tvalid, fifo_tready, fifo_tlast;
 wire fifo_frame_valid;
 wire [15:0] fifo_frame_len;
+wire [15:0] fifo_frame_sts;
 wire rxdmt0, rnbc;
 
 // TX path
@@ -211,6 +214,8 @@ nic_regs regs_inst (
     .rdh_wr(rdh_wr),
     .rdh(rdh),
     .rlpml(rlpml),
+    .rxcsum_ipofld(rxcsum_ipofld),
+    .rxcsum_tuofld(rxcsum_tuofld),
     .mac_addr(mac_addr),
     .mac_addr_valid(mac_addr_valid),
     .mta_hash(mta_hash),
@@ -293,12 +298,15 @@ rx_mac rx_mac_inst (
     .mac_addr(mac_addr),
     .mac_addr_valid(mac_addr_valid),
     .rlpml(rlpml),
+    .rxcsum_ipofld(rxcsum_ipofld),
+    .rxcsum_tuofld(rxcsum_tuofld),
     .mta_hash(mta_hash),
     .mta_hit(mta_hit),
     .m_fifo_wr_en(fifo_wr_en),
     .m_fifo_wr_data(fifo_wr_data),
     .m_fifo_wr_last(fifo_wr_last),
     .m_fifo_wr_len(fifo_wr_len),
+    .m_fifo_wr_sts(fifo_wr_sts),
     .m_fifo_rollback(fifo_rollback),
     .m_fifo_full(fifo_full),
     .rx_evt_valid(rx_evt_valid),
@@ -318,6 +326,7 @@ rx_fifo_inst (
     .s_wr_data(fifo_wr_data),
     .s_wr_last(fifo_wr_last),
     .s_wr_len(fifo_wr_len),
+    .s_wr_sts(fifo_wr_sts),
     .s_rollback(fifo_rollback),
     .s_full(fifo_full),
     .m_axis_tdata(fifo_tdata),
@@ -325,7 +334,8 @@ rx_fifo_inst (
     .m_axis_tready(fifo_tready),
     .m_axis_tlast(fifo_tlast),
     .m_frame_valid(fifo_frame_valid),
-    .m_frame_len(fifo_frame_len)
+    .m_frame_len(fifo_frame_len),
+    .m_frame_sts(fifo_frame_sts)
 );
 
 rx_dma rx_dma_inst (
@@ -341,6 +351,7 @@ rx_dma rx_dma_inst (
     .rdh(rdh),
     .s_frame_valid(fifo_frame_valid),
     .s_frame_len(fifo_frame_len),
+    .s_frame_sts(fifo_frame_sts),
     .s_axis_tdata(fifo_tdata),
     .s_axis_tvalid(fifo_tvalid),
     .s_axis_tready(fifo_tready),

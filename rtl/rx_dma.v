@@ -62,6 +62,7 @@ module rx_dma #
      */
     input  wire        s_frame_valid,
     input  wire [15:0] s_frame_len,
+    input  wire [15:0] s_frame_sts,   // checksum {errors, status} bits for the write-back
     input  wire [63:0] s_axis_tdata,
     input  wire        s_axis_tvalid,
     output wire        s_axis_tready,
@@ -210,6 +211,7 @@ wb_inst (
     .rdh(rdh),
     .frame_start(frame_start),
     .frame_len(s_frame_len),
+    .frame_sts(s_frame_sts),
     .job_start(job_start),
     .job_wb(job_wb),
     .job_frame_last(job_frame_last),

@@ -39,6 +39,7 @@ module rx_dma_wb #
      */
     input  wire        frame_start,   // a frame took a descriptor: queue its length
     input  wire [15:0] frame_len,
+    input  wire [15:0] frame_sts,     // checksum {errors, status} bits (rx_csum)
     input  wire        job_start,     // a write job started: push its B tag
     input  wire        job_wb,        // ... the write-back (consumes wb_req)
     input  wire        job_frame_last,// ... the last payload burst of a frame
@@ -101,20 +102,21 @@ reg [15:0] wb_slot_reg = 16'd0;
 reg rxdmt0_reg = 1'b0;
 
 wire [15:0] wb_len;
+wire [15:0] wb_sts;
 wire [1:0] btag_head;               // {write-back, last payload burst of a frame}
 
-// Lengths of the frames awaiting write-back, in FIFO order
+// Lengths and checksum bits of the frames awaiting write-back, in FIFO order
 reg_fifo #(
-    .WIDTH(16),
+    .WIDTH(32),
     .DEPTH(WBQ_DEPTH)
 )
 wbq_inst (
     .clk(clk),
     .rst(rst),
-    .s_data(frame_len),
+    .s_data({frame_sts, frame_len}),
     .s_push(frame_start),
     .s_full(wbq_full),
-    .m_data(wb_len),
+    .m_data({wb_sts, wb_len}),
     /* verilator lint_off PINCONNECTEMPTY */
     .m_valid(),
     .count(),
@@ -150,8 +152,8 @@ wire [16:0] rdmt_thresh = ring_n >> (rctl_rdmts + 2'd1);
 
 assign wb_req = payload_done_reg != 0;
 assign wb_addr = rdba + {44'd0, wb_ptr_reg, 4'd8};
-// length @8, csum @10, status DD|EOP @12, errors @13, special @14
-assign wb_data = {16'd0, 8'd0, 8'h03, 16'd0, wb_len};
+// length @8, csum @10 (0), status DD|EOP with IXSM/TCPCS/IPCS @12, errors TCPE/IPE @13, special @14
+assign wb_data = {16'd0, wb_sts | 16'h0003, 16'd0, wb_len};
 
 assign rdh = rdh_reg;
 assign rx_wb_valid = wb_valid_reg;

@@ -31,6 +31,7 @@ module rx_fifo #
     input  wire [63:0] s_wr_data,
     input  wire        s_wr_last,     // this write ends and commits the frame
     input  wire [15:0] s_wr_len,      // frame length in bytes, valid with s_wr_last
+    input  wire [15:0] s_wr_sts,      // checksum {errors, status} bits, valid with s_wr_last
     input  wire        s_rollback,    // discard the uncommitted frame
     output wire        s_full,        // no free word: s_wr_en is ignored
 
@@ -42,7 +43,8 @@ module rx_fifo #
     input  wire        m_axis_tready,
     output wire        m_axis_tlast,
     output wire        m_frame_valid, // a committed frame is at the head
-    output wire [15:0] m_frame_len
+    output wire [15:0] m_frame_len,
+    output wire [15:0] m_frame_sts
 );
 
 localparam DEPTH_WORDS = RX_FIFO_DEPTH_BYTES / 8;
@@ -79,21 +81,21 @@ assign m_axis_tdata = out_reg[63:0];
 assign m_axis_tlast = out_reg[64];
 assign m_axis_tvalid = out_valid_reg;
 
-// Lengths of the committed frames, pushed at the commit, popped with the last word
+// Lengths (and checksum bits) of the committed frames, pushed at the commit, popped with the last word
 reg_fifo #(
-    .WIDTH(16),
+    .WIDTH(32),
     .DEPTH(LEN_DEPTH)
 )
 len_queue_inst (
     .clk(clk),
     .rst(rst),
-    .s_data(s_wr_len),
+    .s_data({s_wr_sts, s_wr_len}),
     .s_push(wr && s_wr_last && !s_rollback),
     /* verilator lint_off PINCONNECTEMPTY */
     .s_full(),
     .count(),
     /* verilator lint_on PINCONNECTEMPTY */
-    .m_data(m_frame_len),
+    .m_data({m_frame_sts, m_frame_len}),
     .m_valid(m_frame_valid),
     .m_pop(pop_frame)
 );

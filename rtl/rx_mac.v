@@ -54,6 +54,8 @@ module rx_mac #
     input  wire [47:0] mac_addr,
     input  wire        mac_addr_valid,
     input  wire [15:0] rlpml,
+    input  wire        rxcsum_ipofld,
+    input  wire        rxcsum_tuofld,
     output wire [11:0] mta_hash,      // multicast table index of the current first beat
     input  wire        mta_hit,       // MTA bit selected by mta_hash
 
@@ -64,6 +66,7 @@ module rx_mac #
     output wire [63:0] m_fifo_wr_data,
     output wire        m_fifo_wr_last,
     output wire [15:0] m_fifo_wr_len,
+    output wire [15:0] m_fifo_wr_sts, // checksum {errors, status} bits (rx_csum), valid with last
     output wire        m_fifo_rollback,
     input  wire        m_fifo_full,
 
@@ -150,6 +153,21 @@ wire dst_ok = rctl_en && (rctl_upe ||
                           (!dst[0] && dst_ucast_hit));
 
 assign mta_hash = dst[47:36];
+
+// Receive checksum offload on the input beats, alongside the CRC
+rx_csum csum_inst (
+    .clk(clk),
+    .rst(rst),
+    .beat(beat),
+    .first(first),
+    .last(in_tlast_reg),
+    .data(in_tdata_reg),
+    .offset(cnt_base),
+    .frame_bytes(cnt_next),
+    .ipofld(rxcsum_ipofld),
+    .tuofld(rxcsum_tuofld),
+    .sts(m_fifo_wr_sts)
+);
 
 wire phy_err_next = (first ? 1'b0 : phy_err_reg) || in_tuser_reg;
 wire filter_ok_next = first ? dst_ok : filter_ok_reg;

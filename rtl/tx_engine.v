@@ -2,6 +2,10 @@
  * e1000 legacy transmit path: descriptor ring DMA, TX packet FIFO and
  * 10 GbE transmit MAC.
  *
+ * Legacy and extended (DEXT) descriptors: a TCP/IP context descriptor sets
+ * the checksum offsets, data descriptors with POPTS IXSM/TXSM get the IP and
+ * TCP/UDP checksums inserted (summed in tx_rd_resp, put in place by tx_mac).
+ *
  * tx_rd_issue fetches descriptors between the head and TDT and requests their
  * buffers; tx_rd_resp realigns the returned data into tx_fifo
  * (store-and-forward); tx_mac pads, appends the FCS and paces frames at
@@ -149,24 +153,27 @@ wire t_in_desc, t_in_data, t_in_dlast, t_in_eop, t_in_rs, t_in_drop, t_in_push;
 wire [15:0] t_in_idx;
 wire [2:0] t_in_first_off;
 wire [3:0] t_in_last_end;
+wire [66:0] t_in_csum;
 wire t_full;
 
 wire t_desc, t_data, t_dlast, t_eop, t_rs, t_drop, t_valid, t_pop;
 wire [15:0] t_idx;
 wire [2:0] t_first_off;
 wire [3:0] t_last_end;
+wire [66:0] t_csum;
 
 reg_fifo #(
-    .WIDTH(29),
+    .WIDTH(29 + 67),
     .DEPTH(TAG_DEPTH)
 )
 tag_fifo_inst (
     .clk(clk),
     .rst(rst),
-    .s_data({t_in_desc, t_in_data, t_in_idx, t_in_first_off, t_in_last_end, t_in_dlast, t_in_eop, t_in_rs, t_in_drop}),
+    .s_data({t_in_desc, t_in_data, t_in_idx, t_in_first_off, t_in_last_end, t_in_dlast, t_in_eop, t_in_rs, t_in_drop,
+             t_in_csum}),
     .s_push(t_in_push),
     .s_full(t_full),
-    .m_data({t_desc, t_data, t_idx, t_first_off, t_last_end, t_dlast, t_eop, t_rs, t_drop}),
+    .m_data({t_desc, t_data, t_idx, t_first_off, t_last_end, t_dlast, t_eop, t_rs, t_drop, t_csum}),
     .m_valid(t_valid),
     .m_pop(t_pop),
     /* verilator lint_off PINCONNECTEMPTY */
@@ -179,7 +186,8 @@ tag_fifo_inst (
  */
 wire [63:0] desc_addr;
 wire [15:0] desc_len, desc_idx;
-wire desc_eop, desc_rs, desc_err, desc_push;
+wire desc_eop, desc_rs, desc_err, desc_ctx, desc_tcp, desc_push;
+wire [1:0] desc_popts;
 
 wire [FIFO_COUNT_WIDTH-1:0] fifo_free_words;
 wire [LEN_COUNT_WIDTH-1:0] fifo_len_free;
@@ -188,6 +196,7 @@ wire data_beat, frame_end;
 wire [63:0] fifo_wr_data;
 wire fifo_wr_en, fifo_commit, fifo_drop;
 wire [15:0] fifo_commit_len;
+wire [49:0] fifo_commit_csum;
 
 wire [15:0] wb_idx;
 wire wb_rs, wb_release, wb_push, wb_full;
@@ -223,6 +232,7 @@ rd_issue_inst (
     .tag_eop(t_in_eop),
     .tag_rs(t_in_rs),
     .tag_drop(t_in_drop),
+    .tag_csum(t_in_csum),
     .tag_push(t_in_push),
     .tag_full(t_full),
     .s_desc_addr(desc_addr),
@@ -230,6 +240,9 @@ rd_issue_inst (
     .s_desc_eop(desc_eop),
     .s_desc_rs(desc_rs),
     .s_desc_err(desc_err),
+    .s_desc_ctx(desc_ctx),
+    .s_desc_tcp(desc_tcp),
+    .s_desc_popts(desc_popts),
     .s_desc_idx(desc_idx),
     .s_desc_push(desc_push),
     .fifo_free_words(fifo_free_words),
@@ -255,6 +268,7 @@ tx_rd_resp rd_resp_inst (
     .tag_eop(t_eop),
     .tag_rs(t_rs),
     .tag_drop(t_drop),
+    .tag_csum(t_csum),
     .tag_valid(t_valid),
     .tag_pop(t_pop),
     .m_desc_addr(desc_addr),
@@ -262,12 +276,16 @@ tx_rd_resp rd_resp_inst (
     .m_desc_eop(desc_eop),
     .m_desc_rs(desc_rs),
     .m_desc_err(desc_err),
+    .m_desc_ctx(desc_ctx),
+    .m_desc_tcp(desc_tcp),
+    .m_desc_popts(desc_popts),
     .m_desc_idx(desc_idx),
     .m_desc_push(desc_push),
     .fifo_wr_data(fifo_wr_data),
     .fifo_wr_en(fifo_wr_en),
     .fifo_commit(fifo_commit),
     .fifo_commit_len(fifo_commit_len),
+    .fifo_commit_csum(fifo_commit_csum),
     .fifo_drop(fifo_drop),
     .wb_idx(wb_idx),
     .wb_rs(wb_rs),
@@ -283,6 +301,7 @@ tx_rd_resp rd_resp_inst (
 );
 
 wire [15:0] mac_len;
+wire [49:0] mac_csum;
 wire mac_len_valid, mac_len_pop;
 wire [63:0] mac_data;
 wire mac_data_valid, mac_data_pop;
@@ -298,10 +317,12 @@ fifo_inst (
     .s_wr_en(fifo_wr_en),
     .s_commit(fifo_commit),
     .s_commit_len(fifo_commit_len),
+    .s_commit_csum(fifo_commit_csum),
     .s_drop(fifo_drop),
     .s_free_words(fifo_free_words),
     .s_len_free(fifo_len_free),
     .m_len(mac_len),
+    .m_csum(mac_csum),
     .m_len_valid(mac_len_valid),
     .m_len_pop(mac_len_pop),
     .m_data(mac_data),
@@ -314,6 +335,7 @@ tx_mac mac_inst (
     .rst(rst),
     .pad_en(tctl_psp),
     .s_len(mac_len),
+    .s_csum(mac_csum),
     .s_len_valid(mac_len_valid),
     .s_len_pop(mac_len_pop),
     .s_data(mac_data),

@@ -38,6 +38,7 @@ module tx_fifo #
     input  wire                      s_wr_en,
     input  wire                      s_commit,      // ends the frame, including this cycle's write
     input  wire [15:0]               s_commit_len,  // frame length in bytes, with s_commit
+    input  wire [49:0]               s_commit_csum, // checksums to insert (tx_rd_resp), with s_commit
     input  wire                      s_drop,        // discard the uncommitted frame
     output wire [ADDR_WIDTH:0]       s_free_words,
     output wire [LEN_ADDR_WIDTH:0]   s_len_free,
@@ -46,6 +47,7 @@ module tx_fifo #
      * Read side (to tx_mac)
      */
     output wire [15:0]               m_len,
+    output wire [49:0]               m_csum,
     output wire                      m_len_valid,
     input  wire                      m_len_pop,
     output wire [63:0]               m_data,
@@ -83,19 +85,19 @@ assign m_data = out_data_reg;
 assign m_data_valid = out_valid_reg;
 
 reg_fifo #(
-    .WIDTH(16),
+    .WIDTH(16 + 50),
     .DEPTH(LEN_DEPTH)
 )
 len_queue_inst (
     .clk(clk),
     .rst(rst),
-    .s_data(s_commit_len),
+    .s_data({s_commit_csum, s_commit_len}),
     .s_push(s_commit),
     // Never full: tx_rd_issue starts a frame only when a length slot is free
     /* verilator lint_off PINCONNECTEMPTY */
     .s_full(),
     /* verilator lint_on PINCONNECTEMPTY */
-    .m_data(m_len),
+    .m_data({m_csum, m_len}),
     .m_valid(m_len_valid),
     .m_pop(m_len_pop),
     .count(len_count)

@@ -7,6 +7,11 @@
  * FCS, as the e1000 does. The FCS (~CRC-32, least significant byte first) is
  * placed right after the last payload byte, in the same beat when it fits.
  *
+ * Checksum insertion (8254x SDM, TCP/IP context descriptor, POPTS IXSM/TXSM):
+ * the checksums tx_rd_resp summed while the frame entered the FIFO come with
+ * its length; their two bytes (big-endian) replace the frame's bytes at IPCSO
+ * and TUCSO as the beats pass, before the FCS is computed over them.
+ *
  * Spacing: each frame costs its bytes plus 20 bytes of preamble, SFD and IFG
  * in byte time (8 bytes per cycle). The unused lanes of the last beat count
  * toward the gap, and a gap that ends inside a cycle leaves the rest of that
@@ -39,6 +44,7 @@ module tx_mac #
      * Frames from tx_fifo
      */
     input  wire [15:0] s_len,
+    input  wire [49:0] s_csum,        // {IXSM, IPCSO, IP value, TXSM, TUCSO, TCP/UDP value}
     input  wire        s_len_valid,
     output wire        s_len_pop,
     input  wire [63:0] s_data,
@@ -77,6 +83,7 @@ reg [1:0] state_reg = STATE_GAP;
 reg [15:0] cnt_reg = 16'd0;       // byte offset of the next beat
 reg [15:0] len_reg = 16'd0;       // frame data length
 reg [15:0] target_reg = 16'd0;    // payload length after padding
+reg [49:0] csum_reg = 50'd0;      // the frame's checksum insertions
 reg [31:0] crc_reg = 32'hFFFFFFFF;
 reg [31:0] fcs_rem_reg = 32'd0;
 reg [2:0] fcs_rem_bytes_reg = 3'd0;
@@ -136,7 +143,31 @@ wire [3:0] data_bytes = !need_word ? 4'd0 : (data_left >= 16'd8 ? 4'd8 : data_le
 wire last_pay = pay_left <= 16'd8;
 wire [3:0] pay_bytes = last_pay ? pay_left[3:0] : 4'd8;
 
-wire [63:0] pay_word = need_word ? (s_data & byte_mask(keep_mask(data_bytes))) : 64'd0;
+wire [49:0] cur_csum = start ? s_csum : csum_reg;
+
+// Puts the two bytes of v (big-endian) at frame offset cso into the word at frame offset base,
+// when they fall in it (either byte may be in the word before or after).
+function [63:0] put16(input [63:0] w, input [15:0] base, input [7:0] cso, input [15:0] v);
+    reg [15:0] rel;
+    begin
+        put16 = w;
+        rel = {8'd0, cso} - base;
+        if (rel < 16'd8) put16[{rel[2:0], 3'b000} +: 8] = v[15:8];
+        rel = rel + 16'd1;
+        if (rel < 16'd8) put16[{rel[2:0], 3'b000} +: 8] = v[7:0];
+    end
+endfunction
+
+// The data word with the checksum bytes put in place: byte i is at frame offset cur_cnt + i.
+function [63:0] insert_csum(input [63:0] w, input [15:0] base, input [49:0] c);
+    begin
+        insert_csum = w;
+        if (c[49]) insert_csum = put16(insert_csum, base, c[48:41], c[40:25]);
+        if (c[24]) insert_csum = put16(insert_csum, base, c[23:16], c[15:0]);
+    end
+endfunction
+
+wire [63:0] pay_word = need_word ? (insert_csum(s_data, cur_cnt, cur_csum) & byte_mask(keep_mask(data_bytes))) : 64'd0;
 wire [31:0] crc_next;
 wire [31:0] fcs = ~crc_next;
 wire [63:0] fcs_word = {32'd0, fcs} << {pay_bytes, 3'b000};
@@ -209,6 +240,7 @@ always @(posedge clk) begin
         tvalid_reg <= 1'b1;
         if (start) begin
             len_reg <= s_len;
+            csum_reg <= s_csum;
             target_reg <= cur_target;
         end
         if (!last_pay) begin

@@ -74,6 +74,7 @@ module tx_rd_issue #
     output wire                         tag_eop,
     output wire                         tag_rs,
     output wire                         tag_drop,
+    output wire [66:0]                  tag_csum,    // data: {POPTS TXSM/IXSM, TUCMD.TCP, context}
     output wire                         tag_push,
     input  wire                         tag_full,
 
@@ -85,6 +86,9 @@ module tx_rd_issue #
     input  wire                         s_desc_eop,
     input  wire                         s_desc_rs,
     input  wire                         s_desc_err,
+    input  wire                         s_desc_ctx,  // context descriptor (addr = its first qword)
+    input  wire                         s_desc_tcp,  // context: TUCMD.TCP
+    input  wire [1:0]                   s_desc_popts,// data descriptor: POPTS {TXSM, IXSM}
     input  wire [15:0]                  s_desc_idx,
     input  wire                         s_desc_push,
 
@@ -118,7 +122,7 @@ initial begin
 end
 
 localparam DESC_AW = $clog2(DESC_DEPTH);
-localparam DESC_W = 64 + 16 + 1 + 1 + 1 + 16;
+localparam DESC_W = 64 + 16 + 1 + 1 + 1 + 1 + 1 + 2 + 16;
 localparam FRAME_DESC_W = $clog2(MAX_FRAME_DESCS) + 1;
 localparam [16:0] MAX_FRAME = MAX_FRAME_BYTES[16:0];
 localparam [FRAME_DESC_W-1:0] LAST_FRAME_DESC = MAX_FRAME_DESCS - 1;
@@ -137,7 +141,8 @@ reg_fifo #(
 desc_cache_inst (
     .clk(clk),
     .rst(rst),
-    .s_data({s_desc_addr, s_desc_len, s_desc_eop, s_desc_rs, s_desc_err, s_desc_idx}),
+    .s_data({s_desc_addr, s_desc_len, s_desc_eop, s_desc_rs, s_desc_err, s_desc_ctx, s_desc_tcp,
+             s_desc_popts, s_desc_idx}),
     .s_push(s_desc_push),
     // Never full: a fetch is issued only with cache entries reserved
     /* verilator lint_off PINCONNECTEMPTY */
@@ -154,8 +159,15 @@ wire [15:0] d_len;
 wire d_eop;
 wire d_rs;
 wire d_err;
+wire d_ctx;
+wire d_tcp;
+wire [1:0] d_popts;
 wire [15:0] d_idx;
-assign {d_addr, d_len, d_eop, d_rs, d_err, d_idx} = head;
+assign {d_addr, d_len, d_eop, d_rs, d_err, d_ctx, d_tcp, d_popts, d_idx} = head;
+
+// The offload context (8254x SDM, TCP/IP context descriptor): taken up in ring order, so it applies
+// to the data descriptors behind it until the next context.
+reg [64:0] ctx_reg = 65'd0;        // {TUCMD.TCP, IPCSS/IPCSO/IPCSE/TUCSS/TUCSO/TUCSE}
 
 /*
  * State
@@ -256,6 +268,7 @@ assign tag_dlast = b_covers_end;
 assign tag_eop = eop;
 assign tag_rs = d_rs && !d_err;
 assign tag_drop = mark_drop;
+assign tag_csum = {d_popts, ctx_reg};
 assign tag_push = fetch_go || data_go || mark_go;
 
 always @(posedge clk) begin
@@ -306,6 +319,10 @@ always @(posedge clk) begin
         frame_descs_reg <= 0;
     end
 
+    if (mark_go && d_ctx && !d_err) begin
+        ctx_reg <= {d_tcp, d_addr};
+    end
+
     if (tdh_wr) begin
         fetch_idx_reg <= tdh_wdata;
     end
@@ -321,6 +338,7 @@ always @(posedge clk) begin
         frame_descs_reg <= 0;
         started_reg <= 1'b0;
         arvalid_reg <= 1'b0;
+        ctx_reg <= 65'd0;
     end
 end
 

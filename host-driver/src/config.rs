@@ -71,12 +71,16 @@ pub struct Features {
     /// `NETIF_F_GRO`, set by `e1000_probe`: NAPI merges TCP segments ([`crate::gro`]); off, every skb
     /// goes up as it came (`netif_elide_gro`).
     pub generic_receive_offload: bool,
+    /// `NETIF_F_RXCSUM` (`adapter->rx_csum`), set by `e1000_probe`: RXCSUM.TUOFLD on, and
+    /// `e1000_rx_checksum` marks frames with a good TCP/UDP checksum `CHECKSUM_UNNECESSARY`.
+    pub rx_checksumming: bool,
 }
 
 impl Default for Features {
     fn default() -> Self {
         Features {
             generic_receive_offload: true,
+            rx_checksumming: true,
         }
     }
 }

@@ -11,6 +11,19 @@ pub const DESC_SIZE: usize = 16;
 pub const RXD_STAT_DD: u8 = 1 << 0;
 /// RX status: end of packet (always set: one 2048-B buffer per frame).
 pub const RXD_STAT_EOP: u8 = 1 << 1;
+/// RX status: ignore checksum indication (IPCS/TCPCS not meaningful: the frame was not checked).
+pub const RXD_STAT_IXSM: u8 = 1 << 2;
+/// RX status: TCP/UDP checksum calculated (pass/fail in TCPE).
+pub const RXD_STAT_TCPCS: u8 = 1 << 5;
+/// RX status: IPv4 header checksum calculated (pass/fail in IPE).
+pub const RXD_STAT_IPCS: u8 = 1 << 6;
+/// RX errors that make the frame unusable (`E1000_RXD_ERR_FRAME_ERR_MASK`: CE, SE, SEQ, CXE,
+/// RXE); the checksum errors below are not among them.
+pub const RXD_ERR_FRAME_ERR_MASK: u8 = 0x97;
+/// RX error: TCP/UDP checksum error.
+pub const RXD_ERR_TCPE: u8 = 1 << 5;
+/// RX error: IPv4 header checksum error.
+pub const RXD_ERR_IPE: u8 = 1 << 6;
 
 /// TX command: end of packet.
 pub const TXD_CMD_EOP: u8 = 1 << 0;
@@ -20,6 +33,18 @@ pub const TXD_CMD_IFCS: u8 = 1 << 1;
 pub const TXD_CMD_RS: u8 = 1 << 3;
 /// TX status: descriptor done.
 pub const TXD_STAT_DD: u8 = 1 << 0;
+/// TX command: extended descriptor (TCP/IP context or data descriptor, SDM §3.3.5–3.3.7).
+pub const TXD_CMD_DEXT: u8 = 1 << 5;
+/// Context TUCMD: the packet is TCP (else UDP).
+pub const TXD_CMD_TCP: u8 = 1 << 0;
+/// DTYP (bits 23:20, the high nibble of byte 10): TCP/IP context descriptor.
+pub const TXD_DTYP_CONTEXT: u8 = 0x0 << 4;
+/// DTYP: TCP/IP data descriptor.
+pub const TXD_DTYP_DATA: u8 = 0x1 << 4;
+/// Data POPTS (byte 13): insert the IP header checksum.
+pub const TXD_POPTS_IXSM: u8 = 1 << 0;
+/// Data POPTS: insert the TCP/UDP checksum.
+pub const TXD_POPTS_TXSM: u8 = 1 << 1;
 
 /// Legacy receive descriptor.
 #[derive(
@@ -87,12 +112,51 @@ impl RxDesc {
     }
 }
 
+/// The checksum fields of a TCP/IP context descriptor: byte offsets in the frame where each sum
+/// starts (CSS), where its result goes (CSO) and its last byte (CSE, inclusive; 0 = the frame's end).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ChecksumContext {
+    pub ipcss: u8,
+    pub ipcso: u8,
+    pub ipcse: u16,
+    pub tucss: u8,
+    pub tucso: u8,
+    pub tucse: u16,
+}
+
 impl TxDesc {
     pub fn new(addr: u64, length: u16, cmd: u8) -> TxDesc {
         TxDesc {
             addr: U64::new(addr),
             length: U16::new(length),
             cmd,
+            ..TxDesc::default()
+        }
+    }
+
+    /// TCP/IP context descriptor (SDM §3.3.6): the checksum fields in the first qword, TUCMD (DEXT
+    /// added) in byte 11; no buffer.
+    pub fn context(c: ChecksumContext, tucmd: u8) -> TxDesc {
+        let [e0, e1] = c.ipcse.to_le_bytes();
+        let [t0, t1] = c.tucse.to_le_bytes();
+        TxDesc {
+            addr: U64::new(u64::from_le_bytes([
+                c.ipcss, c.ipcso, e0, e1, c.tucss, c.tucso, t0, t1,
+            ])),
+            cso: TXD_DTYP_CONTEXT,
+            cmd: tucmd | TXD_CMD_DEXT,
+            ..TxDesc::default()
+        }
+    }
+
+    /// TCP/IP data descriptor (SDM §3.3.7): buffer, DTALEN, DCMD (DEXT added), POPTS in byte 13.
+    pub fn data(addr: u64, length: u16, dcmd: u8, popts: u8) -> TxDesc {
+        TxDesc {
+            addr: U64::new(addr),
+            length: U16::new(length),
+            cso: TXD_DTYP_DATA,
+            cmd: dcmd | TXD_CMD_DEXT,
+            css: popts,
             ..TxDesc::default()
         }
     }

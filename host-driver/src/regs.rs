@@ -111,6 +111,8 @@ register_map! {
     TPT = 0x40D4, ReadClear;
     /// nicsim extension: frames dropped by the destination address filter.
     FLTC = 0x4F00, ReadClear;
+    /// Receive checksum control (8254x SDM, RXCSUM): b8 IPOFLD, b9 TUOFLD, b7:0 PCSS (stored).
+    RXCSUM = 0x5000, ReadWrite;
     /// Maximum accepted frame length incl. FCS (default 1518, clamped to 2048).
     RLPML = 0x5004, ReadWrite;
     /// Receive address low, entry 0.
@@ -239,6 +241,12 @@ pub const RX_BUFFER_SIZE: usize = 2048;
 pub const TCTL_EN: u32 = 1 << 1;
 /// Pad short packets to 60 B before the FCS.
 pub const TCTL_PSP: u32 = 1 << 3;
+
+// RXCSUM
+/// IPv4 header checksum offload enable.
+pub const RXCSUM_IPOFLD: u32 = 1 << 8;
+/// TCP/UDP checksum offload enable (e1000's `E1000_RXCSUM_TUOFL`).
+pub const RXCSUM_TUOFLD: u32 = 1 << 9;
 
 // RAH
 /// Address valid.

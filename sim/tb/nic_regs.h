@@ -31,6 +31,7 @@ namespace nic {
     X(RDT, 0x2818) \
     X(RDTR, 0x2820) \
     X(RADV, 0x282C) \
+    X(RXCSUM, 0x5000) \
     X(RLPML, 0x5004) \
     X(MTA, 0x5200) \
     X(RAL0, 0x5400) \
@@ -55,6 +56,9 @@ enum Reg : uint32_t {
 #undef NIC_REG_ENUM
 };
 
+constexpr uint32_t RXCSUM_IPOFLD = 1u << 8, RXCSUM_TUOFLD = 1u << 9;
+constexpr uint8_t RXD_STAT_IXSM = 1u << 2, RXD_STAT_TCPCS = 1u << 5, RXD_STAT_IPCS = 1u << 6;
+constexpr uint8_t RXD_ERR_TCPE = 1u << 5, RXD_ERR_IPE = 1u << 6;
 constexpr uint32_t RCTL_EN = 1u << 1, RCTL_MPE = 1u << 4, RCTL_BAM = 1u << 15;
 constexpr uint32_t ICR_RXDMT0 = 1u << 4, ICR_RXO = 1u << 6, ICR_RXT0 = 1u << 7;
 constexpr uint32_t CTRL_RST = 1u << 26;

@@ -72,9 +72,21 @@ int run_selfcheck(const std::string& rtl) {
     check_eq(b.read_reg(RLPML), 1518, "RLPML default");
     b.write_reg(IMS, ICR_RXT0 | ICR_RXO);
 
-    // 1. Good 64-byte frames at line rate: payload, descriptor, counters, probes.
+    // 1. Good 64-byte frames at line rate: payload, descriptor, counters, probes. Receive checksum
+    // offload on: frames 30 and 31 carry a bad UDP checksum (payload byte) and a bad IP header
+    // checksum (TTL), FCS recomputed.
+    b.write_reg(RXCSUM, RXCSUM_IPOFLD | RXCSUM_TUOFLD);
+    auto damaged = [](size_t at) {
+        Bytes f = udp_frame(64);
+        f.resize(60);
+        f[at] ^= 0x01;
+        append_fcs(f);
+        return f;
+    };
     std::vector<std::pair<Bytes, bool>> good;
-    for (int i = 0; i < 32; i++) good.push_back({udp_frame(64), false});
+    for (int i = 0; i < 30; i++) good.push_back({udp_frame(64), false});
+    good.push_back({damaged(50), false});
+    good.push_back({damaged(22), false});
     deliver(b, good);
     check_eq(b.writebacks().size(), 32, "32 frames written back");
     bool slots_in_order = true, payload_ok = true, desc_ok = true;
@@ -82,12 +94,16 @@ int run_selfcheck(const std::string& rtl) {
     for (unsigned i = 0; i < b.writebacks().size(); i++) {
         unsigned s = b.writebacks()[i];
         slots_in_order &= s == i;
-        desc_ok &= drv.desc_len(s) == 60 && drv.desc_status(s) == 0x03 && drv.desc_errors(s) == 0 &&
-                   drv.buffer(s) == BUF_BASE + uint64_t(s) * BUF_BYTES;
-        payload_ok &= memcmp(b.mem(drv.buffer(s)), ref.data(), 60) == 0;
+        const uint8_t errors = s == 30 ? RXD_ERR_TCPE : s == 31 ? RXD_ERR_IPE : 0;
+        desc_ok &= drv.desc_len(s) == 60 &&
+                   drv.desc_status(s) == (0x03 | RXD_STAT_IPCS | RXD_STAT_TCPCS) &&
+                   drv.desc_errors(s) == errors && drv.buffer(s) == BUF_BASE + uint64_t(s) * BUF_BYTES;
+        const Bytes want = s == 30 ? damaged(50) : s == 31 ? damaged(22) : ref;
+        payload_ok &= memcmp(b.mem(drv.buffer(s)), want.data(), 60) == 0;
     }
     check(slots_in_order, "write-back probe slots in ring order");
-    check(desc_ok, "descriptors: length 60, status DD|EOP, errors 0, addr intact");
+    check(desc_ok,
+          "descriptors: length 60, status DD|EOP|IPCS|TCPCS, errors TCPE/IPE on the damaged frames, addr intact");
     check(payload_ok, "payload bytes equal the frame without FCS");
     check_eq(b.read_reg(RDH), 32, "RDH advanced");
     check(b.irq(), "irq raised (RXT0 unmasked)");
@@ -193,13 +209,13 @@ int run_selfcheck(const std::string& rtl) {
     memset(b2.mem(odd - 8), 0xAA, 1040);
     bool flood_ok = true;
     b2.on_writeback = [&](unsigned s) {
-        flood_ok &= drv2.desc_len(s) == (s == 0 ? 60 : 1020) && drv2.desc_status(s) == 0x03;
+        flood_ok &= drv2.desc_len(s) == (s == 0 ? 60 : 1020) && drv2.desc_status(s) == (0x03 | RXD_STAT_IXSM);
         drv2.recycle(s);
     };
     b2.write_reg(RDT, RING_SIZE - 1);
     for (int i = 0; i < 20000; i++) b2.step();
     check_eq(b2.writebacks().size(), 16, "every committed frame delivered once descriptors are posted");
-    check(flood_ok, "flood descriptors: lengths 60 then 1020, DD|EOP");
+    check(flood_ok, "flood descriptors: lengths 60 then 1020, DD|EOP|IXSM (RXCSUM off)");
     check(memcmp(b2.mem(drv2.buffer(14)), udp_frame(1024).data(), 1020) == 0, "flood payload bytes");
     check(memcmp(b2.mem(odd), udp_frame(1024).data(), 1020) == 0,
           "payload realigned into a buffer at addr % 8 = 3 across 4 KiB");

@@ -29,6 +29,10 @@ pub struct DriverStats {
     pub rx_copybreak: u64,
     /// Descriptors with errors, no EOP or a bad length.
     pub rx_errors: u64,
+    /// `hw_csum_good`: frames the NIC reported with a good TCP/UDP checksum (`e1000_rx_checksum`).
+    pub rx_csum_offload_good: u64,
+    /// `hw_csum_err`: frames the NIC flagged with a TCP/UDP checksum error, left to the stack.
+    pub rx_csum_offload_errors: u64,
     /// Frames the logic analyser could not name (`Observer::rx_frame_id` returned None).
     pub rx_untracked: u64,
     pub alloc_rx_buff_failed: u64,

@@ -161,5 +161,14 @@ fn configure_rx(ctx: &mut Ctx, ring: &Ring, cfg: &HostConfig, itr: &Itr) {
     ctx.mmio_write(regs::RDLEN, ring.len_bytes());
     ctx.mmio_write(regs::RDH, 0);
     ctx.mmio_write(regs::RDT, 0);
+    // Receive checksum offload for TCP and UDP, read-modify-write as e1000_configure_rx does
+    // (IPOFLD is left as it is: the stack verifies the IP header itself).
+    let rxcsum = ctx.mmio_read(regs::RXCSUM);
+    let rxcsum = if cfg.features.rx_checksumming {
+        rxcsum | regs::RXCSUM_TUOFLD
+    } else {
+        rxcsum & !regs::RXCSUM_TUOFLD
+    };
+    ctx.mmio_write(regs::RXCSUM, rxcsum);
     ctx.mmio_write(regs::RCTL, rctl);
 }

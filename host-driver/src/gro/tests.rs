@@ -199,6 +199,27 @@ fn a_different_timestamp_option_completes_the_flow() {
     assert_eq!(got, [vec![1, 2], vec![3]]);
 }
 
+/// `skb_gro_checksum_validate` trusts `CHECKSUM_UNNECESSARY` from the NIC (`e1000_rx_checksum`): the
+/// segment is not summed again, so one whose bytes were changed after the NIC checked it still merges.
+#[test]
+fn a_checksum_the_nic_verified_is_not_summed_again() {
+    let segs = flow(2);
+    let mut gro = GroList::default();
+    let (_, r) = gro.dev_gro_receive(segs[0].skb(1), 0);
+    assert!(matches!(r, GroResult::Held));
+    let mut changed = segs[1].frame();
+    let last = changed.len() - 1;
+    changed[last] ^= 0xff;
+    let mut skb = skb_of(2, changed);
+    skb.csum_unnecessary = true;
+    let (done, r) = gro.dev_gro_receive(skb, 0);
+    assert!(done.is_none());
+    assert!(matches!(r, GroResult::Merged), "{r:?}");
+    let flushed = gro.napi_gro_flush(false, 0);
+    assert_eq!(flushed.iter().map(ids).collect::<Vec<_>>(), [vec![1, 2]]);
+    assert!(flushed[0].csum_unnecessary);
+}
+
 #[test]
 fn a_bad_checksum_goes_up_alone_unverified_and_leaves_the_flow_held() {
     let segs = flow(3);

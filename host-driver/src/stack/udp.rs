@@ -89,11 +89,13 @@ impl Stack {
                 return Stack::finish(ctx, skb, Outcome::Dropped(DropReason::PktTooSmall));
             }
         };
-        // udp4_csum_init: NIC checksum offload absent (CHECKSUM_NONE), so only a short datagram is
-        // verified here; an unfiltered socket leaves the rest to udp_recvmsg (`udp_lib_checksum_complete`
-        // in `udp_queue_rcv_one_skb` runs early only for a socket filter or encapsulation, not modelled).
-        let csum_valid = len <= CHECKSUM_BREAK;
-        if csum_valid && !csum_ok {
+        // udp4_csum_init: a checksum the NIC verified (CHECKSUM_UNNECESSARY, e1000_rx_checksum) is
+        // not verified again, here or in udp_recvmsg. Without it (CHECKSUM_NONE) only a short datagram
+        // is verified here; an unfiltered socket leaves the rest to udp_recvmsg
+        // (`udp_lib_checksum_complete` in `udp_queue_rcv_one_skb` runs early only for a socket filter
+        // or encapsulation, not modelled).
+        let csum_valid = skb.csum_unnecessary || len <= CHECKSUM_BREAK;
+        if csum_valid && !skb.csum_unnecessary && !csum_ok {
             // csum_error
             self.udp.in_csum_errors += 1;
             self.udp.in_errors += 1;

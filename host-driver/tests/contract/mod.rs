@@ -68,7 +68,8 @@ fn offsets(log: &[MmioAccess]) -> Vec<(char, u32)> {
 }
 
 /// `e1000_probe` + `e1000_open` in the kernel's order: reset, station address, multicast table, TX
-/// ring, RX ring with the receiver off, receiver on, buffers posted (RDT), interrupts unmasked.
+/// ring, RX ring with the receiver off, RXCSUM (read-modify-write), receiver on, buffers posted (RDT),
+/// interrupts unmasked.
 pub fn probe_programs_registers_in_kernel_order<D: Device>() {
     let dev = D::bring_up(HostConfig {
         rx_ring: 64,
@@ -104,6 +105,8 @@ pub fn probe_programs_registers_in_kernel_order<D: Device>() {
             w(RDLEN),
             w(RDH),
             w(RDT),
+            r(RXCSUM),
+            w(RXCSUM),
             w(RCTL),
             w(RDT),
             w(IMS),

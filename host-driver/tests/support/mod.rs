@@ -11,7 +11,8 @@ use std::net::Ipv4Addr;
 use host_driver::accounting::{FrameId, Observer, Outcome};
 use host_driver::config::HostConfig;
 use host_driver::desc::{
-    RxDesc, TxDesc, RXD_STAT_DD, RXD_STAT_EOP, TXD_CMD_EOP, TXD_CMD_RS, TXD_STAT_DD,
+    RxDesc, TxDesc, RXD_ERR_TCPE, RXD_STAT_DD, RXD_STAT_EOP, RXD_STAT_IXSM, RXD_STAT_TCPCS,
+    TXD_CMD_EOP, TXD_CMD_RS, TXD_STAT_DD,
 };
 use host_driver::dma::{DmaFault, HostMemory};
 use host_driver::host::Host;
@@ -20,8 +21,9 @@ use host_driver::regs;
 use host_driver::time::Cycle;
 use host_driver::wire::build::{self, Ipv4FrameSpec, Payload, UdpFrameSpec};
 use host_driver::wire::ethernet::MacAddr;
-use host_driver::wire::ipv4::{self, Ipv4Repr};
-use host_driver::wire::tcp::{self, TcpOptions, TcpRepr};
+use host_driver::wire::ipv4::{self, Ipv4Packet, Ipv4Repr};
+use host_driver::wire::tcp::{self, TcpOptions, TcpPacket, TcpRepr};
+use host_driver::wire::udp::UdpPacket;
 use zerocopy::{FromBytes, IntoBytes};
 
 pub use host_driver::platform::MmioAccess as Mmio;
@@ -50,6 +52,8 @@ pub struct FakeNic {
     /// Frames sent on the wire, with the id the driver posted.
     pub transmitted: Vec<(Option<FrameId>, Vec<u8>)>,
     pub faults: Vec<DmaFault>,
+    /// Replaces the RX checksum verdict ({status, errors} bits) of every frame: a NIC that lies.
+    pub rx_csum_override: Option<(u8, u8)>,
 }
 
 pub const MEMORY_BYTES: usize = 16 << 20;
@@ -73,6 +77,7 @@ impl FakeNic {
             auto_tx: true,
             transmitted: Vec::new(),
             faults: Vec::new(),
+            rx_csum_override: None,
         }
     }
 
@@ -108,6 +113,40 @@ impl FakeNic {
         (base, (self.reg(len) / 16) as u16)
     }
 
+    /// The RX checksum bits (rtl/README.md, receive checksum offload) for what the driver looks at:
+    /// with RXCSUM.TUOFLD, an IPv4 TCP or UDP packet without options and not fragmented gets TCPCS,
+    /// and TCPE if its checksum is wrong (UDP with checksum 0: neither); anything else IXSM.
+    fn rx_csum(&self, frame: &[u8]) -> (u8, u8) {
+        if let Some(v) = self.rx_csum_override {
+            return v;
+        }
+        let not_checked = (RXD_STAT_IXSM, 0);
+        if self.reg(regs::RXCSUM) & regs::RXCSUM_TUOFLD == 0 || frame.get(12..14) != Some(&[8, 0]) {
+            return not_checked;
+        }
+        let Ok(ip) = Ipv4Packet::new_checked(&frame[14..]) else {
+            return not_checked;
+        };
+        if frame[14] != 0x45 || u16::from_be_bytes([frame[20], frame[21]]) & 0x3FFF != 0 {
+            return not_checked;
+        }
+        let l4 = ip.payload();
+        let good = match frame[23] {
+            ipv4::protocol::TCP => TcpPacket::new_checked(l4)
+                .ok()
+                .map(|t| t.verify_checksum(ip.src(), ip.dst())),
+            ipv4::protocol::UDP if l4.get(6..8) != Some(&[0, 0]) => UdpPacket::new_checked(l4)
+                .ok()
+                .map(|u| u.verify_checksum(ip.src(), ip.dst())),
+            _ => None,
+        };
+        match good {
+            Some(true) => (RXD_STAT_TCPCS, 0),
+            Some(false) => (RXD_STAT_TCPCS, RXD_ERR_TCPE),
+            None => (0, 0),
+        }
+    }
+
     /// Moves FIFO frames into posted RX buffers at cycle `at`: payload, then descriptor write-back, then the
     /// cause.
     fn dma_rx(&mut self, at: Cycle) {
@@ -132,7 +171,9 @@ impl FakeNic {
                 return;
             }
             desc.length.set(frame.len() as u16);
-            desc.status = RXD_STAT_DD | RXD_STAT_EOP;
+            let (status, errors) = self.rx_csum(&frame);
+            desc.status = RXD_STAT_DD | RXD_STAT_EOP | status;
+            desc.errors = errors;
             if let Err(f) = self.mem.device_write(daddr, desc.as_bytes()) {
                 self.faults.push(f);
                 return;

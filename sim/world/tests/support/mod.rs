@@ -6,7 +6,8 @@
 
 use host_driver::accounting::{FrameId, Observer};
 use host_driver::desc::{
-    RxDesc, TxDesc, DESC_SIZE, RXD_STAT_DD, RXD_STAT_EOP, TXD_CMD_EOP, TXD_CMD_IFCS, TXD_CMD_RS,
+    ChecksumContext, RxDesc, TxDesc, DESC_SIZE, RXD_STAT_DD, RXD_STAT_EOP, TXD_CMD_EOP,
+    TXD_CMD_IFCS, TXD_CMD_RS,
 };
 use host_driver::dma::DmaDir;
 use host_driver::platform::Platform;
@@ -65,6 +66,9 @@ pub struct Received {
     pub slot: u16,
     pub id: Option<FrameId>,
     pub bytes: Vec<u8>,
+    /// The written-back status and errors bytes.
+    pub status: u8,
+    pub errors: u8,
 }
 
 /// Programs the receive side: a ring of `len` descriptors with 2048-byte buffers, `posted` of them
@@ -135,7 +139,13 @@ impl RxRing {
                 .expect("buffer")
                 .to_vec();
             let id = w.rx_frame_id(slot);
-            out.push(Received { slot, id, bytes });
+            out.push(Received {
+                slot,
+                id,
+                bytes,
+                status: d.status,
+                errors: d.errors,
+            });
             w.memory()
                 .write_obj(at, &RxDesc::for_buffer(self.bufs[slot as usize]))
                 .expect("descriptor");
@@ -194,6 +204,52 @@ impl TxRing {
         self.next_to_use = (slot + 1) % self.len;
         w.write_reg(regs::TDT, self.next_to_use as u32);
         (id, slot)
+    }
+
+    /// Posts a TCP/IP context descriptor then the frame in one data descriptor per piece (each buffer
+    /// `misalign` bytes past an 8-byte boundary; the last one EOP | IFCS | RS), every data descriptor
+    /// with `popts`, and rings the doorbell once; returns the frame's id.
+    pub fn send_offload(
+        &mut self,
+        w: &mut World,
+        ctx: ChecksumContext,
+        tucmd: u8,
+        pieces: &[&[u8]],
+        popts: u8,
+        misalign: usize,
+    ) -> FrameId {
+        let mut descs = vec![TxDesc::context(ctx, tucmd)];
+        for (i, piece) in pieces.iter().enumerate() {
+            let map_len = (misalign + piece.len()).next_multiple_of(8);
+            let mem = w.memory();
+            let buf = mem.alloc(map_len, 8).expect("buffer");
+            mem.write(buf + misalign as u64, piece).expect("copy");
+            mem.map(buf, map_len, DmaDir::ToDevice).expect("map");
+            let last = i + 1 == pieces.len();
+            let cmd = if last {
+                TXD_CMD_EOP | TXD_CMD_IFCS | TXD_CMD_RS
+            } else {
+                0
+            };
+            descs.push(TxDesc::data(
+                buf + misalign as u64,
+                piece.len() as u16,
+                cmd,
+                popts,
+            ));
+        }
+        let mut slot = self.next_to_use;
+        for d in &descs {
+            slot = self.next_to_use;
+            w.memory()
+                .write_obj(self.base + slot as u64 * DESC_SIZE as u64, d)
+                .expect("descriptor");
+            self.next_to_use = (slot + 1) % self.len;
+        }
+        let id = w.new_frame_id();
+        w.tx_frame_posted(slot, id);
+        w.write_reg(regs::TDT, self.next_to_use as u32);
+        id
     }
 }
 
