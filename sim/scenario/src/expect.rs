@@ -642,8 +642,16 @@ impl Expect {
                 continue;
             };
             let pairs = [
-                ("host→peer", (h.bytes_sent, h.sent_crc32), (p.bytes_received, p.crc32_received)),
-                ("peer→host", (p.bytes_sent, p.crc32_sent), (h.bytes_received, h.received_crc32)),
+                (
+                    "host→peer",
+                    (h.bytes_sent, h.sent_crc32),
+                    (p.bytes_received, p.crc32_received),
+                ),
+                (
+                    "peer→host",
+                    (p.bytes_sent, p.crc32_sent),
+                    (h.bytes_received, h.received_crc32),
+                ),
             ];
             for (dir, sent, got) in pairs {
                 if sent != got {
