@@ -275,3 +275,20 @@ fn an_output_folder_that_cannot_be_written_is_bad_input_before_any_simulation() 
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(!stderr(&o).contains("BUG"), "{}", stderr(&o));
 }
+
+#[test]
+fn packetdrill_reports_a_malformed_script_with_file_line_and_column() {
+    let out = out_dir("packetdrill_bad");
+    let o = nicsim(&[
+        "packetdrill",
+        "tests/data/bad_packetdrill.pkt",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("tests/data/bad_packetdrill.pkt:2:"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -796,7 +796,12 @@ impl Run {
                 let len = int_arg(s, 2).ok_or_else(|| unsup("write length form"))?;
                 let flags = match name {
                     "write" => TcpSendFlags::default(),
-                    _ => send_flags(s.args.get(3)).ok_or_else(|| unsup("send flags"))?,
+                    _ => send_flags(s.args.get(3)).ok_or_else(|| {
+                        unsupported(
+                            line,
+                            format!("send flags {}", or_words(s.args.get(3)).join("|")),
+                        )
+                    })?,
                 };
                 SysCall::Send(sk, len as usize, flags)
             }
@@ -817,7 +822,12 @@ impl Run {
                         _ => return Err(unsup("iovec form")),
                     }
                 }
-                let flags = send_flags(s.args.get(2)).ok_or_else(|| unsup("sendmsg flags"))?;
+                let flags = send_flags(s.args.get(2)).ok_or_else(|| {
+                    unsupported(
+                        line,
+                        format!("sendmsg flags {}", or_words(s.args.get(2)).join("|")),
+                    )
+                })?;
                 SysCall::Send(sk, len, flags)
             }
             "read" | "recv" | "recvfrom" => {
@@ -843,7 +853,10 @@ impl Run {
                 },
             ),
             "setsockopt" => {
-                let v = opt_value(s.args.get(3)).ok_or_else(|| unsup("setsockopt value form"))?;
+                let Some(v) = opt_value(s.args.get(3)) else {
+                    let name = word_arg(s, 2).unwrap_or("?");
+                    return Err(unsupported(line, format!("setsockopt {name} value form")));
+                };
                 let opt = match (word_arg(s, 1), word_arg(s, 2)) {
                     (Some("SOL_SOCKET"), Some("SO_REUSEADDR")) => TcpSockOpt::ReuseAddr(v != 0),
                     (Some("SOL_SOCKET"), Some("SO_SNDBUF")) => TcpSockOpt::SndBuf(v as usize),

@@ -39,28 +39,7 @@ impl Python {
             return Ok(());
         }
         if let Some(rest) = stmt.strip_prefix("assert ") {
-            let cond = split_top(rest).0;
-            for op in ["==", "!=", "<=", ">=", "<", ">"] {
-                if let Some((a, b)) = cond.split_once(op) {
-                    let (x, y) = (self.expr(a, info)?, self.expr(b, info)?);
-                    let holds = match op {
-                        "==" => x == y,
-                        "!=" => x != y,
-                        "<=" => x <= y,
-                        ">=" => x >= y,
-                        "<" => x < y,
-                        _ => x > y,
-                    };
-                    return match holds {
-                        true => Ok(()),
-                        false => Err(Error::Assert {
-                            expected: format!("{} {op} {y}", a.trim()),
-                            got: format!("{} = {x}", a.trim()),
-                        }),
-                    };
-                }
-            }
-            return Err(unsupported(stmt));
+            return self.assert(rest.split(',').next().unwrap_or(""), info);
         }
         for (op, f) in [
             ("+=", (|a, b| a + b) as fn(i64, i64) -> i64),
@@ -82,6 +61,52 @@ impl Python {
             }
         }
         Err(unsupported(stmt))
+    }
+
+    /// `a op b [op c ...]`, a chained comparison as Python reads it.
+    fn assert(&self, cond: &str, info: &TcpInfo) -> Result<(), Error> {
+        const OPS: [&str; 6] = ["==", "!=", "<=", ">=", "<", ">"];
+        let mut operands = Vec::new();
+        let mut ops = Vec::new();
+        let mut rest = cond;
+        while let Some((at, op)) = OPS
+            .iter()
+            .filter_map(|op| rest.find(op).map(|at| (at, *op)))
+            .min_by_key(|&(at, op)| (at, std::cmp::Reverse(op.len())))
+        {
+            operands.push(&rest[..at]);
+            ops.push(op);
+            rest = &rest[at + op.len()..];
+        }
+        operands.push(rest);
+        if ops.is_empty() {
+            return Err(unsupported(cond));
+        }
+        let values = operands
+            .iter()
+            .map(|e| self.expr(e, info))
+            .collect::<Result<Vec<_>, _>>()?;
+        let holds = ops.iter().zip(values.windows(2)).all(|(op, v)| match *op {
+            "==" => v[0] == v[1],
+            "!=" => v[0] != v[1],
+            "<=" => v[0] <= v[1],
+            ">=" => v[0] >= v[1],
+            "<" => v[0] < v[1],
+            _ => v[0] > v[1],
+        });
+        if holds {
+            return Ok(());
+        }
+        let got: Vec<String> = operands
+            .iter()
+            .zip(&values)
+            .filter(|(e, _)| e.trim().parse::<i64>().is_err())
+            .map(|(e, v)| format!("{} = {v}", e.trim()))
+            .collect();
+        Err(Error::Assert {
+            expected: cond.trim().to_owned(),
+            got: got.join(", "),
+        })
     }
 
     /// `term ((+|-) term)*`.
@@ -119,11 +144,6 @@ impl Python {
         }
         tcpi(t, info).ok_or_else(|| Error::Unsupported(format!("Python name {t}")))
     }
-}
-
-/// The text before a top-level `,` (an assert's message follows it).
-fn split_top(s: &str) -> (&str, &str) {
-    s.split_once(',').unwrap_or((s, ""))
 }
 
 fn is_name(s: &str) -> bool {
