@@ -29,6 +29,8 @@ pub enum SysCall {
     SetSockOpt(TcpSockId, TcpSockOpt),
     /// `getsockopt(TCP_MAXSEG)`.
     MaxSeg(TcpSockId),
+    /// `getsockopt(SO_SNDBUF)`: `sk_sndbuf`.
+    SndBuf(TcpSockId),
     /// `ioctl(SIOCINQ)` and `ioctl(SIOCOUTQ)`.
     InqOutq(TcpSockId),
     /// `getsockopt(TCP_INFO)`.
@@ -42,7 +44,8 @@ pub enum SysRet {
     Done,
     /// Bytes written or read.
     Bytes(usize),
-    MaxSeg(u32),
+    /// A socket option's value (`getsockopt`).
+    OptValue(u32),
     InqOutq(u32, u32),
     Info(Box<TcpInfo>),
 }
@@ -182,7 +185,12 @@ impl Stack {
             SysCall::SetSockOpt(sk, opt) => {
                 self.tcp_setsockopt(ctx, sk, opt).map(|()| SysRet::Done)
             }
-            SysCall::MaxSeg(sk) => self.tcp_maxseg(sk).map(SysRet::MaxSeg),
+            SysCall::MaxSeg(sk) => self.tcp_maxseg(sk).map(SysRet::OptValue),
+            SysCall::SndBuf(sk) => self
+                .tcp
+                .get(sk)
+                .map(|tp| SysRet::OptValue(tp.sndbuf as u32))
+                .ok_or(SocketError::BadFd),
             SysCall::InqOutq(sk) => self
                 .tcp_ioctl_inq_outq(sk)
                 .map(|(i, o)| SysRet::InqOutq(i, o)),
@@ -205,6 +213,7 @@ fn sock_of(call: &SysCall) -> Option<TcpSockId> {
         | SysCall::Close(sk)
         | SysCall::SetSockOpt(sk, _)
         | SysCall::MaxSeg(sk)
+        | SysCall::SndBuf(sk)
         | SysCall::InqOutq(sk)
         | SysCall::Info(sk) => Some(sk),
     }

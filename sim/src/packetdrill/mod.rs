@@ -689,7 +689,7 @@ impl Run {
                 Ret::value(0)
             }
             Ok(SysRet::Bytes(n)) => Ret::value(n as i64),
-            Ok(SysRet::MaxSeg(v)) => Ret {
+            Ok(SysRet::OptValue(v)) => Ret {
                 value: 0,
                 errno: None,
                 out: Some(i64::from(v)),
@@ -879,6 +879,7 @@ impl Run {
             }
             "getsockopt" => match (word_arg(s, 1), word_arg(s, 2)) {
                 (Some("SOL_TCP" | "IPPROTO_TCP"), Some("TCP_MAXSEG")) => SysCall::MaxSeg(sk),
+                (Some("SOL_SOCKET"), Some("SO_SNDBUF")) => SysCall::SndBuf(sk),
                 (l, o) => {
                     return Err(unsupported(
                         line,
