@@ -1,7 +1,7 @@
 //! Linux's packetdrill scripts (`../shared/packetdrill/`) against the host's TCP through the NIC.
 //!
-//! `packetdrill_pass.txt` pins the scripts that pass. `make test` runs those (a regression fails the
-//! test) and parses every script; the whole suite takes minutes of wall time per simulated second, so
+//! `packetdrill_pass.txt` pins the scripts that pass. `make test` runs those not marked `slow` (a
+//! regression fails the test) and parses every script; the whole suite takes minutes of wall time per simulated second, so
 //! it runs under `make packetdrill` (`NICSIM_PACKETDRILL=all`), which also writes
 //! `out/packetdrill/packetdrill.txt` and prints the scripts that pass but are not pinned yet.
 
@@ -33,14 +33,18 @@ fn scripts(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// The pinned list: script paths relative to the suite, `#` comments.
-fn pinned() -> Vec<String> {
+/// The pinned list: script paths relative to the suite, each with whether it is marked `slow`
+/// (a minute or more of wall time: only `make packetdrill` runs it); `#` comments.
+fn pinned() -> Vec<(String, bool)> {
     let list = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/packetdrill_pass.txt");
     std::fs::read_to_string(list)
         .expect("sim/tests/packetdrill_pass.txt")
         .lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim().to_owned())
-        .filter(|l| !l.is_empty())
+        .filter_map(|l| {
+            let mut words = l.split('#').next().unwrap_or("").split_whitespace();
+            let path = words.next()?.to_owned();
+            Some((path, words.next() == Some("slow")))
+        })
         .collect()
 }
 
@@ -65,7 +69,11 @@ fn packetdrill_suite() {
     let whole = std::env::var("NICSIM_PACKETDRILL").is_ok_and(|v| v == "all");
     let run: Vec<PathBuf> = match whole {
         true => all,
-        false => pinned.iter().map(|p| dir.join(p)).collect(),
+        false => pinned
+            .iter()
+            .filter(|(_, slow)| !slow)
+            .map(|(p, _)| dir.join(p))
+            .collect(),
     };
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../out/packetdrill");
     let reports = run_all(&run, DEFAULT_TOLERANCE_USECS, &out, &mut |r| {
@@ -76,7 +84,7 @@ fn packetdrill_suite() {
     for r in &reports {
         let rel = relative(&dir, &r.path);
         let pass = r.verdict == Verdict::Pass;
-        match (pinned.contains(&rel), pass) {
+        match (pinned.iter().any(|(p, _)| *p == rel), pass) {
             (true, false) => regressions.push(r.line()),
             (false, true) => eprintln!("newly passing, add to packetdrill_pass.txt: {rel}"),
             _ => {}

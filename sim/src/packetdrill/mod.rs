@@ -189,6 +189,8 @@ struct Conn {
     /// The latest outbound timestamp: (the script's TS val, the host's), to turn the script's
     /// `ecr` into the value the host sent.
     ts: Option<(u32, u32)>,
+    /// The first outbound timestamp, the origin `--tcp_ts_tick_usecs` counts the host's TS val from.
+    ts_first: Option<(u32, u32)>,
 }
 
 struct Run {
@@ -197,6 +199,8 @@ struct Run {
     clock: Clock,
     t0: Cycle,
     tol_us: u64,
+    /// `--tcp_ts_tick_usecs`: the host's TS val must advance like the script's, in ticks of this.
+    ts_tick_us: Option<u64>,
     fds: BTreeMap<i64, Fd>,
     /// The socket `tcp_info` is read from: the last one accepted or connected.
     test_fd: Option<i64>,
@@ -214,9 +218,11 @@ struct Run {
 impl Run {
     fn start(script: &Script, path: &Path, tolerance_usecs: u64) -> Result<Run, Verdict> {
         let mut tol_us = tolerance_usecs;
+        let mut ts_tick_us = None;
         for o in &script.options {
             match (o.name.as_str(), o.value.as_deref().map(str::parse::<u64>)) {
                 ("tolerance_usecs", Some(Ok(v))) => tol_us = v,
+                ("tcp_ts_tick_usecs", Some(Ok(v))) if v > 0 => ts_tick_us = Some(v),
                 _ => return Err(unsupported(o.span.line, format!("option --{}", o.name))),
             }
         }
@@ -266,6 +272,7 @@ impl Run {
             clock,
             t0,
             tol_us,
+            ts_tick_us,
             fds: BTreeMap::new(),
             test_fd: None,
             conn: Conn {
@@ -514,6 +521,13 @@ impl Run {
             });
             if let (Some(s), Some(l)) = (script_ts, live_ts) {
                 self.conn.ts = Some((s, l));
+                let (s0, l0) = *self.conn.ts_first.get_or_insert((s, l));
+                if let Some(tick) = self.ts_tick_us {
+                    let drift = l.wrapping_sub(l0).wrapping_sub(s.wrapping_sub(s0)) as i32;
+                    if u64::from(drift.unsigned_abs()) > self.tol_us / tick + 1 {
+                        return Err(mismatch("TS val"));
+                    }
+                }
             }
         }
         if let (Some(s), Some(e)) = (start, end) {
