@@ -359,7 +359,9 @@ impl Run {
                     return Err(unsupported(line, format!("timed shell line `{}`", c.text)))
                 }
                 Action::Python(b) => {
-                    self.advance_to(self.cycle_at(start.unwrap_or(base)));
+                    let at = start.unwrap_or(base);
+                    self.advance_to(self.cycle_at(at));
+                    self.wait_rx_taken(at + self.tol_us);
                     if self.blocking.is_some() {
                         return Err(unsupported(line, "a Python block while a call blocks"));
                     }
