@@ -4,7 +4,7 @@ CARGO    ?= cargo
 NICSIM   := target/release/nicsim
 BENCH_FRAMES ?= 200000
 
-.PHONY: sim test lint rtl-selftest bench wave deps clean
+.PHONY: sim test lint rtl-selftest bench packetdrill wave deps clean
 
 deps:
 	@tools/ensure-deps.sh
@@ -33,6 +33,12 @@ rtl-selftest: deps
 
 bench: deps
 	tools/bench.sh $(BENCH_FRAMES)
+
+# Every script of ../shared/packetdrill against the host's TCP (minutes: the NIC is simulated cycle by
+# cycle through seconds of script time); writes out/packetdrill/packetdrill.txt, fails on a regression
+# of sim/tests/packetdrill_pass.txt and names scripts newly passing. `make test` runs the pinned ones.
+packetdrill: deps
+	NICSIM_PACKETDRILL=all $(CARGO) test --release -p sim --test packetdrill -- --nocapture
 
 # Opens the waveform of the most recent `nicsim run --wave`.
 wave:

@@ -23,6 +23,8 @@ use crate::driver::{self, Adapter, DriverStats, ProbeError};
 use crate::sched::{CfsRq, Task};
 use crate::softirq::{self, DoSoftirq, SoftirqNext};
 use crate::softnet::{RxPath, SoftnetData, SoftnetStat};
+use crate::stack::packet_tap::TapRecord;
+use crate::stack::syscall::{SysCall, SysCompletion};
 use crate::stack::{Stack, StackConfigError, StackCounters};
 use crate::time::Cycle;
 
@@ -318,6 +320,27 @@ impl Host {
             Work::App => self.cfs[cpu].update_curr(Task::App, end - start),
             Work::HardIrq | Work::NapiWatchdog | Work::Softirq => {}
         }
+    }
+
+    /// A script's system call, to start at `at` on the application CPU (see [`crate::stack::syscall`]);
+    /// the testbench must call [`Host::service`] by then.
+    pub fn submit_syscall(&mut self, call: SysCall, at: Cycle, blocking: bool) {
+        self.stack.submit_syscall(call, at, blocking);
+        self.app_wake = self.stack.next_wake();
+    }
+
+    /// The script's call that returned since the last look.
+    pub fn take_syscall_completion(&mut self) -> Option<SysCompletion> {
+        self.stack.take_syscall_completion()
+    }
+
+    pub fn syscall_in_flight(&self) -> bool {
+        self.stack.syscall_in_flight()
+    }
+
+    /// Everything the packet taps captured since the last drain, per tap name.
+    pub fn drain_taps(&mut self) -> Vec<(String, Vec<TapRecord>)> {
+        self.stack.drain_taps()
     }
 
     /// Counters, per-CPU figures and every frame's stamps and outcome.

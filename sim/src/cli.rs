@@ -1,10 +1,12 @@
-//! The `nicsim` command line: `run`, `explain`, `sweep`, `check` and `list`.
+//! The `nicsim` command line: `run`, `explain`, `sweep`, `check`, `list` and `packetdrill`.
 //!
 //! Exit status: 0 the scenario ran and its expectations held (or the files are valid), 1 an expectation
 //! failed or the run broke an invariant (conservation, DMA fault, time-out), 2 bad input (a scenario
 //! that does not parse or validate, an unusable output folder). Errors print their whole cause chain.
 //! A sweep exits 0 when every run finished (missed expectations are only counted in sweep.csv, since
 //! the swept values move them), 1 when a run broke an invariant, 2 for a bad key or value.
+//! `packetdrill` exits 0 when no script failed (unsupported ones are listed, not failures), 1 when one
+//! failed, 2 for a script that does not parse.
 
 use std::io::IsTerminal;
 use std::num::NonZeroUsize;
@@ -99,6 +101,18 @@ pub enum Command {
         #[arg(default_value = "scenarios")]
         dir: PathBuf,
     },
+    /// Run Linux packetdrill scripts (.pkt) against the host's TCP through the NIC; write
+    /// packetdrill.txt (pass, fail with the first mismatch, or unsupported with the feature).
+    Packetdrill {
+        #[arg(required = true)]
+        scripts: Vec<PathBuf>,
+        /// Tolerance of event times in µs (a script's own --tolerance_usecs overrides it).
+        #[arg(long, default_value_t = crate::packetdrill::DEFAULT_TOLERANCE_USECS)]
+        tolerance_usecs: u64,
+        /// Output folder for packetdrill.txt.
+        #[arg(long, default_value = "out/packetdrill")]
+        out: PathBuf,
+    },
     /// Print the JSON Schema of report.json (docs/report.schema.json is a copy).
     Schema,
 }
@@ -154,12 +168,39 @@ pub fn main() -> ExitCode {
         } => sweep(&scenario, &set, out, jobs),
         Command::Check { scenarios } => check(&scenarios),
         Command::List { dir } => list(&dir),
+        Command::Packetdrill {
+            scripts,
+            tolerance_usecs,
+            out,
+        } => packetdrill(&scripts, tolerance_usecs, &out),
         Command::Schema => {
             print!("{}", report_schema());
             Status::Ok
         }
     };
     status.into()
+}
+
+fn packetdrill(scripts: &[PathBuf], tolerance_usecs: u64, out: &Path) -> Status {
+    use crate::packetdrill::{run_all, RunAllError, Verdict, REPORT_FILE};
+    match run_all(scripts, tolerance_usecs, out, &mut |r| {
+        println!("{}", r.line())
+    }) {
+        Ok(reports) => {
+            println!("wrote {}", out.join(REPORT_FILE).display());
+            match reports
+                .iter()
+                .any(|r| matches!(r.verdict, Verdict::Fail { .. }))
+            {
+                true => Status::Failed,
+                false => Status::Ok,
+            }
+        }
+        Err(e @ (RunAllError::Parse(_) | RunAllError::Output { .. })) => {
+            eprintln!("error: {e}");
+            Status::BadInput
+        }
+    }
 }
 
 fn report_error(e: &anyhow::Error) {

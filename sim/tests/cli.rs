@@ -534,3 +534,20 @@ fn a_sweep_on_a_terminal_shows_the_runs_done() {
     assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
     assert!(stdout(&o).contains("/2 runs"), "{}", stdout(&o));
 }
+
+#[test]
+fn packetdrill_reports_a_malformed_script_with_file_line_and_column() {
+    let out = out_dir("packetdrill_bad");
+    let o = nicsim(&[
+        "packetdrill",
+        "tests/data/bad_packetdrill.pkt",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("tests/data/bad_packetdrill.pkt:2:"),
+        "{}",
+        stderr(&o)
+    );
+}

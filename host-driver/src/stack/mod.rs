@@ -27,6 +27,7 @@ pub mod qdisc;
 pub mod reassembly;
 pub mod route;
 pub mod socket;
+pub mod syscall;
 pub mod tcp;
 pub mod tcp_app;
 pub mod udp;
@@ -96,6 +97,8 @@ pub struct Stack {
     /// The scenario seed: keys the ISN and timestamp-offset hashes (`net_secret`).
     seed: u64,
     apps: Vec<App>,
+    /// A script's system calls (packetdrill), on the application CPU.
+    script: syscall::ScriptProc,
 }
 
 /// /proc/net/snmp-style counters of the whole stack.
@@ -160,6 +163,7 @@ impl Stack {
             tcp_port_cursor: cfg.ip_local_port_range.0,
             seed,
             apps: Vec::new(),
+            script: syscall::ScriptProc::default(),
         };
         stack.register_protocols();
         for (i, a) in apps.iter().enumerate() {
@@ -213,6 +217,7 @@ impl Stack {
             }
         }
         self.apps = apps;
+        self.run_script_proc(ctx);
         self.next_wake()
     }
 
@@ -227,7 +232,11 @@ impl Stack {
 
     /// Earliest cycle an application is ready to run; changes after receive (a woken reader).
     pub fn next_app_wake(&self) -> Option<Cycle> {
-        self.apps.iter().filter_map(|a| a.ready_at(self)).min()
+        self.apps
+            .iter()
+            .filter_map(|a| a.ready_at(self))
+            .chain(self.script.ready_at(self))
+            .min()
     }
 
     /// Earliest pending stack timer.

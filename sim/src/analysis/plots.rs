@@ -627,7 +627,7 @@ mod tests {
                 points: vec![(500, 4.0), (5_500, 64.0), (19_000, 7.0)],
             },
         ];
-        let svg = time_series(&series, Clock::default()).unwrap();
+        let svg = time_series("irq_polls.svg", &series, Clock::default()).unwrap();
         check_xml(&svg);
         assert!(svg.contains("interrupts: 20 points, mean 1.00, max 1"));
         assert!(svg.contains("packets per poll: 3 points, mean 25.00, max 64"));
@@ -635,7 +635,7 @@ mod tests {
             .lines()
             .filter(|l| l.starts_with("<polyline") && l.contains(r##"stroke="#4E79A7""##));
         assert_eq!(stems.count(), 2, "one stem line per series");
-        let svg = time_series(&[], Clock::default()).unwrap();
+        let svg = time_series("irq_polls.svg", &[], Clock::default()).unwrap();
         check_xml(&svg);
         assert!(svg.contains("no time series recorded"));
     }

@@ -330,6 +330,16 @@ impl<P: LinkPartner> World<P> {
         self.partner.as_ref()
     }
 
+    pub fn partner_mut(&mut self) -> Option<&mut P> {
+        self.partner.as_mut()
+    }
+
+    /// The host has work at cycle `at` it was handed from outside (a script's system call):
+    /// [`World::run_host`] serves it by then.
+    pub fn wake_host(&mut self, at: Cycle) {
+        self.host_wake = Some(self.host_wake.map_or(at, |w| w.min(at)));
+    }
+
     /// Simulates up to (not including) cycle `until`, without the host.
     pub fn run_until(&mut self, until: Cycle) {
         while self.cycle < until {
