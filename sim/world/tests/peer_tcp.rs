@@ -273,7 +273,7 @@ fn a_syn_to_a_closed_port_is_answered_with_rst() {
     let e = &cli.tcp.endpoints[0];
     assert_eq!((e.state.name(), e.resets_received), ("CLOSE", 1));
     assert!(e.established.is_none());
-    assert_eq!(srv.tcp.endpoints[0].state.name(), "listen");
+    assert_eq!(srv.tcp.endpoints[0].state.name(), "LISTEN");
     let tcp: Vec<_> = c
         .sent
         .iter()

@@ -17,6 +17,7 @@ use crate::skb::Skb;
 use crate::stack::socket::SocketError;
 use crate::stack::Stack;
 use crate::time::Cycle;
+use crate::wire::tcp::flags::PSH;
 
 /// `SHUT_RD`, `SHUT_WR`, `SHUT_RDWR`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -246,6 +247,12 @@ impl Stack {
             });
         }
         ctx.charge(ctx.costs.tcp_sendmsg_ns);
+        if !flags.more {
+            // tcp_push → tcp_mark_push: the write's last skb carries PSH.
+            if let Some(tail) = tp.write_queue.back_mut().filter(|t| !t.sent) {
+                tail.flags |= PSH;
+            }
+        }
         let cork = tp.cork;
         tp.cork = cork || flags.more;
         self.tcp_push_pending_frames(ctx, sk);
