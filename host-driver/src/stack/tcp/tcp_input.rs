@@ -188,13 +188,6 @@ impl Stack {
             self.tcp_send_challenge_ack(ctx, sk);
             return Err(DropReason::TcpInvalidSyn);
         }
-        // tcp_replace_ts_recent: a segment at or before rcv_wup carries the TSval to echo.
-        let tp = self.tcp.get_mut(sk).expect("live");
-        if let Some((tsval, _)) = seg.th.options.timestamp {
-            if tp.rx_opt.tstamp_ok && !after(seq, tp.rcv_wup) {
-                tp.rx_opt.ts_recent = tsval;
-            }
-        }
         Ok(())
     }
 
@@ -354,6 +347,13 @@ impl Stack {
         if after(ack, tp.cong.snd_nxt) {
             self.tcp_send_challenge_ack(ctx, sk);
             return Err(DropReason::TcpAckUnsentData);
+        }
+        // FLAG_UPDATE_TS_RECENT → tcp_replace_ts_recent, only for an acceptable ACK: a segment at
+        // or before rcv_wup carries the TSval to echo.
+        if let Some((tsval, _)) = seg.th.options.timestamp {
+            if tp.rx_opt.tstamp_ok && !after(seg.th.seq, tp.rcv_wup) {
+                tp.rx_opt.ts_recent = tsval;
+            }
         }
         let mut fl = AckFlags::default();
         let prior_in_flight = tp.in_flight();
@@ -1008,6 +1008,8 @@ pub(super) fn tcp_sync_mss(tp: &mut TcpSock, mtu_mss: u32) {
 fn tcp_finish_connect(tp: &mut TcpSock, now: Cycle) {
     tp.state = TcpState::Established;
     tp.established_at = Some(now);
+    // icsk_ack.lrcvtime starts at the handshake: TCP_INFO's last_data_recv counts from there.
+    tp.last_data_recv = now;
     tp.timer = None;
     tp.retransmits = 0;
     tp.backoff = 0;
