@@ -36,7 +36,7 @@ use std::path::{Path as FsPath, PathBuf};
 use host_driver::accounting::{DropReason, FrameId};
 use host_driver::config::HostConfig;
 use host_driver::host::HostError;
-use host_driver::stack::Stack;
+use host_driver::stack::{AppConfig, Stack};
 use host_driver::time::Clock;
 use serde::{Deserialize, Serialize};
 
@@ -356,12 +356,38 @@ impl Scenario {
                 })?;
             }
         }
+        self.validate_tcp_streams(root.clone().key("expect").key("tcp_streams"))?;
         self.expect.validate(
             host.cpus,
             self.peer.is_some(),
             self.faults.len(),
             root.key("expect"),
         )
+    }
+
+    /// `expect: tcp_streams` names a host TCP application and a link-partner TCP endpoint that exist.
+    fn validate_tcp_streams(&self, at: Path) -> Result<(), Problem> {
+        let endpoints = self.peer.as_ref().map_or(0, |p| p.tcp.len());
+        for (i, s) in self.expect.tcp_streams.iter().enumerate() {
+            let tcp_app = self.host.apps.get(s.app).is_some_and(|a| {
+                matches!(
+                    a,
+                    AppConfig::TcpBulk(_)
+                        | AppConfig::TcpSink(_)
+                        | AppConfig::TcpEcho(_)
+                        | AppConfig::TcpRr(_)
+                )
+            });
+            if !tcp_app {
+                let why = format!("host.apps[{}] is not a TCP application", s.app);
+                return Err(Problem::new(at.clone().index(i).key("app"), why));
+            }
+            if s.peer >= endpoints {
+                let why = format!("peer.tcp has {endpoints} endpoint(s), no [{}]", s.peer);
+                return Err(Problem::new(at.clone().index(i).key("peer"), why));
+            }
+        }
+        Ok(())
     }
 
     /// The host's configuration on the scenario's clock.
@@ -506,6 +532,33 @@ mod tests {
         assert!(e.starts_with("t.yaml:1:7: name:"), "{e}");
         let e = parse("name: x\nnic:\n  clock_mhz: 0\n").unwrap_err();
         assert!(e.starts_with("t.yaml:3:14: nic.clock_mhz:"), "{e}");
+    }
+
+    #[test]
+    fn tcp_streams_name_a_tcp_app_and_a_partner_endpoint() {
+        let head = "name: x\nhost:\n  apps:\n    - {kind: udp_sink, port: 9}\n    - {kind: tcp_sink, listen: 5001}\n";
+        let peer = "peer:\n  tcp:\n    - {connect: {port: 5001}, app: {bulk: {bytes: 10}}}\n";
+        let e = parse(&format!(
+            "{head}{peer}expect:\n  tcp_streams: [{{app: 0, peer: 0}}]\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e.starts_with("t.yaml:10:23: expect.tcp_streams[0].app:"),
+            "{e}"
+        );
+        assert!(e.contains("host.apps[0] is not a TCP application"), "{e}");
+        let e = parse(&format!(
+            "{head}{peer}expect:\n  tcp_streams: [{{app: 1, peer: 1}}]\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e.contains("expect.tcp_streams[0].peer: peer.tcp has 1 endpoint(s), no [1]"),
+            "{e}"
+        );
+        parse(&format!(
+            "{head}{peer}expect:\n  tcp_streams: [{{app: 1, peer: 0}}]\n"
+        ))
+        .unwrap();
     }
 
     #[test]
