@@ -17,7 +17,6 @@ use crate::wire::tcp::{after, before, flags};
 #[derive(Debug, Clone, Copy, Default)]
 struct AckFlags {
     snd_una_advanced: bool,
-    data_acked: bool,
     dupack: bool,
     sacked_new: bool,
     dsack: bool,
@@ -251,16 +250,7 @@ impl Stack {
                 return Stack::finish(ctx, seg.skb, Outcome::Dropped(DropReason::TcpFlags));
             }
             // SYN-ACK: learn the peer's options and sequence space.
-            let sysctl = &self.cfg.tcp;
-            tcp_parse_syn_options(tp, &seg, sysctl);
-            tp.irs = th.seq;
-            tp.rcv_nxt = th.seq.wrapping_add(1);
-            tp.copied_seq = tp.rcv_nxt;
-            tp.rcv_wup = tp.rcv_nxt;
-            tp.snd_wl1 = th.seq;
-            // The SYN-ACK's window is not scaled (RFC 7323 2.2).
-            tp.snd_wnd = u32::from(th.window);
-            tp.max_window = tp.snd_wnd;
+            tcp_init_from_syn(tp, &seg, &self.cfg.tcp);
             if !tp.rx_opt.wscale_ok {
                 tp.rx_opt.rcv_wscale = 0;
                 tp.rcv_wnd = tp.rcv_wnd.min(65535);
@@ -378,7 +368,7 @@ impl Stack {
             tp.snd_wl1 = seg.th.seq;
         }
         if !seg.th.options.sack.is_empty() && tp.rx_opt.sack_ok {
-            let (acked, dsack) = tcp_sacktag_write_queue(tp, &seg.th.options.sack, ack, ctx.now);
+            let (acked, dsack) = tcp_sacktag_write_queue(tp, &seg.th.options.sack, ack);
             fl.sacked_new = acked > 0;
             fl.acked_sacked += acked;
             fl.dsack = dsack;
@@ -400,7 +390,6 @@ impl Stack {
             fl.dupack = true;
         }
         let (acked_pkts, rtt_us) = self.tcp_clean_rtx_queue(ctx, sk, prior_snd_una, seg);
-        fl.data_acked = acked_pkts > 0;
         fl.acked_sacked += acked_pkts;
         let tp = self.tcp.get_mut(sk).expect("live");
         if let Some(rtt) = rtt_us {
@@ -426,7 +415,7 @@ impl Stack {
         let tp = self.tcp.get_mut(sk).expect("live");
         let in_recovery = !matches!(tp.cong.ca_state, CaState::Open);
         if in_recovery || fl.dupack || fl.sacked_new || tp.sacked_out > 0 {
-            self.tcp_fastretrans_alert(ctx, sk, prior_snd_una, fl);
+            self.tcp_fastretrans_alert(ctx, sk, fl);
         } else if fl.snd_una_advanced {
             tcp_cong_control(tp, ack, fl.acked_sacked);
         }
@@ -557,13 +546,7 @@ impl Stack {
     /// RACK, or `reordering` duplicate ACKs / SACKed segments: `tcp_time_to_recover`), reduces cwnd
     /// by PRR while in it, retransmits what is lost, and leaves recovery once `high_seq` is
     /// acknowledged.
-    fn tcp_fastretrans_alert(
-        &mut self,
-        ctx: &mut Ctx,
-        sk: TcpSockId,
-        prior_snd_una: u32,
-        fl: AckFlags,
-    ) {
+    fn tcp_fastretrans_alert(&mut self, ctx: &mut Ctx, sk: TcpSockId, fl: AckFlags) {
         let reno = !self.tcp.get(sk).expect("live").rx_opt.sack_ok;
         let tp = self.tcp.get_mut(sk).expect("live");
         // Leaving recovery or loss once everything sent before it is acknowledged.
@@ -606,7 +589,6 @@ impl Stack {
                     if fl.snd_una_advanced && tp.cong.ca_state != CaState::Cwr {
                         tcp_cong_control(tp, tp.cong.snd_una, fl.acked_sacked);
                     }
-                    let _ = prior_snd_una;
                     // RFC 3042 limited transmit: new data may go out on the first dupacks.
                     return;
                 }
@@ -948,13 +930,12 @@ impl Stack {
             for s in tp.receive_queue.drain(..) {
                 Stack::finish(ctx, s.skb, Outcome::Dropped(DropReason::SocketClose));
             }
-            self.tcp_destroy_sock(sk, ctx.now);
+            self.tcp_destroy_sock(sk);
         }
     }
 
     /// `inet_csk_destroy_sock`: the socket leaves the tables; `ss` keeps its final line.
-    pub(super) fn tcp_destroy_sock(&mut self, sk: TcpSockId, now: Cycle) {
-        let _ = now;
+    pub(super) fn tcp_destroy_sock(&mut self, sk: TcpSockId) {
         if let Some(mut tp) = self.tcp.remove(sk) {
             self.tcp.closed.push(super::tcp_calls::tcp_get_info(&tp));
             if !tp.samples.is_empty() {
@@ -977,8 +958,21 @@ impl Stack {
     }
 }
 
+/// What a SYN or SYN-ACK teaches a new connection: the peer's options, its initial sequence number
+/// (`irs`, and so `rcv_nxt`) and its window, unscaled as a SYN's always is (RFC 7323 2.2).
+pub(super) fn tcp_init_from_syn(tp: &mut TcpSock, seg: &Segment, t: &super::sysctl::TcpSysctl) {
+    tcp_parse_syn_options(tp, seg, t);
+    tp.irs = seg.th.seq;
+    tp.rcv_nxt = seg.th.seq.wrapping_add(1);
+    tp.copied_seq = tp.rcv_nxt;
+    tp.rcv_wup = tp.rcv_nxt;
+    tp.snd_wl1 = seg.th.seq;
+    tp.snd_wnd = u32::from(seg.th.window);
+    tp.max_window = tp.snd_wnd;
+}
+
 /// `tcp_parse_options` on a SYN or SYN-ACK: what the peer offers, against what our sysctls allow.
-pub(super) fn tcp_parse_syn_options(tp: &mut TcpSock, seg: &Segment, t: &super::sysctl::TcpSysctl) {
+fn tcp_parse_syn_options(tp: &mut TcpSock, seg: &Segment, t: &super::sysctl::TcpSysctl) {
     let o = &seg.th.options;
     tp.rx_opt.mss_clamp = o.mss.unwrap_or(consts::TCP_MSS_DEFAULT as u16).max(1);
     tp.rx_opt.sack_ok = t.sack && o.sack_permitted;
@@ -1071,12 +1065,7 @@ pub(super) fn tcp_ack_update_rtt(tp: &mut TcpSock, mrtt_us: u64, rto_min_us: u64
 /// `tcp_sacktag_write_queue`: marks the sent skbs the SACK blocks cover. A block below
 /// `snd_una` (or inside the cumulative ACK) is a DSACK (RFC 2883). Returns the skbs newly SACKed
 /// and whether a DSACK came.
-fn tcp_sacktag_write_queue(
-    tp: &mut TcpSock,
-    blocks: &[(u32, u32)],
-    ack: u32,
-    now: Cycle,
-) -> (u32, bool) {
+fn tcp_sacktag_write_queue(tp: &mut TcpSock, blocks: &[(u32, u32)], ack: u32) -> (u32, bool) {
     let mut newly = 0;
     let mut dsack = false;
     for (i, &(start, end)) in blocks.iter().enumerate() {
@@ -1114,7 +1103,6 @@ fn tcp_sacktag_write_queue(
             }
         }
     }
-    let _ = now;
     (newly, dsack)
 }
 
@@ -1252,7 +1240,6 @@ fn tcp_cong_control(tp: &mut TcpSock, ack: u32, acked: u32) {
 pub(super) fn tcp_enter_quickack_mode(tp: &mut TcpSock) {
     tcp_incr_quickack(tp, consts::TCP_MAX_QUICKACKS);
     tp.ack.pingpong = false;
-    tp.ack.ato = tp.ack.ato.min(1).max(tp.ack.ato);
 }
 
 /// `tcp_incr_quickack`: credit for half the window's worth of segments, at most `max`.

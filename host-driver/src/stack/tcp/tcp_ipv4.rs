@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::sock::{AckState, Rack, RxOpt, TcpSock, TcpSockId, TcpState, Wait};
 use super::sysctl::TcpSysctl;
 use super::tcp_cong::{tcp_ca_find, CongState};
-use super::tcp_input::{tcp_parse_syn_options, tcp_sync_mss};
+use super::tcp_input::{tcp_init_from_syn, tcp_sync_mss};
 use super::tcp_output::{tcp_full_space, tcp_select_initial_window};
 use super::{consts, tcp_now_us, Segment};
 use crate::accounting::{Consumer, DropReason, Outcome, Stage};
@@ -137,14 +137,7 @@ impl Stack {
         child.cong.snd_una = child.iss;
         child.cong.snd_nxt = child.iss;
         child.write_seq = child.iss;
-        tcp_parse_syn_options(&mut child, &seg, &self.cfg.tcp);
-        child.irs = th.seq;
-        child.rcv_nxt = th.seq.wrapping_add(1);
-        child.copied_seq = child.rcv_nxt;
-        child.rcv_wup = child.rcv_nxt;
-        child.snd_wl1 = th.seq;
-        child.snd_wnd = u32::from(th.window);
-        child.max_window = child.snd_wnd;
+        tcp_init_from_syn(&mut child, &seg, &self.cfg.tcp);
         let mtu_mss = self.tcp_mtu_to_mss();
         tcp_init_rcv_side(&mut child, mtu_mss, &self.cfg.tcp);
         tcp_sync_mss(&mut child, mtu_mss);
@@ -164,7 +157,7 @@ impl Stack {
         let tp = self.tcp.get_mut(sk).expect("time-wait");
         if seg.th.flags & flags::RST != 0 {
             self.tcp_ext.tcp_timewait_killed += 1;
-            self.tcp_destroy_sock(sk, ctx.now);
+            self.tcp_destroy_sock(sk);
             return Stack::finish(ctx, seg.skb, Outcome::Dropped(DropReason::TcpReset));
         }
         if seg.th.flags & flags::FIN != 0 {

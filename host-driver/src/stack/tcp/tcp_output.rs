@@ -217,15 +217,7 @@ impl Stack {
                 let ca = &mut tp.ca;
                 ca.cwnd_event(&mut tp.cong, CaEvent::TxStart);
             }
-            self.tcp_transmit_skb(
-                ctx,
-                sk,
-                Xmit::Queued {
-                    idx,
-                    retrans: false,
-                },
-            );
-            self.tcp_event_new_data_sent(ctx, sk, idx);
+            self.tcp_send_new(ctx, sk, idx);
             sent += 1;
             if push_one {
                 break;
@@ -246,6 +238,16 @@ impl Stack {
         tp.send_head().is_some() && tp.cong.packets_out == 0
     }
 
+    /// The write-queue skb at `idx` goes out for the first time and is accounted as sent.
+    fn tcp_send_new(&mut self, ctx: &mut Ctx, sk: TcpSockId, idx: usize) {
+        let first = Xmit::Queued {
+            idx,
+            retrans: false,
+        };
+        self.tcp_transmit_skb(ctx, sk, first);
+        self.tcp_event_new_data_sent(ctx, sk, idx);
+    }
+
     /// `tcp_event_new_data_sent`: `snd_nxt` advances, `packets_out` counts the segment, the RTO is
     /// armed if it was not, and `lsndtime` is stamped (`tcp_event_data_sent`).
     fn tcp_event_new_data_sent(&mut self, ctx: &mut Ctx, sk: TcpSockId, idx: usize) {
@@ -254,7 +256,7 @@ impl Stack {
             return;
         };
         let seg = &tp.write_queue[idx];
-        let (end, len, bytes) = (seg.end_seq, seg.len(), seg.payload_len());
+        let (end, bytes) = (seg.end_seq, seg.payload_len());
         let prior_packets = tp.cong.packets_out;
         tp.cong.snd_nxt = end;
         tp.cong.packets_out += 1;
@@ -263,7 +265,6 @@ impl Stack {
             self.tcp_ext.tcp_orig_data_sent += 1;
         }
         tp.cong.lsndtime = tp.cong.tcp_jiffies32();
-        let _ = len;
         if prior_packets == 0 || tp.timer.is_none() {
             tp.timer = Some((TimerKind::Retrans, ctx.now + rto));
         }
@@ -479,15 +480,7 @@ impl Stack {
         let Some(idx) = self.tcp.get(sk).and_then(TcpSock::send_head) else {
             return;
         };
-        self.tcp_transmit_skb(
-            ctx,
-            sk,
-            Xmit::Queued {
-                idx,
-                retrans: false,
-            },
-        );
-        self.tcp_event_new_data_sent(ctx, sk, idx);
+        self.tcp_send_new(ctx, sk, idx);
     }
 
     /// `tcp_send_synack` / `tcp_make_synack` for a socket in SYN_RECV: its SYN-ACK is the SYN on its
