@@ -37,6 +37,10 @@ pub const TXD_STAT_DD: u8 = 1 << 0;
 pub const TXD_CMD_DEXT: u8 = 1 << 5;
 /// Context TUCMD: the packet is TCP (else UDP).
 pub const TXD_CMD_TCP: u8 = 1 << 0;
+/// Context TUCMD: the packet is IPv4 (TSO rewrites the IPv4 total length, id and checksum).
+pub const TXD_CMD_IP: u8 = 1 << 1;
+/// Context TUCMD and data DCMD: TCP segmentation enable (SDM §3.3.6, §3.3.7).
+pub const TXD_CMD_TSE: u8 = 1 << 2;
 /// DTYP (bits 23:20, the high nibble of byte 10): TCP/IP context descriptor.
 pub const TXD_DTYP_CONTEXT: u8 = 0x0 << 4;
 /// DTYP: TCP/IP data descriptor.
@@ -149,6 +153,18 @@ impl TxDesc {
         }
     }
 
+    /// TCP/IP context descriptor for TCP segmentation (SDM §3.3.6, TUCMD.TSE): as [`Self::context`],
+    /// plus PAYLEN (bytes after the header, b19:0 of the second qword), HDRLEN (byte 13) and MSS
+    /// (bytes 14–15), the fields `e1000_tso` writes.
+    pub fn tso_context(c: ChecksumContext, tucmd: u8, paylen: u32, hdrlen: u8, mss: u16) -> TxDesc {
+        let mut d = TxDesc::context(c, tucmd | TXD_CMD_TSE);
+        d.length = U16::new(paylen as u16);
+        d.cso = TXD_DTYP_CONTEXT | ((paylen >> 16) as u8 & 0x0F);
+        d.css = hdrlen;
+        d.special = U16::new(mss);
+        d
+    }
+
     /// TCP/IP data descriptor (SDM §3.3.7): buffer, DTALEN, DCMD (DEXT added), POPTS in byte 13.
     pub fn data(addr: u64, length: u16, dcmd: u8, popts: u8) -> TxDesc {
         TxDesc {
@@ -195,6 +211,23 @@ mod tests {
         assert_eq!(
             d.as_bytes(),
             &[0x00, 0x10, 0, 0, 0, 0, 0, 0, 60, 0, 0, 0x0B, 0x01, 0, 0, 0]
+        );
+    }
+
+    #[test]
+    fn tso_context_layout_matches_the_sdm() {
+        let c = ChecksumContext {
+            ipcss: 14,
+            ipcso: 24,
+            ipcse: 33,
+            tucss: 34,
+            tucso: 50,
+            tucse: 0,
+        };
+        let d = TxDesc::tso_context(c, TXD_CMD_TCP | TXD_CMD_IP, 0x1_2345, 66, 1448);
+        assert_eq!(
+            d.as_bytes(),
+            &[14, 24, 33, 0, 34, 50, 0, 0, 0x45, 0x23, 0x01, 0x27, 0, 66, 0xA8, 0x05]
         );
     }
 }
